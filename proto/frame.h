@@ -31,7 +31,7 @@ void fds_frame_commit(fds_frame *f, size_t n);
 int fds_frame_feed(fds_frame *f, const void *data, size_t n);
 
 /* The next whole message, NUL-terminated, valid until the next call on f.
- * Returns 1 and sets *ret_msg/*ret_len when one is ready, 0 when more bytes
+ * Returns 1 and sets ret_msg and ret_len when one is ready, 0 when more bytes
  * are needed, -EMSGSIZE when the message being assembled exceeds the limit. */
 int fds_frame_next(fds_frame *f, const char **ret_msg, size_t *ret_len);
 

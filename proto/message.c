@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: MIT */
+#include "message.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Deeply nested input would only cost stack in the decoder. */
+#define MESSAGE_MAX_DEPTH 32
+
+static bool too_deep(const char *msg, size_t len) {
+        unsigned depth = 0;
+        bool in_string = false;
+        for (size_t i = 0; i < len; i++) {
+                char c = msg[i];
+                if (in_string) {
+                        if (c == '\\')
+                                i++;
+                        else if (c == '"')
+                                in_string = false;
+                        continue;
+                }
+                if (c == '"')
+                        in_string = true;
+                else if (c == '{' || c == '[') {
+                        if (++depth > MESSAGE_MAX_DEPTH)
+                                return true;
+                } else if ((c == '}' || c == ']') && depth > 0)
+                        depth--;
+        }
+        return false;
+}
+
+int fds_call_parse(const char *msg, size_t len, fds_call *ret, const char **ret_reason) {
+        json_error_t jerr;
+        fds_call c = { 0 };
+
+        if (too_deep(msg, len)) {
+                *ret_reason = "JSON nested too deeply";
+                return -EBADMSG;
+        }
+        /* jansson rejects invalid UTF-8 and, without JSON_ALLOW_NUL, "\u0000"
+         * inside strings, so every string we see is a valid C string. */
+        c.root = json_loadb(msg, len, JSON_REJECT_DUPLICATES, &jerr);
+        if (!c.root) {
+                *ret_reason = "not valid JSON";
+                return -EBADMSG;
+        }
+        if (!json_is_object(c.root)) {
+                *ret_reason = "message is not a JSON object";
+                goto fail;
+        }
+        json_t *m = json_object_get(c.root, "method");
+        if (!json_is_string(m)) {
+                *ret_reason = "\"method\" missing or not a string";
+                goto fail;
+        }
+        c.method = json_string_value(m);
+        json_t *p = json_object_get(c.root, "parameters");
+        if (p && !json_is_object(p)) {
+                *ret_reason = "\"parameters\" is not an object";
+                goto fail;
+        }
+        if (!p) {
+                p = json_object();
+                if (!p || json_object_set_new(c.root, "parameters", p) < 0) {
+                        json_decref(c.root);
+                        return -ENOMEM;
+                }
+        }
+        c.parameters = p;
+        json_t *more = json_object_get(c.root, "more");
+        json_t *oneway = json_object_get(c.root, "oneway");
+        if ((more && !json_is_boolean(more)) || (oneway && !json_is_boolean(oneway))) {
+                *ret_reason = "\"more\" and \"oneway\" must be booleans";
+                goto fail;
+        }
+        c.more = json_is_true(more);
+        c.oneway = json_is_true(oneway);
+        *ret = c;
+        return 0;
+fail:
+        json_decref(c.root);
+        return -EBADMSG;
+}
+
+void fds_call_done(fds_call *c) {
+        if (!c)
+                return;
+        json_decref(c->root);
+        *c = (fds_call){ 0 };
+}
+
+static int encode(json_t *msg, char **ret, size_t *ret_len) {
+        if (!msg)
+                return -ENOMEM;
+        size_t n = json_dumpb(msg, NULL, 0, JSON_COMPACT);
+        char *buf = n ? malloc(n + 1) : NULL;
+        if (!buf) {
+                json_decref(msg);
+                return -ENOMEM;
+        }
+        json_dumpb(msg, buf, n, JSON_COMPACT);
+        json_decref(msg);
+        buf[n] = '\0';
+        *ret = buf;
+        *ret_len = n + 1;
+        return 0;
+}
+
+int fds_reply_encode(json_t *parameters, bool continues, char **ret, size_t *ret_len) {
+        json_t *msg = json_pack("{s:o}", "parameters", parameters ? parameters : json_object());
+        if (msg && continues && json_object_set_new(msg, "continues", json_true()) < 0) {
+                json_decref(msg);
+                return -ENOMEM;
+        }
+        return encode(msg, ret, ret_len);
+}
+
+int fds_error_encode(const char *name, json_t *parameters, char **ret, size_t *ret_len) {
+        json_t *msg = json_pack("{s:s, s:o}", "error", name, "parameters",
+                                parameters ? parameters : json_object());
+        return encode(msg, ret, ret_len);
+}

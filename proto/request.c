@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: MIT */
+#include "request.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int bad_param(char **ret_param, const char *name) {
+        *ret_param = strdup(name);
+        return *ret_param ? -EINVAL : -ENOMEM;
+}
+
+static int bad_param2(char **ret_param, const char *prefix, const char *name) {
+        if (asprintf(ret_param, "%s.%s", prefix, name) < 0) {
+                *ret_param = NULL;
+                return -ENOMEM;
+        }
+        return -EINVAL;
+}
+
+static const char *const s3_fields[] = {
+        "endpoint_url", "region", "addressing_style", "profile",
+        "access_key_id", "secret_access_key", "session_token", NULL,
+};
+
+static bool in_list(const char *k, const char *const *list) {
+        for (; *list; list++)
+                if (strcmp(k, *list) == 0)
+                        return true;
+        return false;
+}
+
+static int s3_options_check(json_t *s3, char **ret_param) {
+        const char *k;
+        json_t *v;
+
+        if (!json_is_object(s3))
+                return bad_param(ret_param, "options.s3");
+        json_object_foreach(s3, k, v) {
+                if (!in_list(k, s3_fields) || !json_is_string(v))
+                        return bad_param2(ret_param, "options.s3", k);
+        }
+        json_t *style = json_object_get(s3, "addressing_style");
+        if (style && strcmp(json_string_value(style), "path") != 0 &&
+            strcmp(json_string_value(style), "virtual") != 0)
+                return bad_param(ret_param, "options.s3.addressing_style");
+        return 0;
+}
+
+int fds_options_parse(json_t *options, fds_options *ret, char **ret_param) {
+        fds_options o = { 0 };
+        const char *k;
+        json_t *v;
+
+        if (!options || json_is_null(options)) {
+                *ret = o;
+                return 0;
+        }
+        if (!json_is_object(options))
+                return bad_param(ret_param, "options");
+        json_object_foreach(options, k, v) {
+                if (strcmp(k, "parallelism") == 0) {
+                        if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+                            json_integer_value(v) > 1000000)
+                                return bad_param(ret_param, "options.parallelism");
+                        o.parallelism = (unsigned) json_integer_value(v);
+                } else if (strcmp(k, "max_bytes") == 0) {
+                        if (!json_is_integer(v) || json_integer_value(v) < 1)
+                                return bad_param(ret_param, "options.max_bytes");
+                        o.max_bytes = (uint64_t) json_integer_value(v);
+                } else if (strcmp(k, "s3") == 0) {
+                        int r = s3_options_check(v, ret_param);
+                        if (r < 0)
+                                return r;
+                        o.s3 = v;
+                } else
+                        return bad_param2(ret_param, "options", k);
+        }
+        *ret = o;
+        return 0;
+}
+
+int fds_problem_add(json_t *problems, const fds_entry *e, const char *path, const char *reason) {
+        json_t *p = e->key ? json_pack("{s:s, s:s, s:s}", "key", e->key, "path", path, "reason", reason)
+                           : json_pack("{s:I, s:s, s:s}", "index", (json_int_t) e->index, "path",
+                                       path, "reason", reason);
+        if (!p)
+                return -ENOMEM;
+        return json_array_append_new(problems, p) < 0 ? -ENOMEM : 0;
+}
+
+/* Parse one side of an entry; a failure is a problem, not an error. */
+static int entry_location(json_t *problems, const fds_entry *e, const char *path,
+                          const fds_request_limits *lim, fds_location *ret) {
+        const char *reason = NULL;
+        int r = fds_location_parse(path, ret, &reason);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return fds_problem_add(problems, e, path, reason);
+        if (ret->kind == FDS_LOCATION_S3 && !lim->s3_available)
+                return fds_problem_add(problems, e, path, "S3 is not available in this fdsd");
+        if (ret->kind == FDS_LOCATION_S3 && ret->key[0] == '\0')
+                return fds_problem_add(problems, e, path, "S3 URL has no key");
+        return 0;
+}
+
+static int request_begin(json_t *params, const char *const *allowed, size_t n,
+                         const fds_request_limits *lim, fds_request *r, char **ret_param) {
+        const char *k;
+        json_t *v;
+
+        json_object_foreach(params, k, v) {
+                if (!in_list(k, allowed))
+                        return bad_param(ret_param, k);
+        }
+        int q = fds_options_parse(json_object_get(params, "options"), &r->options, ret_param);
+        if (q < 0)
+                return q;
+        r->problems = json_array();
+        if (!r->problems)
+                return -ENOMEM;
+        if (n > lim->max_entries) {
+                fds_entry whole = { .index = 0 };
+                char what[96];
+                snprintf(what, sizeof(what), "%zu files in one call; the limit is %zu", n,
+                         lim->max_entries);
+                return fds_problem_add(r->problems, &whole, "", what) < 0 ? -ENOMEM : 1;
+        }
+        r->entries = calloc(n ? n : 1, sizeof(fds_entry));
+        return r->entries ? 0 : -ENOMEM;
+}
+
+/* Destinations are compared after lexical normalization, so "/a//b" and
+ * "/a/./b" count as the same file. A JSON object serves as the string set. */
+static int dst_key(const fds_location *l, char **ret) {
+        if (l->kind == FDS_LOCATION_LOCAL)
+                *ret = strdup(l->path);
+        else if (asprintf(ret, "s3://%s/%s", l->bucket, l->key) < 0)
+                *ret = NULL;
+        return *ret ? 0 : -ENOMEM;
+}
+
+int fds_request_parse_copy(json_t *params, const fds_request_limits *lim, fds_request *ret,
+                           char **ret_param) {
+        static const char *const allowed[] = { "copies", "options", NULL };
+        fds_request r = { 0 };
+        json_t *seen = NULL;
+        json_t *copies = json_object_get(params, "copies");
+        int q;
+
+        if (!json_is_array(copies))
+                return bad_param(ret_param, "copies");
+        q = request_begin(params, allowed, json_array_size(copies), lim, &r, ret_param);
+        if (q != 0)
+                goto out;
+        seen = json_object();
+        if (!seen) {
+                q = -ENOMEM;
+                goto out;
+        }
+        size_t i;
+        json_t *c;
+        json_array_foreach(copies, i, c) {
+                const char *src, *dst;
+                if (!json_is_object(c) || json_object_size(c) != 2 ||
+                    json_unpack(c, "{s:s, s:s}", "src", &src, "dst", &dst) < 0) {
+                        char name[48];
+                        snprintf(name, sizeof(name), "copies[%zu]", i);
+                        q = bad_param(ret_param, name);
+                        goto out;
+                }
+                fds_entry *e = &r.entries[r.n_entries++];
+                *e = (fds_entry){ .index = (uint32_t) i, .src = src, .dst = dst };
+                if ((q = entry_location(r.problems, e, src, lim, &e->src_loc)) < 0 ||
+                    (q = entry_location(r.problems, e, dst, lim, &e->dst_loc)) < 0)
+                        goto out;
+                if (!e->dst_loc.path && !e->dst_loc.key)
+                        continue;
+                char *key;
+                if ((q = dst_key(&e->dst_loc, &key)) < 0)
+                        goto out;
+                json_t *prev = json_object_get(seen, key);
+                if (prev) {
+                        char why[64];
+                        snprintf(why, sizeof(why), "duplicate destination (also copies[%" JSON_INTEGER_FORMAT "])",
+                                 json_integer_value(prev));
+                        q = fds_problem_add(r.problems, e, dst, why);
+                } else
+                        q = json_object_set_new(seen, key, json_integer((json_int_t) i)) < 0 ? -ENOMEM : 0;
+                free(key);
+                if (q < 0)
+                        goto out;
+        }
+        q = 0;
+out:
+        json_decref(seen);
+        if (q < 0) {
+                fds_request_done(&r);
+                return q;
+        }
+        *ret = r;
+        return 0;
+}
+
+int fds_request_parse_files(json_t *params, const fds_request_limits *lim, fds_request *ret,
+                            char **ret_param) {
+        static const char *const allowed[] = { "files", "options", NULL };
+        fds_request r = { 0 };
+        json_t *files = json_object_get(params, "files");
+        const char *k;
+        json_t *v;
+        int q;
+
+        if (!json_is_object(files))
+                return bad_param(ret_param, "files");
+        q = request_begin(params, allowed, json_object_size(files), lim, &r, ret_param);
+        if (q != 0)
+                goto out;
+        json_object_foreach(files, k, v) {
+                if (!json_is_string(v)) {
+                        q = bad_param2(ret_param, "files", k);
+                        goto out;
+                }
+                fds_entry *e = &r.entries[r.n_entries];
+                *e = (fds_entry){ .index = (uint32_t) r.n_entries, .key = k, .src = json_string_value(v) };
+                r.n_entries++;
+                if ((q = entry_location(r.problems, e, e->src, lim, &e->src_loc)) < 0)
+                        goto out;
+        }
+        q = 0;
+out:
+        if (q < 0) {
+                fds_request_done(&r);
+                return q;
+        }
+        *ret = r;
+        return 0;
+}
+
+void fds_request_done(fds_request *r) {
+        if (!r)
+                return;
+        for (size_t i = 0; i < r->n_entries; i++) {
+                fds_location_done(&r->entries[i].src_loc);
+                fds_location_done(&r->entries[i].dst_loc);
+        }
+        free(r->entries);
+        json_decref(r->problems);
+        *r = (fds_request){ 0 };
+}

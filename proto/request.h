@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* The parameters of Copy, Size and Read, checked for shape (types, unknown
+ * fields) and for every problem that needs no file system: paths, URLs,
+ * duplicate destinations. Problems are collected, never stopped at. */
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "location.h"
+
+typedef struct fds_options {
+        unsigned parallelism; /* 0: the daemon default */
+        uint64_t max_bytes;   /* 0: the daemon default */
+        json_t *s3;           /* borrowed; NULL if absent */
+} fds_options;
+
+typedef struct fds_entry {
+        uint32_t index;       /* position in copies[], or order in files{} */
+        const char *key;      /* Size/Read: the caller's key (borrowed) */
+        const char *src;      /* as given (borrowed) */
+        const char *dst;      /* Copy only, as given (borrowed) */
+        fds_location src_loc;
+        fds_location dst_loc;
+} fds_entry;
+
+typedef struct fds_request {
+        fds_entry *entries;
+        size_t n_entries;
+        fds_options options;
+        json_t *problems;     /* array of Problem objects; empty when valid */
+} fds_request;
+
+typedef struct fds_request_limits {
+        size_t max_entries;   /* more is a problem of the whole call */
+        bool s3_available;
+} fds_request_limits;
+
+/* Shape errors (wrong type, unknown field) return -EINVAL with the offending
+ * parameter's name in *ret_param (malloc'd), for varlink's InvalidParameter.
+ * Everything else lands in ret->problems. Strings are borrowed from params,
+ * which must outlive the request. */
+int fds_request_parse_copy(json_t *params, const fds_request_limits *lim, fds_request *ret,
+                           char **ret_param);
+int fds_request_parse_files(json_t *params, const fds_request_limits *lim, fds_request *ret,
+                            char **ret_param);
+void fds_request_done(fds_request *r);
+
+int fds_options_parse(json_t *options, fds_options *ret, char **ret_param);
+
+/* Append a Problem ({index|key, path, reason}) to an array. */
+int fds_problem_add(json_t *problems, const fds_entry *e, const char *path, const char *reason);
