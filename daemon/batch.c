@@ -1,0 +1,294 @@
+/* SPDX-License-Identifier: MIT */
+#include "batch.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "daemon.h"
+#include "job.h"
+#include "validate.h"
+
+int file_error_set(file_error *e, fds_code code, const char *message) {
+        char *m = strdup(message ? message : "");
+        if (!m)
+                return -ENOMEM;
+        free(e->message);
+        e->message = m;
+        e->code = code;
+        return 0;
+}
+
+int file_error_set_errno(file_error *e, int err, const char *what) {
+        char buf[256];
+        if (what)
+                snprintf(buf, sizeof(buf), "%s: %s", what, strerror(abs(err)));
+        else
+                snprintf(buf, sizeof(buf), "%s", strerror(abs(err)));
+        return file_error_set(e, fds_code_from_errno(err), buf);
+}
+
+static void file_error_done(file_error *e) {
+        free(e->message);
+        free(e->s3_code);
+        *e = (file_error){ 0 };
+}
+
+int batch_new(fds_daemon *d, batch_kind kind, fds_call *call, fds_request *req, batch **ret) {
+        batch *b = calloc(1, sizeof(*b));
+        if (!b)
+                return -ENOMEM;
+        b->files = calloc(req->n_entries ? req->n_entries : 1, sizeof(batch_file));
+        if (!b->files) {
+                free(b);
+                return -ENOMEM;
+        }
+        b->daemon = d;
+        b->id = ++d->next_batch_id;
+        b->kind = kind;
+        b->call = *call;
+        b->req = *req;
+        *call = (fds_call){ 0 };
+        *req = (fds_request){ 0 };
+        b->n_files = b->req.n_entries;
+        for (size_t i = 0; i < b->n_files; i++)
+                b->files[i].entry = &b->req.entries[i];
+        b->parallelism = b->req.options.parallelism ? b->req.options.parallelism : d->cfg.parallelism;
+        b->read_limit = d->cfg.max_read_bytes;
+        if (b->req.options.max_bytes && b->req.options.max_bytes < b->read_limit)
+                b->read_limit = b->req.options.max_bytes;
+        list_init(&b->sched_link);
+        list_init(&b->jobs);
+        *ret = b;
+        return 0;
+}
+
+batch *batch_free(batch *b) {
+        if (!b)
+                return NULL;
+        scheduler_remove(&b->daemon->sched, b);
+        for (size_t i = 0; i < b->n_files; i++) {
+                file_error_done(&b->files[i].err);
+                free(b->files[i].data);
+        }
+        free(b->files);
+        fds_request_done(&b->req);
+        fds_call_done(&b->call);
+        free(b);
+        return NULL;
+}
+
+uint64_t batch_elapsed_ns(const batch *b) {
+        return uv_hrtime() - b->started_ns;
+}
+
+json_t *batch_problems(batch *b) {
+        return b->req.problems;
+}
+
+static void batch_end(batch *b, int status) {
+        if (b->ended)
+                return;
+        b->ended = true;
+        scheduler_remove(&b->daemon->sched, b);
+        if (b->detached || !b->owner)
+                batch_free(b);
+        else
+                b->owner->end(b, status, b->owner_data);
+}
+
+void batch_check_end(batch *b) {
+        if (b->ended || b->validating > 0 || b->inflight > 0)
+                return;
+        if (b->canceled) {
+                batch_end(b, -ECANCELED);
+                return;
+        }
+        if (!b->running)
+                return;
+        while (b->next < b->n_files && b->files[b->next].state == FILE_DONE)
+                b->next++;
+        if (b->next < b->n_files)
+                return;
+        batch_end(b, 0);
+}
+
+bool batch_runnable(const batch *b) {
+        return b->running && !b->canceled && !b->paused && b->inflight < b->parallelism &&
+               b->next < b->n_files;
+}
+
+static const job_type *batch_job_type(const batch *b, const batch_file *f) {
+        /* Only local files so far; validation refuses s3:// paths. */
+        switch (b->kind) {
+        case BATCH_COPY:
+                return &job_local_copy;
+        case BATCH_SIZE:
+                return &job_local_size;
+        case BATCH_READ:
+                return &job_local_read;
+        }
+        return NULL;
+}
+
+void batch_file_finish(batch *b, batch_file *f) {
+        f->state = FILE_DONE;
+        if (f->err.code == FDS_CODE_OK) {
+                b->files_ok++;
+                b->bytes += f->bytes;
+                b->daemon->stats.files_ok++;
+                b->daemon->stats.bytes += f->bytes;
+        } else {
+                b->files_failed++;
+                b->daemon->stats.files_failed++;
+        }
+        if (b->owner && !b->detached)
+                b->owner->file_done(b, f, b->owner_data);
+}
+
+int batch_start_one(batch *b) {
+        while (batch_runnable(b)) {
+                batch_file *f = &b->files[b->next++];
+                if (f->state != FILE_PENDING)
+                        continue;
+                const job_type *t = batch_job_type(b, f);
+                job *j = calloc(1, t->size);
+                if (!j) {
+                        file_error_set_errno(&f->err, -ENOMEM, NULL);
+                        batch_file_finish(b, f);
+                        continue;
+                }
+                j->type = t;
+                j->batch = b;
+                j->file = f;
+                atomic_init(&j->cancel, false);
+                f->state = FILE_RUNNING;
+                list_add_tail(&b->jobs, &j->link);
+                b->inflight++;
+                int r = t->start(j);
+                if (r >= 0)
+                        return 1;
+                list_del(&j->link);
+                b->inflight--;
+                free(j);
+                file_error_set_errno(&f->err, r, "cannot start");
+                batch_file_finish(b, f);
+        }
+        return 0;
+}
+
+void batch_job_done(job *j) {
+        batch *b = j->batch;
+        batch_file *f = j->file;
+        scheduler *s = &b->daemon->sched;
+
+        list_del(&j->link);
+        free(j);
+        b->inflight--;
+        scheduler_release(s);
+        /* A job that finished despite a cancel keeps its true result. */
+        batch_file_finish(b, f);
+        if (batch_runnable(b))
+                scheduler_add(s, b);
+        batch_check_end(b); /* may free b */
+        scheduler_pump(s);
+}
+
+static void batch_run(batch *b) {
+        scheduler *s = &b->daemon->sched;
+        b->running = true;
+        /* The scheduler ends the batch when it finds nothing to start, so b
+         * may be gone after the pump. */
+        scheduler_add(s, b);
+        scheduler_pump(s);
+}
+
+static void batch_validated(batch *b) {
+        int r;
+
+        if (b->canceled) {
+                batch_check_end(b);
+                return;
+        }
+        r = validate_collect(b);
+        if (r < 0) {
+                batch_end(b, r);
+                return;
+        }
+        batch_run(b);
+}
+
+static void batch_validate_next(batch *b);
+
+static void on_validate_done(validate_chunk *c, void *userdata) {
+        batch *b = userdata;
+        b->validating--;
+        validate_chunk_free(c);
+        batch_validate_next(b);
+        if (b->validating == 0 && (b->validate_next >= b->n_files || b->canceled))
+                batch_validated(b);
+}
+
+/* Existence checks run on worker threads, two chunks per batch at a time so
+ * one huge batch does not fill the thread pool's queue. */
+static void batch_validate_next(batch *b) {
+        while (!b->canceled && b->validating < 2 && b->validate_next < b->n_files) {
+                size_t lo = b->validate_next;
+                size_t hi = lo + VALIDATE_CHUNK < b->n_files ? lo + VALIDATE_CHUNK : b->n_files;
+                int r = validate_chunk_queue(b, lo, hi, on_validate_done, b);
+                if (r < 0) {
+                        /* Checked inline instead: slower, never wrong. */
+                        validate_range(b, lo, hi);
+                        b->validate_next = hi;
+                        continue;
+                }
+                b->validate_next = hi;
+                b->validating++;
+        }
+}
+
+void batch_start(batch *b, const batch_owner *owner, void *userdata) {
+        b->owner = owner;
+        b->owner_data = userdata;
+        b->started_ns = uv_hrtime();
+        b->daemon->stats.batches_total++;
+        if (!validate_needed(b)) {
+                batch_validated(b);
+                return;
+        }
+        batch_validate_next(b);
+        if (b->validating == 0)
+                batch_validated(b);
+}
+
+void batch_cancel(batch *b) {
+        list_node *n, *t;
+
+        if (b->canceled || b->ended)
+                return;
+        b->canceled = true;
+        scheduler_remove(&b->daemon->sched, b);
+        list_for_each_safe(n, t, &b->jobs) {
+                job *j = list_entry(n, job, link);
+                atomic_store(&j->cancel, true);
+                if (j->type->cancel)
+                        j->type->cancel(j);
+        }
+        batch_check_end(b); /* may free b */
+}
+
+void batch_detach(batch *b) {
+        b->detached = true;
+        batch_cancel(b);
+}
+
+void batch_set_paused(batch *b, bool paused) {
+        if (b->paused == paused)
+                return;
+        b->paused = paused;
+        if (!paused && batch_runnable(b)) {
+                scheduler_add(&b->daemon->sched, b);
+                scheduler_pump(&b->daemon->sched);
+        }
+}

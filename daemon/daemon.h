@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* The daemon's shared state: one per process, owned by main.c. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "list.h"
+#include "scheduler.h"
+
+typedef struct daemon_config {
+        const char *socket_path;
+        unsigned parallelism;       /* per-call default */
+        unsigned max_inflight;      /* files in flight, daemon-wide */
+        size_t max_message;         /* bytes per message */
+        size_t max_entries;         /* files per call */
+        uint64_t max_read_bytes;    /* per Read call */
+        unsigned max_connections;
+        size_t max_reply_backlog;   /* queued reply bytes before a batch pauses */
+} daemon_config;
+
+typedef struct daemon_stats {
+        uint64_t connections_total;
+        uint64_t batches_total;
+        uint64_t files_ok;
+        uint64_t files_failed;
+        uint64_t bytes;
+} daemon_stats;
+
+typedef struct fds_daemon {
+        uv_loop_t *loop;
+        daemon_config cfg;
+        scheduler sched;
+        list_node sessions;
+        unsigned n_sessions;
+        uint64_t next_session_id;
+        uint64_t next_batch_id;
+        daemon_stats stats;
+        bool stopping;
+} fds_daemon;

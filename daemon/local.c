@@ -1,0 +1,609 @@
+/* SPDX-License-Identifier: MIT */
+#include "local.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+/* The cancel flag is checked and progress reported once per chunk. */
+#define COPY_CHUNK (8u << 20)
+/* Buffer for the read/write fallback; verify uses two of them. */
+#define BUF_SIZE (256u << 10)
+/* Free temporary names tried before giving up with -EEXIST. */
+#define TMP_ATTEMPTS 16
+/* ".<name>.fds-<16 hex>": the part of <name> kept so it fits NAME_MAX. */
+#define TMP_NAME_KEEP (NAME_MAX - 22)
+
+int local_check_source_path(const char *path) {
+        if (!path || path[0] != '/')
+                return -EINVAL;
+        if (strnlen(path, PATH_MAX) >= PATH_MAX)
+                return -ENAMETOOLONG;
+        return 0;
+}
+
+int local_check_destination_path(const char *path) {
+        size_t len;
+
+        if (!path || path[0] != '/')
+                return -EINVAL;
+        len = strnlen(path, PATH_MAX);
+        if (len >= PATH_MAX)
+                return -ENAMETOOLONG;
+        for (const char *p = path;;) {
+                size_t n;
+
+                p += strspn(p, "/");
+                n = strcspn(p, "/");
+                if (n == 0)
+                        break;
+                if (p[0] == '.' && (n == 1 || (n == 2 && p[1] == '.')))
+                        return -EINVAL;
+                if (n > NAME_MAX)
+                        return -ENAMETOOLONG;
+                p += n;
+        }
+        if (path[len - 1] == '/')
+                return -EISDIR;
+        return 0;
+}
+
+static int stat_regular(const struct stat *st) {
+        if (S_ISDIR(st->st_mode))
+                return -EISDIR;
+        if (!S_ISREG(st->st_mode))
+                return -EBADFD;
+        return 0;
+}
+
+static bool cancelled(const atomic_bool *cancel) {
+        return cancel && atomic_load_explicit(cancel, memory_order_relaxed);
+}
+
+/* Open a regular file for reading. O_NONBLOCK keeps open() of a FIFO from
+ * waiting for a writer; it is dropped again once the file is known to be
+ * regular. */
+static int open_source(const char *path, struct stat *ret_st) {
+        struct stat st;
+        int fd, flags, r;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0) {
+                r = -errno;
+                goto fail;
+        }
+        r = stat_regular(&st);
+        if (r < 0)
+                goto fail;
+        flags = fcntl(fd, F_GETFL);
+        if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
+                r = -errno;
+                goto fail;
+        }
+        *ret_st = st;
+        return fd;
+fail:
+        close(fd);
+        return r;
+}
+
+/* pread until buf is full or EOF; short reads happen on /proc and the like. */
+static ssize_t pread_full(int fd, char *buf, size_t size, off_t off) {
+        size_t done = 0;
+
+        while (done < size) {
+                ssize_t n = pread(fd, buf + done, size - done, off + (off_t) done);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        break;
+                done += (size_t) n;
+        }
+        return (ssize_t) done;
+}
+
+static int pwrite_full(int fd, const char *buf, size_t size, off_t off) {
+        size_t done = 0;
+
+        while (done < size) {
+                ssize_t n = pwrite(fd, buf + done, size - done, off + (off_t) done);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        return -EIO;
+                done += (size_t) n;
+        }
+        return 0;
+}
+
+/* Errors after which plain read/write may still work: other filesystem,
+ * no support, or a file (in /proc, say) that copy_file_range refuses. */
+static bool copy_range_unsupported(int error) {
+        return error == EXDEV || error == ENOSYS || error == EOPNOTSUPP || error == EINVAL;
+}
+
+/* The two buffers, allocated on first need: most copies use neither. */
+static int buf_get(char **buf) {
+        if (!*buf)
+                *buf = malloc(2 * BUF_SIZE);
+        return *buf ? 0 : -ENOMEM;
+}
+
+/* One chunk by read/write at off: bytes copied, 0 at EOF. */
+static ssize_t copy_chunk_rw(int in, int out, off_t off, char **buf) {
+        ssize_t n;
+        int r;
+
+        r = buf_get(buf);
+        if (r < 0)
+                return r;
+        n = pread_full(in, *buf, BUF_SIZE, off);
+        if (n <= 0)
+                return n;
+        r = pwrite_full(out, *buf, (size_t) n, off);
+        if (r < 0)
+                return r;
+        return n;
+}
+
+/* Copy in to out from offset 0 until a read finds EOF. copy_file_range
+ * returning 0 is not trusted as EOF (it does so for files whose size stat
+ * does not know); one read confirms it. */
+static int copy_data(int in, int out, const atomic_bool *cancel, _Atomic uint64_t *progress, char **buf,
+                     uint64_t *ret_bytes) {
+        bool use_range = true;
+        off_t off = 0;
+
+        for (;;) {
+                ssize_t n;
+
+                if (cancelled(cancel))
+                        return -ECANCELED;
+                if (use_range) {
+                        off_t off_in = off, off_out = off;
+
+                        n = copy_file_range(in, &off_in, out, &off_out, COPY_CHUNK, 0);
+                        if (n < 0 && errno == EINTR)
+                                continue;
+                        if (n < 0 && !copy_range_unsupported(errno))
+                                return -errno;
+                        if (n <= 0) {
+                                use_range = false;
+                                continue;
+                        }
+                } else {
+                        n = copy_chunk_rw(in, out, off, buf);
+                        if (n < 0)
+                                return (int) n;
+                        if (n == 0)
+                                break;
+                }
+                off += n;
+                if (progress)
+                        atomic_fetch_add_explicit(progress, (uint64_t) n, memory_order_relaxed);
+        }
+        *ret_bytes = (uint64_t) off;
+        return 0;
+}
+
+static int verify_data(int in, int out, const atomic_bool *cancel, char **buf) {
+        off_t off = 0;
+        int r;
+
+        r = buf_get(buf);
+        if (r < 0)
+                return r;
+        for (;;) {
+                ssize_t a, b;
+
+                if (cancelled(cancel))
+                        return -ECANCELED;
+                a = pread_full(in, *buf, BUF_SIZE, off);
+                if (a < 0)
+                        return (int) a;
+                b = pread_full(out, *buf + BUF_SIZE, BUF_SIZE, off);
+                if (b < 0)
+                        return (int) b;
+                if (a != b || memcmp(*buf, *buf + BUF_SIZE, (size_t) a) != 0)
+                        return -LOCAL_EVERIFY;
+                if (a == 0)
+                        return 0;
+                off += a;
+        }
+}
+
+/* Split a checked destination into a malloc'd parent path and the final
+ * name, which points into path. */
+static int split_destination(const char *path, char **ret_parent, const char **ret_name) {
+        const char *slash = strrchr(path, '/');
+        size_t len = (size_t) (slash - path);
+        char *parent;
+
+        while (len > 0 && path[len - 1] == '/')
+                len--;
+        parent = len > 0 ? strndup(path, len) : strdup("/");
+        if (!parent)
+                return -ENOMEM;
+        *ret_parent = parent;
+        *ret_name = slash + 1;
+        return 0;
+}
+
+/* Open (O_PATH) the directory parent, creating missing components as
+ * mkdir -p does. Symlinks in it are followed, as open() would. */
+static int open_parent(char *parent) {
+        char *save = NULL;
+        int fd, r;
+
+        fd = open(parent, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (fd >= 0)
+                return fd;
+        if (errno != ENOENT)
+                return -errno;
+
+        fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        for (char *c = strtok_r(parent, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+                int next = openat(fd, c, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+                if (next < 0 && errno == ENOENT) {
+                        /* EEXIST: made by someone else meanwhile, or a
+                         * dangling symlink, which the second open reports. */
+                        if (mkdirat(fd, c, 0777) < 0 && errno != EEXIST) {
+                                r = -errno;
+                                goto fail;
+                        }
+                        next = openat(fd, c, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                }
+                if (next < 0) {
+                        r = -errno;
+                        goto fail;
+                }
+                close(fd);
+                fd = next;
+        }
+        return fd;
+fail:
+        close(fd);
+        return r;
+}
+
+/* Whether the existing name in dir, if any, may be replaced by a copy of
+ * the file src. A symlink is judged by what it points to; one that cannot
+ * be followed is simply replaced. */
+static int check_existing(int dir, const char *name, const struct stat *src) {
+        struct stat st;
+        int r;
+
+        if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        if (S_ISLNK(st.st_mode) && fstatat(dir, name, &st, 0) < 0)
+                return 0;
+        r = stat_regular(&st);
+        if (r < 0)
+                return r;
+        if (st.st_dev == src->st_dev && st.st_ino == src->st_ino)
+                return -LOCAL_ESAME;
+        return 0;
+}
+
+static uint64_t tmp_suffix(unsigned attempt) {
+        struct timespec ts;
+        uint64_t v;
+
+        if (getrandom(&v, sizeof v, GRND_NONBLOCK) == (ssize_t) sizeof v)
+                return v;
+        /* No entropy yet (early boot). The name only has to be unlikely to
+         * be taken; O_EXCL keeps a collision harmless. */
+        clock_gettime(CLOCK_REALTIME, &ts);
+        v = (uint64_t) ts.tv_nsec ^ ((uint64_t) ts.tv_sec << 32) ^ ((uint64_t) gettid() << 20);
+        return (v + attempt) * UINT64_C(0x9e3779b97f4a7c15);
+}
+
+static int create_temp(int dir, const char *name, char tmp[static NAME_MAX + 1]) {
+        int keep = (int) strnlen(name, TMP_NAME_KEEP);
+
+        for (unsigned i = 0; i < TMP_ATTEMPTS; i++) {
+                int fd;
+
+                snprintf(tmp, NAME_MAX + 1, ".%.*s.fds-%016" PRIx64, keep, name, tmp_suffix(i));
+                fd = openat(dir, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+                if (fd >= 0)
+                        return fd;
+                if (errno != EEXIST)
+                        return -errno;
+        }
+        return -EEXIST;
+}
+
+/* Make the finished temporary look like src, and durable if asked. Verify
+ * comes before futimens: reading the copy afterwards could move its atime. */
+static int finish_temp(int in, int out, const struct stat *st, const local_copy_options *opts,
+                       const atomic_bool *cancel, char **buf) {
+        int r;
+
+        if (opts->verify) {
+                if (opts->fsync) {
+                        if (fdatasync(out) < 0)
+                                return -errno;
+                        /* Drop the now clean pages so verify reads the disk. */
+                        (void) posix_fadvise(out, 0, 0, POSIX_FADV_DONTNEED);
+                }
+                r = verify_data(in, out, cancel, buf);
+                if (r < 0)
+                        return r;
+        }
+        if (fchmod(out, st->st_mode & 0777) < 0)
+                return -errno;
+        if (futimens(out, (const struct timespec[2]){st->st_atim, st->st_mtim}) < 0)
+                return -errno;
+        if (opts->fsync && fsync(out) < 0)
+                return -errno;
+        return 0;
+}
+
+int local_copy(const char *src, const char *dst, const local_copy_options *options,
+               const atomic_bool *cancel, _Atomic uint64_t *progress, uint64_t *ret_bytes) {
+        local_copy_options opts = options ? *options : (local_copy_options){0};
+        int in = -1, dir = -1, syncfd = -1, out = -1, r;
+        bool have_tmp = false;
+        char *parent = NULL, *buf = NULL;
+        char tmp[NAME_MAX + 1];
+        const char *name;
+        struct stat st;
+        uint64_t bytes = 0;
+
+        r = local_check_source_path(src);
+        if (r < 0)
+                return r;
+        r = local_check_destination_path(dst);
+        if (r < 0)
+                return r;
+        if (cancelled(cancel))
+                return -ECANCELED;
+
+        /* The source first, so a bad source creates no directories. */
+        in = open_source(src, &st);
+        if (in < 0)
+                return in;
+        r = split_destination(dst, &parent, &name);
+        if (r < 0)
+                goto finish;
+        dir = r = open_parent(parent);
+        if (r < 0)
+                goto finish;
+        r = check_existing(dir, name, &st);
+        if (r < 0)
+                goto finish;
+        if (opts.fsync) {
+                /* Opened now so a failure cannot come after the rename. */
+                syncfd = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (syncfd < 0) {
+                        r = -errno;
+                        goto finish;
+                }
+        }
+
+        out = r = create_temp(dir, name, tmp);
+        if (r < 0)
+                goto finish;
+        have_tmp = true;
+        r = copy_data(in, out, cancel, progress, &buf, &bytes);
+        if (r < 0)
+                goto finish;
+        r = finish_temp(in, out, &st, &opts, cancel, &buf);
+        if (r < 0)
+                goto finish;
+        /* close() is where NFS reports a failed write-back. After EINTR
+         * Linux has closed the fd anyway and there is nothing to retry. */
+        r = close(out);
+        out = -1;
+        if (r < 0 && errno != EINTR) {
+                r = -errno;
+                goto finish;
+        }
+        if (cancelled(cancel)) {
+                r = -ECANCELED;
+                goto finish;
+        }
+        if (renameat(dir, tmp, dir, name) < 0) {
+                r = -errno;
+                goto finish;
+        }
+        have_tmp = false;
+        /* The one failure left after dst was replaced: rare, and reported
+         * because fsync was asked for. */
+        if (syncfd >= 0 && fsync(syncfd) < 0) {
+                r = -errno;
+                goto finish;
+        }
+        *ret_bytes = bytes;
+        r = 0;
+finish:
+        if (out >= 0)
+                close(out);
+        if (have_tmp)
+                (void) unlinkat(dir, tmp, 0);
+        if (syncfd >= 0)
+                close(syncfd);
+        if (dir >= 0)
+                close(dir);
+        close(in);
+        free(parent);
+        free(buf);
+        return r;
+}
+
+int local_size(const char *path, uint64_t *ret_size) {
+        struct stat st;
+        int r;
+
+        r = local_check_source_path(path);
+        if (r < 0)
+                return r;
+        if (stat(path, &st) < 0)
+                return -errno;
+        r = stat_regular(&st);
+        if (r < 0)
+                return r;
+        *ret_size = (uint64_t) st.st_size;
+        return 0;
+}
+
+int local_read(const char *path, size_t max_bytes, char **ret_data, size_t *ret_len) {
+        size_t limit, cap, len = 0;
+        char *buf = NULL;
+        struct stat st;
+        int fd, r;
+
+        r = local_check_source_path(path);
+        if (r < 0)
+                return r;
+        /* No buffer can be larger anyway; keeps limit from overflowing. */
+        if (max_bytes > (size_t) SSIZE_MAX - 1)
+                max_bytes = (size_t) SSIZE_MAX - 1;
+        fd = open_source(path, &st);
+        if (fd < 0)
+                return fd;
+        if ((uint64_t) st.st_size > max_bytes) {
+                r = -EFBIG;
+                goto finish;
+        }
+        /* Reading one byte past max_bytes is how growth past it shows. */
+        limit = max_bytes + 1;
+        cap = (size_t) st.st_size < 4096 ? 4096 : (size_t) st.st_size + 1;
+        if (cap > limit)
+                cap = limit;
+        buf = malloc(cap);
+        if (!buf) {
+                r = -ENOMEM;
+                goto finish;
+        }
+        for (;;) {
+                ssize_t n;
+
+                if (len == cap) {
+                        char *p;
+
+                        if (cap == limit) {
+                                r = -EFBIG;
+                                goto finish;
+                        }
+                        cap = cap > limit - cap ? limit : 2 * cap;
+                        p = realloc(buf, cap);
+                        if (!p) {
+                                r = -ENOMEM;
+                                goto finish;
+                        }
+                        buf = p;
+                }
+                n = read(fd, buf + len, cap - len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        r = -errno;
+                        goto finish;
+                }
+                if (n == 0)
+                        break;
+                len += (size_t) n;
+        }
+        /* The last read was given room, so len < cap. */
+        buf[len] = '\0';
+        *ret_data = buf;
+        *ret_len = len;
+        buf = NULL;
+        r = 0;
+finish:
+        free(buf);
+        close(fd);
+        return r;
+}
+
+/* R_OK for the calling thread's filesystem credentials. glibc's faccessat()
+ * falls back to the real uid (or to geteuid(), which is per process) on
+ * kernels without faccessat2 (before 5.8), so call the syscall and fall
+ * back to an open() of our own. */
+static int check_readable(const char *path, const struct stat *st, bool *ret) {
+        int fd;
+
+#ifdef SYS_faccessat2
+        if (syscall(SYS_faccessat2, AT_FDCWD, path, R_OK, AT_EACCESS) == 0) {
+                *ret = true;
+                return 0;
+        }
+        if (errno == EACCES || errno == EPERM) {
+                *ret = false;
+                return 0;
+        }
+        if (errno != ENOSYS)
+                return -errno;
+#endif
+        /* Opening a device node can have side effects: not tried. */
+        if (!S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode)) {
+                *ret = false;
+                return 0;
+        }
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0 && errno != EACCES && errno != EPERM)
+                return -errno;
+        if (fd >= 0)
+                close(fd);
+        *ret = fd >= 0;
+        return 0;
+}
+
+int local_stat_source(const char *path, local_source_info *ret_info) {
+        struct stat st;
+        bool readable = false;
+        int r;
+
+        r = local_check_source_path(path);
+        if (r < 0)
+                return r;
+        if (stat(path, &st) < 0)
+                return -errno;
+        r = check_readable(path, &st, &readable);
+        if (r < 0)
+                return r;
+        *ret_info = (local_source_info){
+                .type = S_ISREG(st.st_mode)   ? LOCAL_FILE_REGULAR
+                        : S_ISDIR(st.st_mode) ? LOCAL_FILE_DIRECTORY
+                                              : LOCAL_FILE_OTHER,
+                .size = (uint64_t) st.st_size,
+                .readable = readable,
+        };
+        return 0;
+}
+
+int local_check_destination(const char *path) {
+        struct stat st;
+        int r;
+
+        r = local_check_destination_path(path);
+        if (r < 0)
+                return r;
+        /* ENOENT: the first missing component's parents are all
+         * directories (else ENOTDIR), so mkdir -p can proceed. */
+        if (lstat(path, &st) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        /* As local_copy: a symlink is judged by its target, if any. */
+        if (S_ISLNK(st.st_mode) && stat(path, &st) < 0)
+                return 0;
+        return stat_regular(&st);
+}

@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: MIT */
+#include "method.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base64.h"
+#include "config.h"
+#include "batch.h"
+#include "daemon.h"
+#include "log.h"
+#include "message.h"
+#include "request.h"
+#include "session.h"
+
+static void reply(session *s, json_t *params, bool continues) {
+        char *buf;
+        size_t len;
+        if (fds_reply_encode(params, continues, &buf, &len) < 0) {
+                session_close(s);
+                return;
+        }
+        session_send(s, buf, len);
+}
+
+static void reply_error(session *s, const char *name, json_t *params) {
+        char *buf;
+        size_t len;
+        if (fds_error_encode(name, params, &buf, &len) < 0) {
+                session_close(s);
+                return;
+        }
+        session_send(s, buf, len);
+}
+
+static json_t *file_error_json(const file_error *e) {
+        json_t *o = json_pack("{s:s, s:s}", "code", fds_code_name(e->code), "message",
+                              e->message ? e->message : "");
+        if (o && e->http_status)
+                json_object_set_new(o, "http_status", json_integer(e->http_status));
+        if (o && e->s3_code)
+                json_object_set_new(o, "s3_code", json_string(e->s3_code));
+        return o;
+}
+
+static json_t *copy_result_json(const batch_file *f) {
+        json_t *o = json_pack("{s:I, s:s, s:s, s:b, s:I}", "index", (json_int_t) f->entry->index,
+                              "src", f->entry->src, "dst", f->entry->dst, "ok",
+                              f->err.code == FDS_CODE_OK, "bytes", (json_int_t) f->bytes);
+        if (o && f->err.code != FDS_CODE_OK)
+                json_object_set_new(o, "error", file_error_json(&f->err));
+        return o;
+}
+
+static json_t *summary_json(const batch *b) {
+        return json_pack("{s:I, s:I, s:I, s:f}", "files_ok", (json_int_t) b->files_ok,
+                         "files_failed", (json_int_t) b->files_failed, "bytes",
+                         (json_int_t) b->bytes, "seconds", (double) batch_elapsed_ns(b) / 1e9);
+}
+
+static json_t *copy_reply(const batch *b) {
+        json_t *p = json_pack("{s:o}", "summary", summary_json(b));
+        if (!p || b->call.more)
+                return p;
+        json_t *results = json_array();
+        for (size_t i = 0; results && i < b->n_files; i++)
+                json_array_append_new(results, copy_result_json(&b->files[i]));
+        json_object_set_new(p, "results", results);
+        return p;
+}
+
+/* Size and Read answer with two maps keyed by the caller's keys. */
+static json_t *keyed_reply(const batch *b, const char *ok_name) {
+        json_t *ok = json_object(), *errors = json_object();
+        for (size_t i = 0; ok && errors && i < b->n_files; i++) {
+                const batch_file *f = &b->files[i];
+                const char *key = f->entry->key;
+                if (f->err.code != FDS_CODE_OK) {
+                        json_object_set_new(errors, key, file_error_json(&f->err));
+                        continue;
+                }
+                if (b->kind == BATCH_SIZE)
+                        json_object_set_new(ok, key, json_integer((json_int_t) f->bytes));
+                else {
+                        char *enc = base64_encode(f->data, f->bytes);
+                        json_object_set_new(ok, key, enc ? json_string_nocheck(enc) : NULL);
+                        free(enc);
+                }
+        }
+        return json_pack("{s:o, s:o}", ok_name, ok, "errors", errors);
+}
+
+static void on_file_done(batch *b, batch_file *f, void *userdata) {
+        session *s = userdata;
+        if (b->kind != BATCH_COPY || !b->call.more || b->call.oneway)
+                return;
+        reply(s, json_pack("{s:o}", "result", copy_result_json(f)), true);
+}
+
+static const char *const kind_names[] = { "Copy", "Size", "Read" };
+
+static void on_end(batch *b, int status, void *userdata) {
+        session *s = userdata;
+
+        if (status == 0)
+                log_info("batch %" PRIu64 ": %s from uid %u pid %d: %" PRIu64 " ok, %" PRIu64
+                         " failed, %" PRIu64 " bytes, %.3f s",
+                         b->id, kind_names[b->kind], (unsigned) s->peer_uid, (int) s->peer_pid,
+                         b->files_ok, b->files_failed, b->bytes, (double) batch_elapsed_ns(b) / 1e9);
+        if (!b->call.oneway) {
+                switch (status) {
+                case 0:
+                        reply(s, b->kind == BATCH_COPY   ? copy_reply(b)
+                                 : b->kind == BATCH_SIZE ? keyed_reply(b, "sizes")
+                                                         : keyed_reply(b, "contents"),
+                              false);
+                        break;
+                case -EINVAL:
+                        reply_error(s, FDS_ERROR_INVALID_REQUEST,
+                                    json_pack("{s:O}", "problems", batch_problems(b)));
+                        break;
+                case -EFBIG:
+                        reply_error(s, FDS_ERROR_READ_LIMIT,
+                                    json_pack("{s:I, s:I}", "limit", (json_int_t) b->read_limit,
+                                              "requested", (json_int_t) b->read_requested));
+                        break;
+                default:
+                        /* Canceled by shutdown: the connection closes next. */
+                        break;
+                }
+        }
+        batch_free(b);
+        session_call_done(s);
+}
+
+static const batch_owner session_owner = {
+        .file_done = on_file_done,
+        .end = on_end,
+};
+
+static void transfer_call(session *s, fds_call *call, batch_kind kind) {
+        fds_daemon *d = s->daemon;
+        fds_request_limits lim = { .max_entries = d->cfg.max_entries, .s3_available = false };
+        fds_request req = { 0 };
+        char *param = NULL;
+        batch *b;
+        int r;
+
+        r = kind == BATCH_COPY ? fds_request_parse_copy(call->parameters, &lim, &req, &param)
+                               : fds_request_parse_files(call->parameters, &lim, &req, &param);
+        if (r == -EINVAL) {
+                reply_error(s, VARLINK_ERROR_INVALID_PARAMETER, json_pack("{s:s}", "parameter", param));
+                free(param);
+                return;
+        }
+        if (r < 0 || (r = batch_new(d, kind, call, &req, &b)) < 0) {
+                fds_request_done(&req);
+                log_error("session %" PRIu64 ": cannot start call: %s", s->id, strerror(-r));
+                session_close(s);
+                return;
+        }
+        s->batch = b;
+        batch_start(b, &session_owner, s);
+}
+
+static void service_call(session *s, fds_call *call) {
+        const char *m = call->method + strlen("org.varlink.service.");
+
+        if (strcmp(m, "GetInfo") == 0) {
+                reply(s, json_pack("{s:s, s:s, s:s, s:s, s:[s, s]}", "vendor", "fds", "product", "fdsd",
+                                   "version", FDS_VERSION, "url", "https://github.com/fds/fds",
+                                   "interfaces", "org.varlink.service", FDS_INTERFACE),
+                      false);
+        } else if (strcmp(m, "GetInterfaceDescription") == 0) {
+                json_t *iface = json_object_get(call->parameters, "interface");
+                if (!json_is_string(iface))
+                        reply_error(s, VARLINK_ERROR_INVALID_PARAMETER,
+                                    json_pack("{s:s}", "parameter", "interface"));
+                else if (strcmp(json_string_value(iface), FDS_INTERFACE) != 0)
+                        reply_error(s, VARLINK_ERROR_INTERFACE_NOT_FOUND,
+                                    json_pack("{s:O}", "interface", iface));
+                else
+                        reply(s, json_pack("{s:s}", "description", fds_interface_description), false);
+        } else
+                reply_error(s, VARLINK_ERROR_METHOD_NOT_FOUND, json_pack("{s:s}", "method", call->method));
+}
+
+void method_dispatch(session *s, const char *msg, size_t len) {
+        fds_call call;
+        const char *reason = NULL;
+        int r = fds_call_parse(msg, len, &call, &reason);
+        if (r == -ENOMEM) {
+                session_close(s);
+                return;
+        }
+        if (r < 0) {
+                log_debug("session %" PRIu64 ": invalid message: %s", s->id, reason);
+                reply_error(s, FDS_ERROR_INVALID_MESSAGE, json_pack("{s:s}", "reason", reason));
+                return;
+        }
+        if (strncmp(call.method, "org.varlink.service.", 20) == 0)
+                service_call(s, &call);
+        else if (strcmp(call.method, FDS_INTERFACE ".Copy") == 0)
+                transfer_call(s, &call, BATCH_COPY);
+        else if (strcmp(call.method, FDS_INTERFACE ".Size") == 0)
+                transfer_call(s, &call, BATCH_SIZE);
+        else if (strcmp(call.method, FDS_INTERFACE ".Read") == 0)
+                transfer_call(s, &call, BATCH_READ);
+        else if (strncmp(call.method, FDS_INTERFACE ".", strlen(FDS_INTERFACE) + 1) == 0)
+                reply_error(s, VARLINK_ERROR_METHOD_NOT_FOUND, json_pack("{s:s}", "method", call.method));
+        else
+                reply_error(s, VARLINK_ERROR_INTERFACE_NOT_FOUND, json_pack("{s:s}", "interface", call.method));
+        fds_call_done(&call); /* a no-op when a batch took it over */
+}

@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: MIT */
+#include "session.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+
+#include "batch.h"
+#include "daemon.h"
+#include "log.h"
+#include "message.h"
+#include "method.h"
+
+#define SESSION_READ_SIZE (64 * 1024)
+
+typedef struct session_write {
+        uv_write_t req;
+        session *session;
+        char *buf;
+        size_t len;
+} session_write;
+
+static void session_process(session *s);
+
+static void on_close(uv_handle_t *h) {
+        session *s = h->data;
+        fds_frame_done(&s->frame);
+        free(s);
+}
+
+void session_close(session *s) {
+        if (s->closing)
+                return;
+        s->closing = true;
+        list_del(&s->link);
+        s->daemon->n_sessions--;
+        if (s->batch) {
+                log_info("session %" PRIu64 ": client went away; canceling batch %" PRIu64,
+                         s->id, s->batch->id);
+                batch *b = s->batch;
+                s->batch = NULL;
+                batch_detach(b);
+        }
+        /* Pending writes complete with UV_ECANCELED before on_close. */
+        uv_close((uv_handle_t *) &s->pipe, on_close);
+}
+
+static void update_backpressure(session *s) {
+        if (s->batch)
+                batch_set_paused(s->batch, s->write_pending > s->daemon->cfg.max_reply_backlog);
+}
+
+static void on_write(uv_write_t *req, int status) {
+        session_write *w = req->data;
+        session *s = w->session;
+
+        s->write_pending -= w->len;
+        free(w->buf);
+        free(w);
+        if (s->closing)
+                return;
+        if (status < 0) {
+                log_debug("session %" PRIu64 ": write failed: %s", s->id, uv_strerror(status));
+                session_close(s);
+                return;
+        }
+        if (s->close_after_write && s->write_pending == 0) {
+                session_close(s);
+                return;
+        }
+        update_backpressure(s);
+}
+
+int session_send(session *s, char *buf, size_t len) {
+        if (s->closing) {
+                free(buf);
+                return -ECONNRESET;
+        }
+        session_write *w = malloc(sizeof(*w));
+        if (!w) {
+                free(buf);
+                return -ENOMEM;
+        }
+        *w = (session_write){ .session = s, .buf = buf, .len = len };
+        w->req.data = w;
+        uv_buf_t b = uv_buf_init(buf, (unsigned) len);
+        int r = uv_write(&w->req, (uv_stream_t *) &s->pipe, &b, 1, on_write);
+        if (r < 0) {
+                free(buf);
+                free(w);
+                session_close(s);
+                return r;
+        }
+        s->write_pending += len;
+        update_backpressure(s);
+        return 0;
+}
+
+void session_close_after_write(session *s) {
+        s->close_after_write = true;
+        if (s->write_pending == 0)
+                session_close(s);
+}
+
+static void send_error(session *s, const char *name, json_t *params) {
+        char *buf;
+        size_t len;
+        if (fds_error_encode(name, params, &buf, &len) >= 0)
+                session_send(s, buf, len);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+        session *s = h->data;
+        char *p;
+        size_t n;
+        if (fds_frame_reserve(&s->frame, SESSION_READ_SIZE, &p, &n) < 0) {
+                *buf = uv_buf_init(NULL, 0); /* read_cb sees UV_ENOBUFS */
+                return;
+        }
+        *buf = uv_buf_init(p, (unsigned) n);
+}
+
+static void too_large(session *s) {
+        log_info("session %" PRIu64 ": message larger than %zu bytes; closing", s->id,
+                 s->daemon->cfg.max_message);
+        uv_read_stop((uv_stream_t *) &s->pipe);
+        s->reading = false;
+        send_error(s, FDS_ERROR_TOO_LARGE,
+                   json_pack("{s:I}", "limit", (json_int_t) s->daemon->cfg.max_message));
+        session_close_after_write(s);
+}
+
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
+        session *s = stream->data;
+
+        if (nread == UV_ENOBUFS) {
+                too_large(s);
+                return;
+        }
+        if (nread < 0) {
+                if (nread != UV_EOF)
+                        log_debug("session %" PRIu64 ": read: %s", s->id, uv_strerror((int) nread));
+                session_close(s);
+                return;
+        }
+        fds_frame_commit(&s->frame, (size_t) nread);
+        session_process(s);
+}
+
+/* Run queued calls, one at a time. Iterative rather than recursive: a call
+ * that ends at once comes back here through session_call_done. */
+static void session_process(session *s) {
+        if (s->processing)
+                return;
+        s->processing = true;
+        while (!s->closing && !s->batch && !s->close_after_write) {
+                const char *msg;
+                size_t len;
+                int r = fds_frame_next(&s->frame, &msg, &len);
+                if (r == -EMSGSIZE) {
+                        too_large(s);
+                        break;
+                }
+                if (r <= 0)
+                        break;
+                method_dispatch(s, msg, len);
+        }
+        /* Stop reading while a call runs and more than a message is queued,
+         * so a pipelining client cannot make us buffer without bound. */
+        if (!s->closing && !s->close_after_write) {
+                bool want = !s->batch || fds_frame_pending(&s->frame) <= s->daemon->cfg.max_message;
+                if (want && !s->reading) {
+                        if (uv_read_start((uv_stream_t *) &s->pipe, on_alloc, on_read) == 0)
+                                s->reading = true;
+                } else if (!want && s->reading) {
+                        uv_read_stop((uv_stream_t *) &s->pipe);
+                        s->reading = false;
+                }
+        }
+        s->processing = false;
+}
+
+void session_call_done(session *s) {
+        s->batch = NULL;
+        session_process(s);
+}
+
+static void session_peer(session *s) {
+        struct ucred cred;
+        socklen_t len = sizeof(cred);
+        uv_os_fd_t fd;
+        if (uv_fileno((uv_handle_t *) &s->pipe, &fd) == 0 &&
+            getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+                s->peer_pid = cred.pid;
+                s->peer_uid = cred.uid;
+                s->peer_gid = cred.gid;
+        }
+}
+
+int session_accept(fds_daemon *d, uv_stream_t *server) {
+        session *s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        int r = uv_pipe_init(d->loop, &s->pipe, 0);
+        if (r < 0) {
+                free(s);
+                return r;
+        }
+        s->pipe.data = s;
+        s->daemon = d;
+        s->id = ++d->next_session_id;
+        fds_frame_init(&s->frame, d->cfg.max_message);
+        list_init(&s->link);
+        r = uv_accept(server, (uv_stream_t *) &s->pipe);
+        if (r < 0) {
+                s->closing = true;
+                uv_close((uv_handle_t *) &s->pipe, on_close);
+                return r;
+        }
+        list_add_tail(&d->sessions, &s->link);
+        d->n_sessions++;
+        d->stats.connections_total++;
+        session_peer(s);
+        if (d->n_sessions > d->cfg.max_connections) {
+                log_info("session %" PRIu64 ": too many connections (%u); refusing uid %u pid %d",
+                         s->id, d->cfg.max_connections, (unsigned) s->peer_uid, (int) s->peer_pid);
+                send_error(s, FDS_INTERFACE ".TooManyConnections",
+                           json_pack("{s:I}", "limit", (json_int_t) d->cfg.max_connections));
+                session_close_after_write(s);
+                return 0;
+        }
+        log_debug("session %" PRIu64 ": connected uid %u pid %d", s->id, (unsigned) s->peer_uid,
+                  (int) s->peer_pid);
+        session_process(s);
+        return 0;
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* One client connection: reads framed calls, runs them one at a time in
+ * order (varlink's rule), and queues replies. Memory is freed only in the
+ * handle's close callback. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <uv.h>
+
+#include "frame.h"
+#include "list.h"
+
+typedef struct fds_daemon fds_daemon;
+typedef struct batch batch;
+
+typedef struct session {
+        uv_pipe_t pipe;          /* pipe.data points back here */
+        fds_daemon *daemon;
+        uint64_t id;
+        fds_frame frame;
+        batch *batch;            /* the call in progress, if any */
+        size_t write_pending;    /* reply bytes queued, not yet written */
+        list_node link;          /* in daemon->sessions */
+        pid_t peer_pid;
+        uid_t peer_uid;
+        gid_t peer_gid;
+        bool reading;
+        bool processing;
+        bool close_after_write;
+        bool closing;
+} session;
+
+/* Accept a pending connection on `server`. */
+int session_accept(fds_daemon *d, uv_stream_t *server);
+void session_close(session *s);
+
+/* Queue a reply; takes ownership of buf (len includes the NUL). */
+int session_send(session *s, char *buf, size_t len);
+/* The call finished: its batch is freed and the next queued call runs. */
+void session_call_done(session *s);
+/* Close once everything queued has been written. */
+void session_close_after_write(session *s);

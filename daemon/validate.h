@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* The pass that runs before anything moves: every source exists and can be
+ * read, every destination can be created. Checks run on worker threads in
+ * chunks; the findings become one error that lists every problem. */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct batch batch;
+typedef struct validate_chunk validate_chunk;
+
+#define VALIDATE_CHUNK 512
+
+bool validate_needed(const batch *b);
+/* Check files [lo, hi) on a worker thread, then call done on the loop. */
+int validate_chunk_queue(batch *b, size_t lo, size_t hi,
+                         void (*done)(validate_chunk *c, void *userdata), void *userdata);
+void validate_chunk_free(validate_chunk *c);
+/* The checks themselves (any thread). */
+void validate_range(batch *b, size_t lo, size_t hi);
+/* On the loop, after all chunks: 0 go ahead, -EINVAL problems found
+ * (batch_problems), -EFBIG a Read over its limit, -ENOMEM. */
+int validate_collect(batch *b);
