@@ -114,7 +114,7 @@ int fds_location_parse(const char *s, fds_location *ret, const char **ret_reason
         }
         if (fds_location_is_s3(s))
                 return parse_s3(s, ret, ret_reason);
-        if (strstr(s, "://")) {
+        if (s[0] != '/' && strstr(s, "://")) {
                 *ret_reason = "unsupported URL scheme (only s3:// and absolute local paths)";
                 return -EINVAL;
         }

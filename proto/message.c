@@ -41,7 +41,7 @@ int fds_call_parse(const char *msg, size_t len, fds_call *ret, const char **ret_
         }
         /* jansson rejects invalid UTF-8 and, without JSON_ALLOW_NUL, "\u0000"
          * inside strings, so every string we see is a valid C string. */
-        c.root = json_loadb(msg, len, JSON_REJECT_DUPLICATES, &jerr);
+        c.root = json_loadb(msg, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
         if (!c.root) {
                 *ret_reason = "not valid JSON";
                 return -EBADMSG;

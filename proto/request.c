@@ -38,13 +38,34 @@ static int s3_options_check(json_t *s3, char **ret_param) {
         if (!json_is_object(s3))
                 return bad_param(ret_param, "options.s3");
         json_object_foreach(s3, k, v) {
+                if (json_is_null(v) && in_list(k, s3_fields))
+                        continue; /* ?string: null means absent */
                 if (!in_list(k, s3_fields) || !json_is_string(v))
                         return bad_param2(ret_param, "options.s3", k);
         }
         json_t *style = json_object_get(s3, "addressing_style");
-        if (style && strcmp(json_string_value(style), "path") != 0 &&
+        if (json_is_string(style) && strcmp(json_string_value(style), "path") != 0 &&
             strcmp(json_string_value(style), "virtual") != 0)
                 return bad_param(ret_param, "options.s3.addressing_style");
+        return 0;
+}
+
+static int transfer_options_parse(json_t *t, fds_options *o, char **ret_param) {
+        const char *k;
+        json_t *v;
+
+        if (!json_is_object(t))
+                return bad_param(ret_param, "options.transfer");
+        json_object_foreach(t, k, v) {
+                if (json_is_null(v) && strcmp(k, "max_attempts") == 0)
+                        continue;
+                if (strcmp(k, "max_attempts") == 0) {
+                        if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 100)
+                                return bad_param(ret_param, "options.transfer.max_attempts");
+                        o->max_attempts = (unsigned) json_integer_value(v);
+                } else
+                        return bad_param2(ret_param, "options.transfer", k);
+        }
         return 0;
 }
 
@@ -60,6 +81,10 @@ int fds_options_parse(json_t *options, fds_options *ret, char **ret_param) {
         if (!json_is_object(options))
                 return bad_param(ret_param, "options");
         json_object_foreach(options, k, v) {
+                /* Every option is nullable (?type): null means absent. */
+                if (json_is_null(v) && (strcmp(k, "parallelism") == 0 || strcmp(k, "max_bytes") == 0 ||
+                                        strcmp(k, "s3") == 0 || strcmp(k, "transfer") == 0))
+                        continue;
                 if (strcmp(k, "parallelism") == 0) {
                         if (!json_is_integer(v) || json_integer_value(v) < 1 ||
                             json_integer_value(v) > 1000000)
@@ -69,6 +94,10 @@ int fds_options_parse(json_t *options, fds_options *ret, char **ret_param) {
                         if (!json_is_integer(v) || json_integer_value(v) < 1)
                                 return bad_param(ret_param, "options.max_bytes");
                         o.max_bytes = (uint64_t) json_integer_value(v);
+                } else if (strcmp(k, "transfer") == 0) {
+                        int r = transfer_options_parse(v, &o, ret_param);
+                        if (r < 0)
+                                return r;
                 } else if (strcmp(k, "s3") == 0) {
                         int r = s3_options_check(v, ret_param);
                         if (r < 0)

@@ -15,6 +15,7 @@ typedef struct fds_options {
         unsigned parallelism; /* 0: the daemon default */
         uint64_t max_bytes;   /* 0: the daemon default */
         json_t *s3;           /* borrowed; NULL if absent */
+        unsigned max_attempts; /* transfer.max_attempts; 0: the daemon default */
 } fds_options;
 
 typedef struct fds_entry {
