@@ -420,8 +420,8 @@ static void ctx_shutdown(ctx *t) {
 
 static void on_walk(uv_handle_t *h, void *arg) {
         unsigned *n = arg;
-        fprintf(stderr, "left open: %s handle %p%s\n", uv_handle_type_name(uv_handle_get_type(h)), (void *) h,
-                uv_is_closing(h) ? " (closing)" : "");
+        fprintf(stderr, "left open: %s handle %p%s\n", uv_handle_type_name(uv_handle_get_type(h)),
+                (void *) h, uv_is_closing(h) ? " (closing)" : "");
         (*n)++;
 }
 
@@ -1326,14 +1326,15 @@ START_TEST(test_error_mapping) {
         ck_assert_int_eq(http_errno_from_curlcode(CURLE_FTP_WEIRD_PASS_REPLY), -EIO);
 
         const CURLcode transient[] = {
-                CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_OPERATION_TIMEDOUT, CURLE_PARTIAL_FILE,
-                CURLE_RECV_ERROR,      CURLE_SEND_ERROR,           CURLE_GOT_NOTHING,        CURLE_SSL_CONNECT_ERROR,
+                CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_OPERATION_TIMEDOUT,
+                CURLE_PARTIAL_FILE,    CURLE_RECV_ERROR,           CURLE_SEND_ERROR,
+                CURLE_GOT_NOTHING,     CURLE_SSL_CONNECT_ERROR,
         };
         for (size_t i = 0; i < sizeof(transient) / sizeof(transient[0]); i++)
                 ck_assert(http_curlcode_is_transient(transient[i]));
         const CURLcode permanent[] = {
-                CURLE_OK,          CURLE_WRITE_ERROR,   CURLE_ABORTED_BY_CALLBACK, CURLE_PEER_FAILED_VERIFICATION,
-                CURLE_URL_MALFORMAT, CURLE_OUT_OF_MEMORY,
+                CURLE_OK,           CURLE_WRITE_ERROR,   CURLE_ABORTED_BY_CALLBACK,
+                CURLE_URL_MALFORMAT, CURLE_OUT_OF_MEMORY, CURLE_PEER_FAILED_VERIFICATION,
         };
         for (size_t i = 0; i < sizeof(permanent) / sizeof(permanent[0]); i++)
                 ck_assert(!http_curlcode_is_transient(permanent[i]));
