@@ -7,7 +7,9 @@
 #include <uv.h>
 
 #include "daemon.h"
+#include "expand.h"
 #include "job.h"
+#include "s3_client.h"
 #include "validate.h"
 
 int file_error_set(file_error *e, fds_code code, const char *message) {
@@ -55,11 +57,14 @@ int batch_new(fds_daemon *d, batch_kind kind, fds_call *call, fds_request *req, 
         for (size_t i = 0; i < b->n_files; i++)
                 b->files[i].entry = &b->req.entries[i];
         b->parallelism = b->req.options.parallelism ? b->req.options.parallelism : d->cfg.parallelism;
+        b->max_attempts = d->cfg.max_attempts;
         b->read_limit = d->cfg.max_read_bytes;
         if (b->req.options.max_bytes && b->req.options.max_bytes < b->read_limit)
                 b->read_limit = b->req.options.max_bytes;
         list_init(&b->sched_link);
         list_init(&b->jobs);
+        list_init(&b->heads);
+        d->n_batches++;
         *ret = b;
         return 0;
 }
@@ -71,11 +76,17 @@ batch *batch_free(batch *b) {
         for (size_t i = 0; i < b->n_files; i++) {
                 file_error_done(&b->files[i].err);
                 free(b->files[i].data);
+                free(b->files[i].etag);
+                free(b->files[i].vreason);
         }
         free(b->files);
+        s3_site_free(b->site);
         fds_request_done(&b->req);
         fds_call_done(&b->call);
+        fds_daemon *d = b->daemon;
         free(b);
+        if (--d->n_batches == 0 && d->stopping && d->on_drained)
+                d->on_drained(d);
         return NULL;
 }
 
@@ -119,15 +130,20 @@ bool batch_runnable(const batch *b) {
                b->next < b->n_files;
 }
 
+/* The one place that maps a file to its kind of transfer. */
 static const job_type *batch_job_type(const batch *b, const batch_file *f) {
-        /* Only local files so far; validation refuses s3:// paths. */
+        bool src_s3 = f->entry->src_loc.kind == FDS_LOCATION_S3;
+        bool dst_s3 = f->entry->dst_loc.kind == FDS_LOCATION_S3;
+
         switch (b->kind) {
         case BATCH_COPY:
-                return &job_local_copy;
+                if (src_s3)
+                        return dst_s3 ? &job_s3_copy : &job_s3_get;
+                return dst_s3 ? &job_s3_put : &job_local_copy;
         case BATCH_SIZE:
-                return &job_local_size;
+                return src_s3 ? &job_s3_head : &job_local_size;
         case BATCH_READ:
-                return &job_local_read;
+                return src_s3 ? &job_s3_read : &job_local_read;
         }
         return NULL;
 }
@@ -221,12 +237,24 @@ static void batch_validated(batch *b) {
 
 static void batch_validate_next(batch *b);
 
+static bool validate_complete(const batch *b) {
+        return b->validating == 0 &&
+               ((b->validate_next >= b->n_files && b->head_next >= b->n_files) || b->canceled);
+}
+
 static void on_validate_done(validate_chunk *c, void *userdata) {
         batch *b = userdata;
         b->validating--;
         validate_chunk_free(c);
         batch_validate_next(b);
-        if (b->validating == 0 && (b->validate_next >= b->n_files || b->canceled))
+        if (validate_complete(b))
+                batch_validated(b);
+}
+
+static void on_head_done(batch *b) {
+        b->validating--;
+        batch_validate_next(b);
+        if (validate_complete(b))
                 batch_validated(b);
 }
 
@@ -246,19 +274,64 @@ static void batch_validate_next(batch *b) {
                 b->validate_next = hi;
                 b->validating++;
         }
+        /* S3 sources: a HEAD each, many at a time (they wait on the network,
+         * not on us). What they learn is kept for the transfer. */
+        while (!b->canceled && b->validating < 2 + b->daemon->cfg.validate_concurrency &&
+               b->head_next < b->n_files) {
+                int r = validate_head_start(b, &b->files[b->head_next++], on_head_done);
+                if (r > 0)
+                        b->validating++;
+        }
 }
+
+static void on_expanded(batch *b);
+static void batch_validate_begin(batch *b);
 
 void batch_start(batch *b, const batch_owner *owner, void *userdata) {
         b->owner = owner;
         b->owner_data = userdata;
         b->started_ns = uv_hrtime();
         b->daemon->stats.batches_total++;
+        /* Settings first: without them no S3 source can be checked, and their
+         * absence is one more problem to report. */
+        if (validate_site(b) == -ENOMEM) {
+                batch_end(b, -ENOMEM);
+                return;
+        }
+        /* Recursive entries become files first, so validation sees them all. */
+        b->validating++;
+        int r = expand_start(b, on_expanded);
+        if (r > 0)
+                return;
+        b->validating--;
+        if (r < 0) {
+                batch_end(b, r);
+                return;
+        }
+        batch_validate_begin(b);
+}
+
+static void on_expanded(batch *b) {
+        b->validating--;
+        int r = expand_apply(b);
+        if (r < 0) {
+                batch_end(b, r);
+                return;
+        }
+        if (b->canceled) {
+                batch_check_end(b);
+                return;
+        }
+        batch_validate_begin(b);
+}
+
+static void batch_validate_begin(batch *b) {
         if (!validate_needed(b)) {
                 batch_validated(b);
                 return;
         }
         batch_validate_next(b);
-        if (b->validating == 0)
+        if (validate_complete(b))
                 batch_validated(b);
 }
 
@@ -275,6 +348,8 @@ void batch_cancel(batch *b) {
                 if (j->type->cancel)
                         j->type->cancel(j);
         }
+        validate_heads_cancel(b);
+        expand_cancel(b);
         batch_check_end(b); /* may free b */
 }
 

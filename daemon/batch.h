@@ -16,6 +16,7 @@
 typedef struct fds_daemon fds_daemon;
 typedef struct batch batch;
 typedef struct job job;
+typedef struct s3_site s3_site;
 
 typedef enum batch_kind {
         BATCH_COPY,
@@ -45,6 +46,9 @@ typedef struct batch_file {
         int vr;               /* validation: 0 or negative errno for the source */
         int dvr;              /* validation: 0 or negative errno for the destination */
         uint64_t src_size;    /* validation: size seen */
+        char *etag;           /* validation: an S3 source's ETag, pinned for the transfer */
+        char *vreason;        /* validation: why the source failed, when errno says too little */
+        bool src_known;       /* size and ETag came from a listing: no HEAD needed */
 } batch_file;
 
 typedef struct batch_owner {
@@ -69,12 +73,17 @@ struct batch {
         unsigned inflight;
         unsigned validating;        /* validation chunks in flight */
         size_t validate_next;
+        s3_site *site;              /* when any path is s3:// */
+        unsigned max_attempts;
+        size_t head_next;           /* next file whose S3 source gets its HEAD */
         uint64_t read_limit;
         uint64_t read_requested;
         uint64_t files_ok, files_failed, bytes;
         uint64_t started_ns;
         list_node sched_link;
         list_node jobs;             /* running jobs */
+        list_node heads;            /* validation HEADs in flight */
+        struct expand_state *expand; /* recursive entries being listed */
         const batch_owner *owner;
         void *owner_data;
         bool running, canceled, ended, paused, detached;

@@ -5,10 +5,15 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <uv.h>
 
+#include "delay.h"
 #include "list.h"
 #include "scheduler.h"
+
+typedef struct http_client http_client;
+typedef struct s3_ctx s3_ctx;
 
 typedef struct daemon_config {
         const char *socket_path;
@@ -19,6 +24,9 @@ typedef struct daemon_config {
         uint64_t max_read_bytes;    /* per Read call */
         unsigned max_connections;
         size_t max_reply_backlog;   /* queued reply bytes before a batch pauses */
+        unsigned max_attempts;      /* per S3 request, by default */
+        unsigned validate_concurrency; /* S3 HEADs in flight per batch while validating */
+        mode_t file_mode;           /* of files the daemon creates (0666 less the umask) */
 } daemon_config;
 
 typedef struct daemon_stats {
@@ -38,5 +46,11 @@ typedef struct fds_daemon {
         uint64_t next_session_id;
         uint64_t next_batch_id;
         daemon_stats stats;
+        http_client *http;
+        delay_queue delay;
+        s3_ctx *s3;
+        unsigned n_batches;
+        /* Called when stopping and the last batch is gone. */
+        void (*on_drained)(struct fds_daemon *d);
         bool stopping;
 } fds_daemon;

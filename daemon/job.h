@@ -34,3 +34,8 @@ struct job {
 extern const job_type job_local_copy;
 extern const job_type job_local_size;
 extern const job_type job_local_read;
+extern const job_type job_s3_put;
+extern const job_type job_s3_get;
+extern const job_type job_s3_copy;
+extern const job_type job_s3_head;
+extern const job_type job_s3_read;

@@ -607,3 +607,91 @@ int local_check_destination(const char *path) {
                 return 0;
         return stat_regular(&st);
 }
+
+_Static_assert(sizeof(((local_tmp *) 0)->tmp) == NAME_MAX + 1, "temporary name buffer");
+
+/* An existing destination may be replaced only if it is a regular file (a
+ * symlink is judged by its target, as in check_existing). */
+static int check_existing_dst(int dir, const char *name) {
+        struct stat st;
+
+        if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        if (S_ISLNK(st.st_mode) && fstatat(dir, name, &st, 0) < 0)
+                return 0;
+        return stat_regular(&st);
+}
+
+int local_tmp_create(const char *dst, local_tmp **ret) {
+        char *parent = NULL;
+        const char *name;
+        local_tmp *t;
+        int r;
+
+        r = local_check_destination_path(dst);
+        if (r < 0)
+                return r;
+        t = calloc(1, sizeof(*t));
+        if (!t)
+                return -ENOMEM;
+        t->dir = t->fd = -1;
+        r = split_destination(dst, &parent, &name);
+        if (r < 0)
+                goto fail;
+        t->name = strdup(name);
+        if (!t->name) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        t->dir = r = open_parent(parent);
+        if (r < 0)
+                goto fail;
+        r = check_existing_dst(t->dir, name);
+        if (r < 0)
+                goto fail;
+        t->fd = r = create_temp(t->dir, name, t->tmp);
+        if (r < 0)
+                goto fail;
+        free(parent);
+        *ret = t;
+        return 0;
+fail:
+        free(parent);
+        local_tmp_free(t);
+        return r;
+}
+
+int local_tmp_reset(local_tmp *t) {
+        if (ftruncate(t->fd, 0) < 0)
+                return -errno;
+        return 0;
+}
+
+int local_tmp_commit(local_tmp *t, mode_t mode, bool do_fsync) {
+        if (fchmod(t->fd, mode & 0777) < 0)
+                return -errno;
+        if (do_fsync && fsync(t->fd) < 0)
+                return -errno;
+        int r = close(t->fd);
+        t->fd = -1;
+        if (r < 0 && errno != EINTR)
+                return -errno;
+        if (renameat(t->dir, t->tmp, t->dir, t->name) < 0)
+                return -errno;
+        t->committed = true;
+        return 0;
+}
+
+local_tmp *local_tmp_free(local_tmp *t) {
+        if (!t)
+                return NULL;
+        if (t->fd >= 0)
+                close(t->fd);
+        if (!t->committed && t->tmp[0] && t->dir >= 0)
+                (void) unlinkat(t->dir, t->tmp, 0);
+        if (t->dir >= 0)
+                close(t->dir);
+        free(t->name);
+        free(t);
+        return NULL;
+}

@@ -35,6 +35,7 @@
  */
 
 #include <errno.h>
+#include <sys/types.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -140,3 +141,26 @@ int local_stat_source(const char *path, local_source_info *ret_info);
  * not check that the directory is writable.
  */
 int local_check_destination(const char *path);
+
+/*
+ * A destination written by someone other than local_copy (an S3 download):
+ * the same temporary-and-rename discipline, in three steps. Create makes the
+ * missing parents and a temporary (".<name>.fds-<hex>", mode 0600) in dst's
+ * directory, after the same checks as local_check_destination. Writes go to
+ * ->fd. Commit sets the mode, closes and renames over dst. Free closes and,
+ * unless committed, unlinks the temporary: a failed or canceled download
+ * leaves nothing behind.
+ */
+typedef struct local_tmp {
+        int dir;   /* the destination's directory (O_PATH) */
+        int fd;    /* the temporary, open for reading and writing */
+        char *name;
+        char tmp[256];
+        bool committed;
+} local_tmp;
+
+int local_tmp_create(const char *dst, local_tmp **ret);
+/* Truncate for a fresh attempt (a retried download starts over). */
+int local_tmp_reset(local_tmp *t);
+int local_tmp_commit(local_tmp *t, mode_t mode, bool do_fsync);
+local_tmp *local_tmp_free(local_tmp *t);

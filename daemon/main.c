@@ -11,8 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
+#include <sys/stat.h>
+
 #include "batch.h"
 #include "config.h"
+#include "http.h"
+#include "s3_client.h"
 #include "daemon.h"
 #include "log.h"
 #include "server.h"
@@ -165,6 +170,15 @@ static void on_shutdown_timeout(uv_timer_t *t) {
         exit(1);
 }
 
+/* The last batch is gone: the HTTP engine and the retry timer can close. */
+static void on_drained(fds_daemon *d) {
+        if (d->http) {
+                http_client_close(d->http, NULL, NULL);
+                d->http = NULL;
+        }
+        delay_close(&d->delay);
+}
+
 static void fdsd_stop(fdsd *f) {
         list_node *n, *t;
 
@@ -179,6 +193,8 @@ static void fdsd_stop(fdsd *f) {
          * chunk, and the loop ends when the last one has reported back. */
         list_for_each_safe(n, t, &f->d.sessions)
                 session_close(list_entry(n, session, link));
+        if (f->d.n_batches == 0)
+                on_drained(&f->d);
         uv_timer_start(&f->shutdown_timer, on_shutdown_timeout, SHUTDOWN_TIMEOUT_MS, 0);
         uv_unref((uv_handle_t *) &f->shutdown_timer);
 }
@@ -208,6 +224,8 @@ int main(int argc, char **argv) {
                 .max_read_bytes = 64 * 1024 * 1024,
                 .max_connections = 1024,
                 .max_reply_backlog = 4 * 1024 * 1024,
+                .max_attempts = 5,
+                .validate_concurrency = 64,
         };
         r = parse_args(argc, argv, &f.d.cfg);
         if (r != 0)
@@ -218,6 +236,14 @@ int main(int argc, char **argv) {
                 f.d.cfg.socket_path = default_path;
         }
         signal(SIGPIPE, SIG_IGN);
+        /* Read once, before any thread exists: umask() is process-wide. */
+        mode_t mask = umask(0022);
+        umask(mask);
+        f.d.cfg.file_mode = 0666 & ~mask;
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+                log_error("curl_global_init failed");
+                return 1;
+        }
 
         if ((r = uv_loop_init(&f.loop)) < 0) {
                 log_error("uv_loop_init: %s", uv_strerror(r));
@@ -227,6 +253,22 @@ int main(int argc, char **argv) {
         list_init(&f.d.sessions);
         scheduler_init(&f.d.sched, f.d.cfg.max_inflight);
         uv_timer_init(&f.loop, &f.shutdown_timer);
+        f.d.on_drained = on_drained;
+        if ((r = delay_init(&f.d.delay, &f.loop)) < 0) {
+                log_error("timer: %s", uv_strerror(r));
+                return 1;
+        }
+        http_client_config hc = {
+                .max_total_connections = f.d.cfg.max_inflight + f.d.cfg.validate_concurrency,
+                .connect_timeout_ms = 10000,
+                .low_speed_limit = 1,
+                .low_speed_time = 60,
+                .ca_bundle = getenv("AWS_CA_BUNDLE"),
+        };
+        if ((r = http_client_new(&f.loop, &hc, &f.d.http)) < 0 || (r = s3_ctx_new(f.d.http, &f.d.delay, &f.d.s3)) < 0) {
+                log_error("cannot set up the HTTP engine: %s", strerror(-r));
+                return 1;
+        }
         uv_signal_init(&f.loop, &f.sigint);
         uv_signal_init(&f.loop, &f.sigterm);
         f.sigint.data = f.sigterm.data = &f;
@@ -256,6 +298,8 @@ int main(int argc, char **argv) {
                 log_warning("%u handles were still open at exit", leftover - 1);
         log_info("stopped: %" PRIu64 " connections, %" PRIu64 " files ok, %" PRIu64 " failed, %" PRIu64 " bytes",
                  f.d.stats.connections_total, f.d.stats.files_ok, f.d.stats.files_failed, f.d.stats.bytes);
+        s3_ctx_free(f.d.s3);
+        curl_global_cleanup();
         free(default_path);
         return f.exit_code;
 }

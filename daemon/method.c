@@ -142,7 +142,7 @@ static const batch_owner session_owner = {
 
 static void transfer_call(session *s, fds_call *call, batch_kind kind) {
         fds_daemon *d = s->daemon;
-        fds_request_limits lim = { .max_entries = d->cfg.max_entries, .s3_available = false };
+        fds_request_limits lim = { .max_entries = d->cfg.max_entries, .s3_available = true };
         fds_request req = { 0 };
         char *param = NULL;
         batch *b;
@@ -161,6 +161,8 @@ static void transfer_call(session *s, fds_call *call, batch_kind kind) {
                 session_close(s);
                 return;
         }
+        if (b->req.options.max_attempts)
+                b->max_attempts = b->req.options.max_attempts;
         s->batch = b;
         batch_start(b, &session_owner, s);
 }

@@ -3,12 +3,17 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <uv.h>
 
 #include "batch.h"
 #include "daemon.h"
+#include "job_s3.h"
 #include "local.h"
+#include "s3_client.h"
+#include "s3_site.h"
 
 struct validate_chunk {
         uv_work_t work;
@@ -145,7 +150,8 @@ static int copy_collect(batch *b) {
                 while (k < n_syntax && problem_index(json_array_get(syntax, k)) <= (json_int_t) f->entry->index)
                         json_array_append(all, json_array_get(syntax, k++));
                 if (f->vr < 0)
-                        r = fds_problem_add(all, f->entry, f->entry->src, source_reason(f->vr));
+                        r = fds_problem_add(all, f->entry, f->entry->src,
+                                            f->vreason ? f->vreason : source_reason(f->vr));
                 if (r >= 0 && f->dvr < 0)
                         r = fds_problem_add(all, f->entry, f->entry->dst, destination_reason(f->dvr));
         }
@@ -165,7 +171,8 @@ static int read_collect(batch *b) {
         for (size_t i = 0; i < b->n_files; i++) {
                 batch_file *f = &b->files[i];
                 if (f->vr < 0) {
-                        if (file_error_set_errno(&f->err, f->vr, NULL) < 0)
+                        if (f->vreason ? file_error_set(&f->err, fds_code_from_errno(f->vr), f->vreason) < 0
+                                       : file_error_set_errno(&f->err, f->vr, NULL) < 0)
                                 return -ENOMEM;
                         batch_file_finish(b, f);
                 } else
@@ -183,4 +190,118 @@ int validate_collect(batch *b) {
         if (b->kind == BATCH_READ)
                 return read_collect(b);
         return 0;
+}
+
+/* S3 sources: HEAD, many at a time. What it learns (size, ETag) goes to the
+ * transfer so nothing is fetched twice. */
+typedef struct head_check {
+        batch *b;
+        batch_file *f;
+        s3_call *call;
+        void (*done)(batch *b);
+        list_node link;
+        uint64_t size;
+        char *etag;
+} head_check;
+
+static int head_header(http_request *req, const char *name, const char *value, void *userdata) {
+        head_check *h = userdata;
+        if (strcasecmp(name, "content-length") == 0)
+                h->size = strtoull(value, NULL, 10);
+        else if (strcasecmp(name, "etag") == 0) {
+                free(h->etag);
+                h->etag = strdup(value);
+        }
+        return 0;
+}
+
+static void head_done(s3_call *c, const s3_result *r, void *userdata) {
+        head_check *h = userdata;
+        batch_file *f = h->f;
+
+        list_del(&h->link);
+        if (r->error == 0) {
+                f->src_size = h->size;
+                f->etag = h->etag;
+                h->etag = NULL;
+        } else {
+                char why[640];
+                f->vr = r->error;
+                if (r->http_status == 404)
+                        snprintf(why, sizeof(why), "source object does not exist (HTTP 404)");
+                else if (r->http_status)
+                        snprintf(why, sizeof(why), "source object: %s (HTTP %ld%s%s)", r->message,
+                                 r->http_status, r->s3_code ? " " : "", r->s3_code ? r->s3_code : "");
+                else
+                        snprintf(why, sizeof(why), "source object: %s (%u attempts)", r->message, r->attempts);
+                f->vreason = strdup(why);
+        }
+        free(h->etag);
+        void (*done)(batch *) = h->done;
+        batch *b = h->b;
+        free(h);
+        done(b);
+}
+
+int validate_head_start(batch *b, batch_file *f, void (*done)(batch *b)) {
+        const fds_entry *e = f->entry;
+        if (b->kind == BATCH_SIZE || !b->site || f->src_known || e->src_loc.kind != FDS_LOCATION_S3 ||
+            !entry_parsed(e, false) ||
+            !e->src_loc.key || !*e->src_loc.key)
+                return 0;
+        head_check *h = calloc(1, sizeof(*h));
+        if (!h)
+                return -ENOMEM;
+        *h = (head_check){ .b = b, .f = f, .done = done };
+        s3_call_opts o = job_s3_opts(b, &e->src_loc);
+        o.method = HTTP_HEAD;
+        o.on_header = head_header;
+        o.on_done = head_done;
+        o.userdata = h;
+        int r = s3_call_start(b->daemon->s3, &o, &h->call);
+        if (r < 0) {
+                free(h);
+                f->vr = r;
+                return r;
+        }
+        list_add_tail(&b->heads, &h->link);
+        return 1;
+}
+
+void validate_heads_cancel(batch *b) {
+        list_node *n, *t;
+        list_for_each_safe(n, t, &b->heads)
+                s3_call_cancel(list_entry(n, head_check, link)->call);
+}
+
+static bool batch_uses_s3(const batch *b) {
+        for (size_t i = 0; i < b->n_files; i++) {
+                const fds_entry *e = b->files[i].entry;
+                if (e->src_loc.kind == FDS_LOCATION_S3 || e->dst_loc.kind == FDS_LOCATION_S3)
+                        return true;
+        }
+        return false;
+}
+
+int validate_site(batch *b) {
+        if (!batch_uses_s3(b))
+                return 0;
+        char *reason = NULL;
+        int r = s3_site_resolve(b->daemon, b->req.options.s3, &b->site, &reason);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                /* One problem, on the first entry that needs S3. */
+                for (size_t i = 0; i < b->n_files; i++) {
+                        const fds_entry *e = b->files[i].entry;
+                        if (e->src_loc.kind == FDS_LOCATION_S3 || e->dst_loc.kind == FDS_LOCATION_S3) {
+                                r = fds_problem_add(b->req.problems, e,
+                                                    e->src_loc.kind == FDS_LOCATION_S3 ? e->src : e->dst,
+                                                    reason ? reason : "S3 settings are incomplete");
+                                break;
+                        }
+                }
+        }
+        free(reason);
+        return r == -ENOMEM ? r : 0;
 }

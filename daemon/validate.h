@@ -10,6 +10,7 @@
 
 typedef struct batch batch;
 typedef struct validate_chunk validate_chunk;
+typedef struct batch_file batch_file;
 
 #define VALIDATE_CHUNK 512
 
@@ -20,6 +21,12 @@ int validate_chunk_queue(batch *b, size_t lo, size_t hi,
 void validate_chunk_free(validate_chunk *c);
 /* The checks themselves (any thread). */
 void validate_range(batch *b, size_t lo, size_t hi);
+/* Resolve the S3 settings when any path is s3://; a failure is a problem of
+ * the request (0), -ENOMEM only for lack of memory. */
+int validate_site(batch *b);
+/* HEAD f's S3 source (1: started, done called later; 0: nothing to do). */
+int validate_head_start(batch *b, batch_file *f, void (*done)(batch *b));
+void validate_heads_cancel(batch *b);
 /* On the loop, after all chunks: 0 go ahead, -EINVAL problems found
  * (batch_problems), -EFBIG a Read over its limit, -ENOMEM. */
 int validate_collect(batch *b);

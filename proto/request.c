@@ -122,6 +122,7 @@ int fds_problem_add(json_t *problems, const fds_entry *e, const char *path, cons
 /* Parse one side of an entry; a failure is a problem, not an error. */
 static int entry_location(json_t *problems, const fds_entry *e, const char *path,
                           const fds_request_limits *lim, fds_location *ret) {
+        bool prefix_ok = e->recursive;
         const char *reason = NULL;
         int r = fds_location_parse(path, ret, &reason);
         if (r == -ENOMEM)
@@ -130,8 +131,10 @@ static int entry_location(json_t *problems, const fds_entry *e, const char *path
                 return fds_problem_add(problems, e, path, reason);
         if (ret->kind == FDS_LOCATION_S3 && !lim->s3_available)
                 return fds_problem_add(problems, e, path, "S3 is not available in this fdsd");
-        if (ret->kind == FDS_LOCATION_S3 && ret->key[0] == '\0')
+        if (ret->kind == FDS_LOCATION_S3 && ret->key[0] == '\0' && !prefix_ok) {
+                fds_location_done(ret);
                 return fds_problem_add(problems, e, path, "S3 URL has no key");
+        }
         return 0;
 }
 
@@ -193,19 +196,24 @@ int fds_request_parse_copy(json_t *params, const fds_request_limits *lim, fds_re
         json_t *c;
         json_array_foreach(copies, i, c) {
                 const char *src, *dst;
-                if (!json_is_object(c) || json_object_size(c) != 2 ||
-                    json_unpack(c, "{s:s, s:s}", "src", &src, "dst", &dst) < 0) {
+                json_t *rec = NULL;
+                if (!json_is_object(c) ||
+                    json_unpack(c, "{s:s, s:s, s?o}", "src", &src, "dst", &dst, "recursive", &rec) < 0 ||
+                    json_object_size(c) != 2 + (json_object_get(c, "recursive") != NULL) ||
+                    (rec && !json_is_boolean(rec) && !json_is_null(rec))) {
                         char name[48];
                         snprintf(name, sizeof(name), "copies[%zu]", i);
                         q = bad_param(ret_param, name);
                         goto out;
                 }
                 fds_entry *e = &r.entries[r.n_entries++];
-                *e = (fds_entry){ .index = (uint32_t) i, .src = src, .dst = dst };
+                *e = (fds_entry){ .index = (uint32_t) i, .src = src, .dst = dst, .recursive = json_is_true(rec) };
                 if ((q = entry_location(r.problems, e, src, lim, &e->src_loc)) < 0 ||
                     (q = entry_location(r.problems, e, dst, lim, &e->dst_loc)) < 0)
                         goto out;
-                if (!e->dst_loc.path && !e->dst_loc.key)
+                /* A recursive entry's destination is a directory; its files
+                 * are checked for clashes once the daemon has expanded it. */
+                if (e->recursive || (!e->dst_loc.path && !e->dst_loc.key))
                         continue;
                 char *key;
                 if ((q = dst_key(&e->dst_loc, &key)) < 0)
@@ -272,6 +280,10 @@ void fds_request_done(fds_request *r) {
         if (!r)
                 return;
         for (size_t i = 0; i < r->n_entries; i++) {
+                if (r->entries[i].owned) {
+                        free((char *) r->entries[i].src);
+                        free((char *) r->entries[i].dst);
+                }
                 fds_location_done(&r->entries[i].src_loc);
                 fds_location_done(&r->entries[i].dst_loc);
         }

@@ -25,6 +25,8 @@ typedef struct fds_entry {
         const char *dst;      /* Copy only, as given (borrowed) */
         fds_location src_loc;
         fds_location dst_loc;
+        bool recursive;       /* Copy: src is a directory or an S3 prefix */
+        bool owned;           /* src and dst are malloc'd (entries made by expansion) */
 } fds_entry;
 
 typedef struct fds_request {

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+#include "job_s3.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon.h"
+
+int job_s3_set_error(batch_file *f, const s3_result *r, const char *what) {
+        char msg[640];
+        fds_code code;
+
+        switch (-r->error) {
+        case ENOENT:
+                code = FDS_CODE_NOT_FOUND;
+                break;
+        case EACCES:
+                code = FDS_CODE_PERMISSION_DENIED;
+                break;
+        case ECANCELED:
+                code = FDS_CODE_CANCELED;
+                break;
+        default:
+                code = r->http_status ? FDS_CODE_S3_ERROR : fds_code_from_errno(r->error);
+        }
+        if (r->http_status)
+                snprintf(msg, sizeof(msg), "%s: %s (HTTP %ld%s%s, %u attempt%s)", what, r->message,
+                         r->http_status, r->s3_code ? " " : "", r->s3_code ? r->s3_code : "", r->attempts,
+                         r->attempts == 1 ? "" : "s");
+        else
+                snprintf(msg, sizeof(msg), "%s: %s (%u attempt%s)", what, r->message, r->attempts,
+                         r->attempts == 1 ? "" : "s");
+        int q = file_error_set(&f->err, code, msg);
+        if (q < 0)
+                return q;
+        f->err.http_status = (int) r->http_status;
+        free(f->err.s3_code);
+        f->err.s3_code = r->s3_code ? strdup(r->s3_code) : NULL;
+        return 0;
+}
+
+s3_call_opts job_s3_opts(const batch *b, const fds_location *l) {
+        return (s3_call_opts){
+                .site = b->site,
+                .bucket = l->bucket,
+                .key = l->key,
+                .max_attempts = b->max_attempts,
+        };
+}

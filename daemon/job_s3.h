@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* What the S3 job types share. */
+
+#include "batch.h"
+#include "s3_client.h"
+
+/* Buffer of one job's file I/O; two per streaming job. */
+#define JOB_S3_BUF_SIZE (256 * 1024)
+
+/* Fill f->err from a failed S3 call (code, message, HTTP status, S3 code). */
+int job_s3_set_error(batch_file *f, const s3_result *r, const char *what);
+
+/* The call options every S3 request of a batch starts from. */
+s3_call_opts job_s3_opts(const batch *b, const fds_location *l);

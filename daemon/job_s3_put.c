@@ -1,0 +1,299 @@
+/* SPDX-License-Identifier: MIT */
+
+/* local -> S3: PutObject streamed from the file. A small file is read whole
+ * on a worker thread and sent from memory with its Content-MD5, which the
+ * server checks; a larger one is streamed through two buffers filled by
+ * uv_fs_read, so no disk read ever blocks the loop. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "base64.h"
+#include "daemon.h"
+#include "job.h"
+#include "job_s3.h"
+#include "md5.h"
+
+typedef struct put_job {
+        job base;
+        uv_work_t work;
+        uv_fs_t fs;
+        s3_call *call;
+        http_request *req;      /* the attempt waiting for bytes */
+        int fd;
+        uint64_t size;
+        char content_md5[32];
+        char *bufs[2];
+        size_t len[2];
+        bool filled[2];
+        unsigned rd, wr;        /* buffer curl reads from; buffer being filled next */
+        size_t pos;
+        uint64_t file_off;
+        unsigned generation;    /* bumped by a rewind: a read in flight is stale */
+        unsigned read_gen;      /* generation of the read in flight */
+        bool reading, waiting, http_done;
+        bool sent;              /* an S3 call was made: its result is the file's */
+        int read_error;
+        int r;
+        s3_result result;       /* copied out of the call's completion */
+        char result_msg[512];
+        char result_code[64];
+} put_job;
+
+static void put_finish(put_job *pj) {
+        batch_file *f = pj->base.file;
+
+        if (pj->fd >= 0)
+                close(pj->fd);
+        pj->fd = -1;
+        free(pj->bufs[0]);
+        free(pj->bufs[1]);
+        pj->bufs[0] = pj->bufs[1] = NULL;
+        if (pj->r < 0 && !pj->sent)
+                file_error_set_errno(&f->err, pj->r, "cannot read the source");
+        else if (pj->r < 0)
+                job_s3_set_error(f, &pj->result, "upload failed");
+        else
+                f->bytes = pj->size;
+        batch_job_done(&pj->base);
+}
+
+static void on_fs_read(uv_fs_t *req);
+
+static void read_kick(put_job *pj) {
+        if (pj->reading || pj->filled[pj->wr] || pj->file_off >= pj->size || pj->read_error)
+                return;
+        size_t n = pj->size - pj->file_off < JOB_S3_BUF_SIZE ? (size_t) (pj->size - pj->file_off)
+                                                            : JOB_S3_BUF_SIZE;
+        uv_buf_t b = uv_buf_init(pj->bufs[pj->wr], (unsigned) n);
+        pj->fs.data = pj;
+        int r = uv_fs_read(pj->base.batch->daemon->loop, &pj->fs, pj->fd, &b, 1, (int64_t) pj->file_off,
+                           on_fs_read);
+        if (r < 0) {
+                pj->read_error = r;
+                return;
+        }
+        pj->reading = true;
+        pj->read_gen = pj->generation;
+}
+
+static void on_fs_read(uv_fs_t *req) {
+        put_job *pj = req->data;
+        ssize_t n = req->result;
+        unsigned gen = pj->read_gen;
+
+        uv_fs_req_cleanup(req);
+        pj->reading = false;
+        if (pj->http_done) {
+                put_finish(pj);
+                return;
+        }
+        if (gen == pj->generation) {
+                if (n < 0)
+                        pj->read_error = (int) n;
+                else if (n == 0)
+                        pj->read_error = -ENODATA; /* the file shrank under us */
+                else {
+                        pj->len[pj->wr] = (size_t) n;
+                        pj->filled[pj->wr] = true;
+                        pj->file_off += (uint64_t) n;
+                        pj->wr ^= 1;
+                }
+        }
+        read_kick(pj);
+        if (pj->waiting && pj->req) {
+                pj->waiting = false;
+                http_request_unpause(pj->req);
+        }
+}
+
+static ssize_t put_read(http_request *req, void *buf, size_t len, void *userdata) {
+        put_job *pj = userdata;
+
+        if (pj->filled[pj->rd]) {
+                size_t avail = pj->len[pj->rd] - pj->pos;
+                size_t n = len < avail ? len : avail;
+                memcpy(buf, pj->bufs[pj->rd] + pj->pos, n);
+                pj->pos += n;
+                if (pj->pos == pj->len[pj->rd]) {
+                        pj->filled[pj->rd] = false;
+                        pj->pos = 0;
+                        pj->rd ^= 1;
+                        read_kick(pj);
+                }
+                return (ssize_t) n;
+        }
+        if (pj->read_error)
+                return pj->read_error;
+        read_kick(pj);
+        pj->req = req;
+        pj->waiting = true;
+        return HTTP_PAUSE;
+}
+
+/* libcurl resends the body from the start on a fresh connection. */
+static int put_rewind(http_request *req, void *userdata) {
+        put_job *pj = userdata;
+        pj->generation++;
+        pj->filled[0] = pj->filled[1] = false;
+        pj->rd = pj->wr = 0;
+        pj->pos = 0;
+        pj->file_off = 0;
+        pj->read_error = 0;
+        if (!pj->reading)
+                read_kick(pj);
+        return 0;
+}
+
+static int put_retry(s3_call *c, void *userdata) {
+        return put_rewind(NULL, userdata);
+}
+
+static void put_done(s3_call *c, const s3_result *r, void *userdata) {
+        put_job *pj = userdata;
+
+        pj->call = NULL;
+        pj->req = NULL;
+        pj->r = r->error;
+        pj->result = *r;
+        snprintf(pj->result_msg, sizeof(pj->result_msg), "%s", r->message);
+        pj->result.message = pj->result_msg;
+        if (r->s3_code) {
+                snprintf(pj->result_code, sizeof(pj->result_code), "%s", r->s3_code);
+                pj->result.s3_code = pj->result_code;
+        }
+        pj->result.xml = NULL;
+        pj->sent = true;
+        pj->http_done = true;
+        if (!pj->reading)
+                put_finish(pj);
+}
+
+/* Worker thread: open, and for a small file read it whole and hash it. */
+static void put_open_work(uv_work_t *w) {
+        put_job *pj = w->data;
+        const char *path = pj->base.file->entry->src;
+        struct stat st;
+
+        pj->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (pj->fd < 0) {
+                pj->r = -errno;
+                return;
+        }
+        if (fstat(pj->fd, &st) < 0) {
+                pj->r = -errno;
+                return;
+        }
+        if (S_ISDIR(st.st_mode)) {
+                pj->r = -EISDIR;
+                return;
+        }
+        if (!S_ISREG(st.st_mode)) {
+                pj->r = -EBADFD;
+                return;
+        }
+        pj->size = (uint64_t) st.st_size;
+        if (pj->size > JOB_S3_BUF_SIZE) {
+                (void) posix_fadvise(pj->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+                return;
+        }
+        pj->bufs[0] = malloc(pj->size ? pj->size : 1);
+        if (!pj->bufs[0]) {
+                pj->r = -ENOMEM;
+                return;
+        }
+        size_t got = 0;
+        while (got < pj->size) {
+                ssize_t n = pread(pj->fd, pj->bufs[0] + got, pj->size - got, (off_t) got);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0) {
+                        pj->r = n < 0 ? -errno : -ENODATA;
+                        return;
+                }
+                got += (size_t) n;
+        }
+        uint8_t digest[16];
+        if ((pj->r = md5_digest(pj->bufs[0], pj->size, digest)) < 0)
+                return;
+        char *b64 = base64_encode(digest, sizeof(digest));
+        if (!b64) {
+                pj->r = -ENOMEM;
+                return;
+        }
+        snprintf(pj->content_md5, sizeof(pj->content_md5), "%s", b64);
+        free(b64);
+        close(pj->fd);
+        pj->fd = -1;
+}
+
+static void put_open_after(uv_work_t *w, int status) {
+        put_job *pj = w->data;
+        batch *b = pj->base.batch;
+        const fds_entry *e = pj->base.file->entry;
+
+        if (status == UV_ECANCELED || atomic_load(&pj->base.cancel))
+                pj->r = -ECANCELED;
+        if (pj->r < 0) {
+                put_finish(pj);
+                return;
+        }
+        bool small = pj->size <= JOB_S3_BUF_SIZE;
+        if (!small) {
+                pj->bufs[0] = malloc(JOB_S3_BUF_SIZE);
+                pj->bufs[1] = malloc(JOB_S3_BUF_SIZE);
+                if (!pj->bufs[0] || !pj->bufs[1]) {
+                        pj->r = -ENOMEM;
+                        put_finish(pj);
+                        return;
+                }
+                read_kick(pj);
+        }
+        sigv4_pair md5 = { "Content-MD5", pj->content_md5 };
+        s3_call_opts o = job_s3_opts(b, &e->dst_loc);
+        o.method = HTTP_PUT;
+        o.has_body = true;
+        o.body_length = pj->size;
+        if (small) {
+                o.body = pj->bufs[0];
+                o.headers = &md5;
+                o.n_headers = 1;
+        } else {
+                o.read = put_read;
+                o.rewind = put_rewind;
+                o.on_retry = put_retry;
+        }
+        o.on_done = put_done;
+        o.userdata = pj;
+        int r = s3_call_start(b->daemon->s3, &o, &pj->call);
+        if (r < 0) {
+                pj->r = r;
+                pj->http_done = true;
+                if (!pj->reading)
+                        put_finish(pj);
+        }
+}
+
+static int put_start(job *j) {
+        put_job *pj = (put_job *) j;
+        pj->fd = -1;
+        pj->work.data = pj;
+        return uv_queue_work(j->batch->daemon->loop, &pj->work, put_open_work, put_open_after);
+}
+
+static void put_cancel(job *j) {
+        put_job *pj = (put_job *) j;
+        if (pj->call)
+                s3_call_cancel(pj->call);
+        else
+                uv_cancel((uv_req_t *) &pj->work);
+}
+
+const job_type job_s3_put = {
+        .name = "s3-put", .size = sizeof(put_job), .start = put_start, .cancel = put_cancel,
+};

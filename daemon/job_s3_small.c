@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: MIT */
+
+/* The S3 requests that move no file: HeadObject for Size, GetObject into
+ * memory for Read, and server-side CopyObject for S3 -> S3 (no bytes pass
+ * through the daemon). Each is one call; they share this file because each
+ * is a screenful. */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "daemon.h"
+#include "job.h"
+#include "job_s3.h"
+#include "sigv4.h"
+
+typedef struct small_job {
+        job base;
+        s3_call *call;
+        char *data;             /* Read: the body so far */
+        size_t len, cap, max;
+        uint64_t size;          /* Size: Content-Length */
+        bool have_size;
+} small_job;
+
+static void small_done(s3_call *c, const s3_result *r, void *userdata) {
+        small_job *sj = userdata;
+        batch_file *f = sj->base.file;
+        batch *b = sj->base.batch;
+
+        sj->call = NULL;
+        if (r->error < 0)
+                job_s3_set_error(f, r, b->kind == BATCH_COPY ? "copy failed"
+                                     : b->kind == BATCH_SIZE ? "size failed"
+                                                             : "read failed");
+        else if (b->kind == BATCH_SIZE)
+                f->bytes = sj->size;
+        else if (b->kind == BATCH_READ) {
+                f->data = sj->data;
+                f->bytes = sj->len;
+                sj->data = NULL;
+        } else
+                f->bytes = f->src_size;
+        free(sj->data);
+        batch_job_done(&sj->base);
+}
+
+static int head_header(http_request *req, const char *name, const char *value, void *userdata) {
+        small_job *sj = userdata;
+        if (strcasecmp(name, "content-length") == 0) {
+                char *end;
+                sj->size = strtoull(value, &end, 10);
+                sj->have_size = *value && !*end;
+        }
+        return 0;
+}
+
+static int read_body(http_request *req, const void *data, size_t len, void *userdata) {
+        small_job *sj = userdata;
+        if (sj->len + len > sj->max)
+                return -EFBIG;
+        if (sj->len + len + 1 > sj->cap) {
+                size_t cap = sj->cap ? sj->cap * 2 : 64 * 1024;
+                while (cap < sj->len + len + 1)
+                        cap *= 2;
+                char *p = realloc(sj->data, cap);
+                if (!p)
+                        return -ENOMEM;
+                sj->data = p;
+                sj->cap = cap;
+        }
+        memcpy(sj->data + sj->len, data, len);
+        sj->len += len;
+        return 0;
+}
+
+static int small_begin(job *j, s3_call_opts *o) {
+        small_job *sj = (small_job *) j;
+        o->on_done = small_done;
+        o->userdata = sj;
+        return s3_call_start(j->batch->daemon->s3, o, &sj->call);
+}
+
+static int head_start(job *j) {
+        s3_call_opts o = job_s3_opts(j->batch, &j->file->entry->src_loc);
+        o.method = HTTP_HEAD;
+        o.on_header = head_header;
+        return small_begin(j, &o);
+}
+
+/* A retried GET starts over. */
+static int read_retry(s3_call *c, void *userdata) {
+        small_job *sj = userdata;
+        sj->len = 0;
+        return 0;
+}
+
+static int read_start(job *j) {
+        small_job *sj = (small_job *) j;
+        batch *b = j->batch;
+        batch_file *f = j->file;
+        sigv4_pair if_match = { "If-Match", f->etag };
+        s3_call_opts o = job_s3_opts(b, &f->entry->src_loc);
+
+        sj->max = f->src_size + (b->read_limit - b->read_requested);
+        o.method = HTTP_GET;
+        if (f->etag) {
+                o.headers = &if_match;
+                o.n_headers = 1;
+        }
+        o.on_body = read_body;
+        o.on_retry = read_retry;
+        return small_begin(j, &o);
+}
+
+static int copy_start(job *j) {
+        const fds_entry *e = j->file->entry;
+        char *key = NULL, *source = NULL;
+        int r;
+
+        r = sigv4_uri_encode(e->src_loc.key, true, &key);
+        if (r < 0)
+                return r;
+        if (asprintf(&source, "/%s/%s", e->src_loc.bucket, key) < 0) {
+                free(key);
+                return -ENOMEM;
+        }
+        free(key);
+        sigv4_pair h[2] = { { "x-amz-copy-source", source }, { "x-amz-copy-source-if-match", j->file->etag } };
+        s3_call_opts o = job_s3_opts(j->batch, &e->dst_loc);
+        o.method = HTTP_PUT;
+        o.has_body = true;
+        o.headers = h;
+        o.n_headers = j->file->etag ? 2 : 1;
+        o.parse_xml = true;
+        r = small_begin(j, &o);
+        free(source); /* s3_call keeps its own copy of the headers */
+        return r;
+}
+
+static void small_cancel(job *j) {
+        small_job *sj = (small_job *) j;
+        if (sj->call)
+                s3_call_cancel(sj->call);
+}
+
+const job_type job_s3_head = {
+        .name = "s3-head", .size = sizeof(small_job), .start = head_start, .cancel = small_cancel,
+};
+const job_type job_s3_read = {
+        .name = "s3-read", .size = sizeof(small_job), .start = read_start, .cancel = small_cancel,
+};
+const job_type job_s3_copy = {
+        .name = "s3-copy", .size = sizeof(small_job), .start = copy_start, .cancel = small_cancel,
+};

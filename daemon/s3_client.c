@@ -1,0 +1,540 @@
+/* SPDX-License-Identifier: MIT */
+#include "s3_client.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <time.h>
+
+#define S3_DEFAULT_ATTEMPTS 5
+#define S3_BACKOFF_BASE_MS 100
+#define S3_BACKOFF_CAP_MS 20000
+#define S3_ERROR_BODY_MAX (64 * 1024)
+#define S3_MAX_REDIRECTS 2
+
+struct s3_ctx {
+        http_client *http;
+        delay_queue *delay;
+        json_t *regions;        /* bucket -> region learned from redirects */
+        uint64_t rng;
+        s3_stats stats;
+};
+
+struct s3_call {
+        s3_ctx *ctx;
+        s3_call_opts opts;
+        http_request *req;
+        delay_entry delay;
+        unsigned attempt;       /* attempts started */
+        unsigned redirects;
+        char *region;           /* the region signed for */
+        char *host;             /* the host sent to (changes on an AWS redirect) */
+        s3_xml_parser *xml;
+        char *hint_region;      /* x-amz-bucket-region of the last response */
+        bool canceled;
+        bool paused;
+        bool finishing;         /* waiting on a zero delay to report */
+        int final_error;        /* for a finish through the delay queue */
+        sigv4_pair *pairs;      /* owned copies of opts.query and opts.headers */
+        s3_xml_callbacks xml_cbs;
+        char *strings;
+};
+
+s3_site *s3_site_free(s3_site *s) {
+        if (!s)
+                return NULL;
+        free(s->scheme);
+        free(s->host);
+        free(s->region);
+        free(s->access_key_id);
+        if (s->secret_access_key)
+                explicit_bzero(s->secret_access_key, strlen(s->secret_access_key));
+        free(s->secret_access_key);
+        free(s->session_token);
+        free(s);
+        return NULL;
+}
+
+int s3_site_aws_host(const char *region, char **ret) {
+        return asprintf(ret, "s3.%s.amazonaws.com", region) < 0 ? -ENOMEM : 0;
+}
+
+int s3_ctx_new(http_client *http, delay_queue *delay, s3_ctx **ret) {
+        s3_ctx *c = calloc(1, sizeof(*c));
+        if (!c)
+                return -ENOMEM;
+        c->http = http;
+        c->delay = delay;
+        c->regions = json_object();
+        if (!c->regions) {
+                free(c);
+                return -ENOMEM;
+        }
+        if (getrandom(&c->rng, sizeof(c->rng), GRND_NONBLOCK) != sizeof(c->rng))
+                c->rng = (uint64_t) time(NULL) * 0x9e3779b97f4a7c15ULL;
+        c->rng |= 1;
+        *ret = c;
+        return 0;
+}
+
+s3_ctx *s3_ctx_free(s3_ctx *ctx) {
+        if (!ctx)
+                return NULL;
+        json_decref(ctx->regions);
+        free(ctx);
+        return NULL;
+}
+
+const s3_stats *s3_ctx_stats(const s3_ctx *ctx) {
+        return &ctx->stats;
+}
+
+static uint64_t ctx_random(s3_ctx *c) {
+        c->rng ^= c->rng << 13;
+        c->rng ^= c->rng >> 7;
+        c->rng ^= c->rng << 17;
+        return c->rng;
+}
+
+bool s3_error_is_transient(long status, const char *code) {
+        if (status == 500 || status == 502 || status == 503 || status == 504)
+                return true;
+        if (!code)
+                return false;
+        return strcmp(code, "SlowDown") == 0 || strcmp(code, "RequestTimeout") == 0 ||
+               strcmp(code, "InternalError") == 0 || strcmp(code, "ServiceUnavailable") == 0;
+}
+
+int s3_errno_from_status(long status, const char *code) {
+        if (code && (strcmp(code, "NoSuchKey") == 0 || strcmp(code, "NoSuchBucket") == 0))
+                return -ENOENT;
+        switch (status) {
+        case 404:
+                return -ENOENT;
+        case 401:
+        case 403:
+                return -EACCES;
+        case 412:
+                return -ESTALE; /* the object changed under a conditional request */
+        default:
+                return -EIO;
+        }
+}
+
+/* Words for the codes users meet most; RGW sends empty messages. */
+static const char *code_words(const char *code, long status) {
+        static const struct {
+                const char *code, *words;
+        } table[] = {
+                { "NoSuchKey", "the object does not exist" },
+                { "NoSuchBucket", "the bucket does not exist" },
+                { "AccessDenied", "access denied" },
+                { "SignatureDoesNotMatch", "the secret access key does not match (signature rejected)" },
+                { "InvalidAccessKeyId", "the access key id is not known to the server" },
+                { "SlowDown", "the server asks to slow down" },
+                { "RequestTimeTooSkewed", "this machine's clock differs too much from the server's" },
+                { "InvalidBucketName", "invalid bucket name" },
+                { "PreconditionFailed", "the object changed while it was being read" },
+                { "BadDigest", "the data arrived corrupted (checksum mismatch)" },
+                { "EntityTooLarge", "the object is too large for a single request" },
+        };
+        for (size_t i = 0; code && i < sizeof(table) / sizeof(table[0]); i++)
+                if (strcmp(code, table[i].code) == 0)
+                        return table[i].words;
+        switch (status) {
+        case 404:
+                return "not found";
+        case 403:
+                return "access denied";
+        default:
+                return NULL;
+        }
+}
+
+static void call_free(s3_call *c) {
+        free(c->pairs);
+        free(c->strings);
+        s3_xml_parser_free(c->xml);
+        free(c->region);
+        free(c->host);
+        free(c->hint_region);
+        free(c);
+}
+
+static void call_finish(s3_call *c, int error, long status, const s3_xml_result *xml, const char *detail,
+                        const http_stats *stats) {
+        char msg[512];
+        const char *code = xml && xml->kind == S3_XML_ERROR ? xml->code : NULL;
+        const char *s3msg = xml && xml->kind == S3_XML_ERROR ? xml->message : NULL;
+        const char *words = code_words(code, status);
+
+        if (error == 0)
+                snprintf(msg, sizeof(msg), "ok");
+        else if (error == -ECANCELED)
+                snprintf(msg, sizeof(msg), "canceled");
+        else if (status == 0)
+                snprintf(msg, sizeof(msg), "%s%s%s", strerror(-error), detail && *detail ? ": " : "",
+                         detail ? detail : "");
+        else
+                snprintf(msg, sizeof(msg), "%s", s3msg && *s3msg ? s3msg : words ? words : "S3 error");
+        s3_result r = {
+                .error = error,
+                .http_status = status,
+                .s3_code = code,
+                .message = msg,
+                .attempts = c->attempt,
+                .xml = error == 0 ? xml : NULL,
+        };
+        if (stats)
+                r.stats = *stats;
+        c->opts.on_done(c, &r, c->opts.userdata);
+        call_free(c);
+}
+
+static int call_attempt(s3_call *c);
+
+static int on_http_header(http_request *req, const char *name, const char *value, void *userdata) {
+        s3_call *c = userdata;
+        long status = http_request_status(req);
+
+        if (strcasecmp(name, "x-amz-bucket-region") == 0) {
+                free(c->hint_region);
+                c->hint_region = strdup(value);
+        }
+        if (status >= 200 && status < 300 && c->opts.on_header)
+                return c->opts.on_header(req, name, value, c->opts.userdata);
+        return 0;
+}
+
+static int feed_xml(s3_call *c, const void *data, size_t len, bool error_body) {
+        if (!c->xml) {
+                s3_xml_limits lim = s3_xml_default_limits;
+                if (error_body)
+                        lim.max_body = S3_ERROR_BODY_MAX;
+                int r = s3_xml_parser_new(error_body ? NULL : c->opts.xml_callbacks, &lim, &c->xml);
+                if (r < 0)
+                        return r;
+        }
+        /* A broken error body must not hide the status; it is just not parsed. */
+        int r = s3_xml_parser_feed(c->xml, data, len);
+        return error_body ? 0 : r;
+}
+
+static int on_http_body(http_request *req, const void *data, size_t len, void *userdata) {
+        s3_call *c = userdata;
+        long status = http_request_status(req);
+
+        if (status < 200 || status >= 300)
+                return feed_xml(c, data, len, true);
+        if (c->opts.parse_xml)
+                return feed_xml(c, data, len, false);
+        if (c->opts.on_body)
+                return c->opts.on_body(req, data, len, c->opts.userdata);
+        return 0;
+}
+
+static ssize_t on_http_read(http_request *req, void *buf, size_t len, void *userdata) {
+        s3_call *c = userdata;
+        return c->opts.read(req, buf, len, c->opts.userdata);
+}
+
+static int on_http_rewind(http_request *req, void *userdata) {
+        s3_call *c = userdata;
+        return c->opts.rewind ? c->opts.rewind(req, c->opts.userdata) : -ESPIPE;
+}
+
+static void on_delay(delay_entry *e) {
+        s3_call *c = (s3_call *) ((char *) e - offsetof(s3_call, delay));
+
+        if (c->finishing || c->canceled) {
+                call_finish(c, c->canceled ? -ECANCELED : c->final_error, 0, NULL, NULL, NULL);
+                return;
+        }
+        int r = c->opts.on_retry ? c->opts.on_retry(c, c->opts.userdata) : 0;
+        if (r >= 0)
+                r = call_attempt(c);
+        if (r < 0)
+                call_finish(c, r, 0, NULL, "cannot retry", NULL);
+}
+
+static void retry_later(s3_call *c, bool immediately) {
+        uint64_t ms = 0;
+        if (!immediately) {
+                uint64_t cap = (uint64_t) S3_BACKOFF_BASE_MS << (c->attempt < 16 ? c->attempt : 16);
+                if (cap > S3_BACKOFF_CAP_MS)
+                        cap = S3_BACKOFF_CAP_MS;
+                ms = ctx_random(c->ctx) % (cap + 1); /* full jitter */
+        }
+        c->ctx->stats.retries += !immediately;
+        delay_add(c->ctx->delay, &c->delay, ms, on_delay);
+}
+
+/* The bucket lives elsewhere: sign for its region (and, on AWS, talk to that
+ * region's endpoint) instead of failing with a signature error. */
+static bool follow_region(s3_call *c, long status, const s3_xml_result *xml) {
+        const char *hint = c->hint_region;
+        if (!hint && xml && xml->kind == S3_XML_ERROR)
+                hint = xml->region;
+        if (!hint || !*hint || strcmp(hint, c->region) == 0 || c->redirects >= S3_MAX_REDIRECTS)
+                return false;
+        if (status != 301 && status != 307 && status != 400 && status != 403)
+                return false;
+        char *region = strdup(hint);
+        if (!region)
+                return false;
+        if (c->opts.site->aws) {
+                char *host;
+                if (s3_site_aws_host(region, &host) < 0) {
+                        free(region);
+                        return false;
+                }
+                free(c->host);
+                c->host = host;
+        }
+        free(c->region);
+        c->region = region;
+        c->redirects++;
+        c->ctx->stats.redirects++;
+        json_object_set_new(c->ctx->regions, c->opts.bucket, json_string(region));
+        return true;
+}
+
+static void on_http_done(http_request *req, const http_result *res, void *userdata) {
+        s3_call *c = userdata;
+        s3_xml_result *xml = NULL;
+        long status = res->status;
+        int error = res->error;
+
+        c->req = NULL;
+        if (c->xml) {
+                if (s3_xml_parser_finish(c->xml, &xml) < 0)
+                        xml = NULL;
+                c->xml = NULL;
+        }
+        if (error == 0 && status >= 200 && status < 300 && c->opts.parse_xml && !xml)
+                error = -EBADMSG;
+        if (error == 0 && (status < 200 || status >= 300 || (xml && xml->kind == S3_XML_ERROR)))
+                error = s3_errno_from_status(status, xml && xml->kind == S3_XML_ERROR ? xml->code : NULL);
+
+        if (error == 0 || c->canceled) {
+                call_finish(c, c->canceled ? -ECANCELED : 0, status, xml, NULL, &res->stats);
+                s3_xml_result_free(xml);
+                return;
+        }
+        if (follow_region(c, status, xml)) {
+                c->attempt--; /* a redirect is not a failed attempt */
+                s3_xml_result_free(xml);
+                retry_later(c, true);
+                return;
+        }
+        bool transient = status == 0 ? res->transient
+                                     : s3_error_is_transient(status, xml && xml->kind == S3_XML_ERROR ? xml->code : NULL);
+        if (transient && c->attempt < c->opts.max_attempts) {
+                s3_xml_result_free(xml);
+                retry_later(c, false);
+                return;
+        }
+        call_finish(c, error, status, xml, res->message, &res->stats);
+        s3_xml_result_free(xml);
+}
+
+static int call_attempt(s3_call *c) {
+        const s3_call_opts *o = &c->opts;
+        char *path = NULL, *host = NULL;
+        sigv4_signed *sig = NULL;
+        const char **headers = NULL;
+        char **owned = NULL;
+        char *url = NULL;
+        int r;
+
+        free(c->hint_region);
+        c->hint_region = NULL;
+        if (o->site->path_style)
+                r = asprintf(&path, "/%s%s%s", o->bucket, o->key ? "/" : "", o->key ? o->key : "");
+        else
+                r = asprintf(&path, "/%s", o->key ? o->key : "");
+        if (r < 0)
+                return -ENOMEM;
+        if (o->site->path_style)
+                r = (host = strdup(c->host)) ? 0 : -1;
+        else
+                r = asprintf(&host, "%s.%s", o->bucket, c->host);
+        if (r < 0) {
+                r = -ENOMEM;
+                goto out;
+        }
+        sigv4_request sreq = {
+                .method = http_method_to_string(o->method),
+                .host = host,
+                .path = path,
+                .query = o->query,
+                .n_query = o->n_query,
+                .headers = o->headers,
+                .n_headers = o->n_headers,
+                .payload_hash = o->payload_hash ? o->payload_hash
+                                : o->has_body   ? SIGV4_UNSIGNED_PAYLOAD
+                                                : SIGV4_EMPTY_SHA256,
+                .region = c->region,
+                .service = "s3",
+                .time = time(NULL),
+        };
+        sigv4_credentials creds = {
+                .access_key_id = o->site->access_key_id,
+                .secret_access_key = o->site->secret_access_key,
+                .session_token = o->site->session_token,
+        };
+        r = sigv4_sign(&sreq, &creds, &sig);
+        if (r < 0)
+                goto out;
+        if (asprintf(&url, "%s://%s%s", o->site->scheme, host, sig->path_query) < 0) {
+                url = NULL;
+                r = -ENOMEM;
+                goto out;
+        }
+        size_t n = o->n_headers + sig->n_header_lines + 1;
+        headers = calloc(n, sizeof(char *));
+        owned = calloc(o->n_headers + 1, sizeof(char *));
+        if (!headers || !owned) {
+                r = -ENOMEM;
+                goto out;
+        }
+        size_t k = 0;
+        for (size_t i = 0; i < o->n_headers; i++) {
+                if (asprintf(&owned[i], "%s: %s", o->headers[i].name, o->headers[i].value) < 0) {
+                        owned[i] = NULL;
+                        r = -ENOMEM;
+                        goto out;
+                }
+                headers[k++] = owned[i];
+        }
+        for (size_t i = 0; i < sig->n_header_lines; i++)
+                headers[k++] = sig->header_lines[i];
+        http_request_opts h = {
+                .method = o->method,
+                .url = url,
+                .headers = headers,
+                .body = o->body,
+                .body_length = o->body_length,
+                .read = o->read ? on_http_read : NULL,
+                .rewind = o->read ? on_http_rewind : NULL,
+                .on_header = on_http_header,
+                .on_body = on_http_body,
+                .on_done = on_http_done,
+                .userdata = c,
+        };
+        r = http_request_start(c->ctx->http, &h, &c->req);
+        if (r >= 0) {
+                c->attempt++;
+                c->ctx->stats.requests++;
+                if (c->paused)
+                        http_request_pause(c->req);
+        }
+out:
+        if (owned)
+                for (size_t i = 0; i < o->n_headers; i++)
+                        free(owned[i]);
+        free(owned);
+        free(headers);
+        free(url);
+        sigv4_signed_free(sig);
+        free(host);
+        free(path);
+        return r;
+}
+
+/* Query and headers are signed again on every attempt, long after the
+ * caller's arrays (often on its stack) are gone: keep copies. */
+static int call_copy_pairs(s3_call *c) {
+        size_t n = c->opts.n_query + c->opts.n_headers, len = 0;
+        const sigv4_pair *src[2] = { c->opts.query, c->opts.headers };
+        size_t cnt[2] = { c->opts.n_query, c->opts.n_headers };
+
+        if (n == 0)
+                return 0;
+        for (int k = 0; k < 2; k++)
+                for (size_t i = 0; i < cnt[k]; i++)
+                        len += strlen(src[k][i].name) + 1 + (src[k][i].value ? strlen(src[k][i].value) + 1 : 0);
+        c->pairs = calloc(n, sizeof(sigv4_pair));
+        c->strings = malloc(len ? len : 1);
+        if (!c->pairs || !c->strings)
+                return -ENOMEM;
+        char *p = c->strings;
+        size_t j = 0;
+        for (int k = 0; k < 2; k++)
+                for (size_t i = 0; i < cnt[k]; i++, j++) {
+                        c->pairs[j].name = strcpy(p, src[k][i].name);
+                        p += strlen(p) + 1;
+                        if (src[k][i].value) {
+                                c->pairs[j].value = strcpy(p, src[k][i].value);
+                                p += strlen(p) + 1;
+                        }
+                }
+        c->opts.query = c->opts.n_query ? c->pairs : NULL;
+        c->opts.headers = c->opts.n_headers ? c->pairs + c->opts.n_query : NULL;
+        return 0;
+}
+
+int s3_call_start(s3_ctx *ctx, const s3_call_opts *opts, s3_call **ret) {
+        s3_call *c = calloc(1, sizeof(*c));
+        if (!c)
+                return -ENOMEM;
+        c->ctx = ctx;
+        c->opts = *opts;
+        if (opts->xml_callbacks) {
+                c->xml_cbs = *opts->xml_callbacks;
+                c->opts.xml_callbacks = &c->xml_cbs;
+        }
+        if (call_copy_pairs(c) < 0) {
+                call_free(c);
+                return -ENOMEM;
+        }
+        if (!c->opts.max_attempts)
+                c->opts.max_attempts = S3_DEFAULT_ATTEMPTS;
+        list_init(&c->delay.link);
+        json_t *known = json_object_get(ctx->regions, opts->bucket);
+        const char *region = known ? json_string_value(known) : opts->site->region;
+        c->region = strdup(region);
+        if (opts->site->aws && known)
+                s3_site_aws_host(region, &c->host);
+        else
+                c->host = strdup(opts->site->host);
+        if (!c->region || !c->host) {
+                call_free(c);
+                return -ENOMEM;
+        }
+        int r = call_attempt(c);
+        if (r < 0) {
+                call_free(c);
+                return r;
+        }
+        if (ret)
+                *ret = c;
+        return 0;
+}
+
+void s3_call_cancel(s3_call *c) {
+        if (c->canceled)
+                return;
+        c->canceled = true;
+        if (c->req) {
+                http_request_cancel(c->req);
+                return;
+        }
+        /* Waiting to retry: report from the loop, not from inside this call. */
+        delay_cancel(c->ctx->delay, &c->delay);
+        delay_add(c->ctx->delay, &c->delay, 0, on_delay);
+}
+
+void s3_call_pause(s3_call *c, bool pause) {
+        c->paused = pause;
+        if (!c->req)
+                return;
+        if (pause)
+                http_request_pause(c->req);
+        else
+                http_request_unpause(c->req);
+}

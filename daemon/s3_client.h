@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * One S3 operation as the engine sees it: a signed HTTP request through the
+ * shared http_client, retried with exponential back-off and full jitter when
+ * the failure is transient, redirected when the bucket lives in another
+ * region, and finished with the S3 error code and message parsed from the
+ * error body. All on the loop thread; callbacks never run from inside a
+ * call the caller made.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "delay.h"
+#include "http.h"
+#include "s3_xml.h"
+#include "sigv4.h"
+
+typedef struct s3_ctx s3_ctx;
+typedef struct s3_call s3_call;
+
+/* Where and as whom: resolved settings of one call's S3 side. */
+typedef struct s3_site {
+        char *scheme;           /* "http" or "https" */
+        char *host;             /* "s3.us-east-1.amazonaws.com", "127.0.0.1:7480" */
+        bool aws;               /* an AWS endpoint derived from the region */
+        bool path_style;
+        char *region;
+        char *access_key_id;
+        char *secret_access_key;
+        char *session_token;    /* NULL if none */
+} s3_site;
+
+s3_site *s3_site_free(s3_site *s);
+/* The AWS endpoint of a region, "s3.<region>.amazonaws.com". */
+int s3_site_aws_host(const char *region, char **ret);
+
+typedef struct s3_result {
+        int error;              /* 0, or a negative errno (-ENOENT, -EACCES, -EIO, -ECANCELED, ...) */
+        long http_status;       /* 0 when no response arrived */
+        const char *s3_code;    /* "NoSuchKey", ...; NULL if none */
+        const char *message;    /* for people; never NULL */
+        unsigned attempts;
+        const s3_xml_result *xml; /* parse_xml calls: the parsed body of a success */
+        http_stats stats;       /* of the last attempt */
+} s3_result;
+
+typedef struct s3_call_opts {
+        const s3_site *site;
+        http_method method;
+        const char *bucket;
+        const char *key;                /* NULL for a bucket-level request */
+        const sigv4_pair *query;        /* unencoded */
+        size_t n_query;
+        const sigv4_pair *headers;      /* signed and sent */
+        size_t n_headers;
+        const void *body;               /* in memory, or streamed through read */
+        uint64_t body_length;
+        bool has_body;                  /* send a body (PUT/POST), even of 0 bytes */
+        const char *payload_hash;       /* NULL: UNSIGNED-PAYLOAD with a body, the empty hash without */
+        unsigned max_attempts;          /* 0: 5 */
+        bool parse_xml;                 /* a success carries an XML document (and may be an <Error>) */
+        const s3_xml_callbacks *xml_callbacks;
+        /* Success responses only; see http.h for the contracts. */
+        http_header_fn on_header;
+        http_body_fn on_body;
+        http_read_fn read;
+        http_rewind_fn rewind;
+        /* Before every attempt after the first: start the sink or source over. */
+        int (*on_retry)(s3_call *c, void *userdata);
+        void (*on_done)(s3_call *c, const s3_result *r, void *userdata);
+        void *userdata;
+} s3_call_opts;
+
+typedef struct s3_stats {
+        uint64_t requests;
+        uint64_t retries;
+        uint64_t redirects;
+} s3_stats;
+
+int s3_ctx_new(http_client *http, delay_queue *delay, s3_ctx **ret);
+s3_ctx *s3_ctx_free(s3_ctx *ctx);
+const s3_stats *s3_ctx_stats(const s3_ctx *ctx);
+
+/* query, headers and xml_callbacks are copied; site, bucket, key and an
+ * in-memory body are borrowed until on_done. On success on_done runs
+ * exactly once, later, from the loop. */
+int s3_call_start(s3_ctx *ctx, const s3_call_opts *opts, s3_call **ret);
+/* on_done follows with -ECANCELED (or the result that was already due). */
+void s3_call_cancel(s3_call *c);
+/* Pause and resume the transfer (bandwidth, back-pressure). */
+void s3_call_pause(s3_call *c, bool pause);
+
+/* Classification shared with tests. */
+bool s3_error_is_transient(long status, const char *code);
+int s3_errno_from_status(long status, const char *code);
