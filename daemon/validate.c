@@ -24,7 +24,8 @@ struct validate_chunk {
 };
 
 bool validate_needed(const batch *b) {
-        return b->kind != BATCH_SIZE;
+        /* Read needs the sizes to hold its limit, whatever the caller says. */
+        return b->kind == BATCH_READ || (b->kind == BATCH_COPY && !b->req.options.no_validate);
 }
 
 /* A file whose path did not parse is already a problem; nothing to check. */

@@ -83,9 +83,14 @@ int fds_options_parse(json_t *options, fds_options *ret, char **ret_param) {
         json_object_foreach(options, k, v) {
                 /* Every option is nullable (?type): null means absent. */
                 if (json_is_null(v) && (strcmp(k, "parallelism") == 0 || strcmp(k, "max_bytes") == 0 ||
-                                        strcmp(k, "s3") == 0 || strcmp(k, "transfer") == 0))
+                                        strcmp(k, "s3") == 0 || strcmp(k, "transfer") == 0 ||
+                                        strcmp(k, "validate") == 0))
                         continue;
-                if (strcmp(k, "parallelism") == 0) {
+                if (strcmp(k, "validate") == 0) {
+                        if (!json_is_boolean(v))
+                                return bad_param(ret_param, "options.validate");
+                        o.no_validate = json_is_false(v);
+                } else if (strcmp(k, "parallelism") == 0) {
                         if (!json_is_integer(v) || json_integer_value(v) < 1 ||
                             json_integer_value(v) > 1000000)
                                 return bad_param(ret_param, "options.parallelism");

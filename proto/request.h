@@ -16,6 +16,7 @@ typedef struct fds_options {
         uint64_t max_bytes;   /* 0: the daemon default */
         json_t *s3;           /* borrowed; NULL if absent */
         unsigned max_attempts; /* transfer.max_attempts; 0: the daemon default */
+        bool no_validate;      /* validate: false — skip the existence pass */
 } fds_options;
 
 typedef struct fds_entry {
