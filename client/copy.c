@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: MIT */
+/* Copy: one request, one reply per finished file, a summary at the end. */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "client-internal.h"
+#include "fds/copy.h"
+
+typedef struct copy_state {
+        size_t n;
+        bool *seen; /* index already reported */
+        size_t n_seen;
+        fds_copy_summary counted;
+        bool have_summary;
+        fds_copy_summary summary;
+        fds_copy_result_fn on_result;
+        void *userdata;
+} copy_state;
+
+static double copy_now(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+/* Paths that are not UTF-8 cannot travel in JSON: -EINVAL. */
+static int copy_build_request(const fds_copy_pair *pairs, size_t n, json_t **ret) {
+        json_t *copies = json_array();
+        size_t i;
+
+        if (!copies)
+                return -ENOMEM;
+        for (i = 0; i < n; i++) {
+                json_t *entry;
+
+                if (!pairs[i].src || !pairs[i].dst)
+                        goto invalid;
+                entry = json_pack("{s:s, s:s}", "src", pairs[i].src, "dst", pairs[i].dst);
+                if (!entry)
+                        goto invalid;
+                if (json_array_append_new(copies, entry) < 0) {
+                        json_decref(copies);
+                        return -ENOMEM;
+                }
+        }
+        *ret = json_pack("{s:o}", "copies", copies);
+        return *ret ? 0 : -ENOMEM;
+invalid:
+        json_decref(copies);
+        return -EINVAL;
+}
+
+/* Strings are borrowed from obj. */
+static int copy_parse_result(json_t *obj, size_t n, fds_copy_result *ret) {
+        fds_copy_result res = {.src = NULL};
+        json_t *index = json_object_get(obj, "index");
+        json_t *ok = json_object_get(obj, "ok");
+        int r;
+
+        if (!json_is_object(obj) || !json_is_integer(index) || !json_is_boolean(ok))
+                return -EBADMSG;
+        if (json_integer_value(index) < 0 || (uint64_t) json_integer_value(index) >= n)
+                return -EBADMSG;
+        res.index = (size_t) json_integer_value(index);
+        res.ok = json_is_true(ok);
+        res.src = call_get_string(obj, "src");
+        res.dst = call_get_string(obj, "dst");
+        if (!res.src || !res.dst)
+                return -EBADMSG;
+        r = call_get_uint64(obj, "bytes", &res.bytes);
+        if (r <= 0)
+                return r < 0 ? r : -EBADMSG;
+        if (!res.ok) {
+                r = file_error_parse(json_object_get(obj, "error"), &res.error);
+                if (r < 0)
+                        return r;
+        }
+        *ret = res;
+        return 0;
+}
+
+static int copy_take_result(copy_state *s, json_t *obj) {
+        fds_copy_result res;
+        int r;
+
+        r = copy_parse_result(obj, s->n, &res);
+        if (r < 0)
+                return r;
+        if (s->seen[res.index])
+                return -EBADMSG;
+        s->seen[res.index] = true;
+        s->n_seen++;
+        if (res.ok)
+                s->counted.files_ok++;
+        else
+                s->counted.files_failed++;
+        s->counted.bytes += res.bytes;
+        if (s->on_result) {
+                r = s->on_result(&res, s->userdata);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int copy_parse_summary(json_t *obj, fds_copy_summary *ret) {
+        fds_copy_summary sum = {.bytes = 0};
+        json_t *seconds = json_object_get(obj, "seconds");
+
+        if (!json_is_object(obj) || !json_is_number(seconds))
+                return -EBADMSG;
+        if (call_get_uint64(obj, "files_ok", &sum.files_ok) <= 0 ||
+            call_get_uint64(obj, "files_failed", &sum.files_failed) <= 0 ||
+            call_get_uint64(obj, "bytes", &sum.bytes) <= 0)
+                return -EBADMSG;
+        sum.seconds = json_number_value(seconds);
+        *ret = sum;
+        return 0;
+}
+
+/* One reply: a result, all results (a daemon may send them in one), and or
+ * the summary. */
+static int copy_take_reply(copy_state *s, json_t *parameters) {
+        json_t *result = json_object_get(parameters, "result");
+        json_t *results = json_object_get(parameters, "results");
+        json_t *summary = json_object_get(parameters, "summary");
+        json_t *v;
+        size_t i;
+        int r;
+
+        if (result && !json_is_null(result)) {
+                r = copy_take_result(s, result);
+                if (r < 0)
+                        return r;
+        }
+        if (results && !json_is_null(results)) {
+                if (!json_is_array(results))
+                        return -EBADMSG;
+                json_array_foreach(results, i, v) {
+                        r = copy_take_result(s, v);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        if (summary && !json_is_null(summary)) {
+                r = copy_parse_summary(summary, &s->summary);
+                if (r < 0)
+                        return r;
+                s->have_summary = true;
+        }
+        return 0;
+}
+
+int fds_client_copy(fds_client *c, const fds_copy_pair *pairs, size_t n, const fds_options *opts,
+                    fds_copy_result_fn on_result, void *userdata, fds_copy_summary *ret_summary) {
+        copy_state s = {.n = n, .on_result = on_result, .userdata = userdata};
+        json_t *request = NULL;
+        double started = copy_now();
+        bool continues = true;
+        int r;
+
+        if (!c || (n > 0 && !pairs))
+                return -EINVAL;
+        s.seen = calloc(n ? n : 1, sizeof(bool));
+        if (!s.seen)
+                return -ENOMEM;
+        r = copy_build_request(pairs, n, &request);
+        if (r < 0)
+                goto finish;
+        r = call_start(c, "io.fds.Transfer.Copy", request, opts, true);
+        if (r < 0)
+                goto finish;
+
+        while (continues) {
+                json_t *parameters;
+
+                r = call_next(c, &parameters, &continues);
+                if (r < 0)
+                        goto finish;
+                r = copy_take_reply(&s, parameters);
+                if (r < 0) {
+                        /* A bad reply, or the caller asked to stop: either
+                         * way the rest of this call's replies are lost. */
+                        conn_close(c);
+                        goto finish;
+                }
+        }
+        if (s.n_seen != n) {
+                conn_close(c);
+                r = -EBADMSG;
+                goto finish;
+        }
+        if (!s.have_summary) {
+                /* The summary is optional in the interface: count it here. */
+                s.summary = s.counted;
+                s.summary.seconds = copy_now() - started;
+        }
+        if (ret_summary)
+                *ret_summary = s.summary;
+        r = 0;
+finish:
+        json_decref(request);
+        free(s.seen);
+        return r;
+}
+
+typedef struct copy_collect {
+        fds_copy_result *results;
+} copy_collect;
+
+static int copy_collect_one(const fds_copy_result *res, void *userdata) {
+        copy_collect *col = userdata;
+        fds_copy_result *to = &col->results[res->index];
+        fds_copy_result copy = *res;
+
+        copy.src = strdup(res->src);
+        copy.dst = strdup(res->dst);
+        copy.error = (fds_file_error){.code = NULL};
+        if (!copy.src || !copy.dst || file_error_dup(&res->error, &copy.error) < 0) {
+                free((char *) copy.src);
+                free((char *) copy.dst);
+                return -ENOMEM;
+        }
+        *to = copy;
+        return 0;
+}
+
+int fds_client_copy_all(fds_client *c, const fds_copy_pair *pairs, size_t n, const fds_options *opts,
+                        fds_copy_result **ret_results, fds_copy_summary *ret_summary) {
+        copy_collect col = {.results = NULL};
+        int r;
+
+        if (!ret_results)
+                return -EINVAL;
+        if (n > INT_MAX)
+                return -E2BIG;
+        col.results = calloc(n ? n : 1, sizeof(fds_copy_result));
+        if (!col.results)
+                return -ENOMEM;
+        r = fds_client_copy(c, pairs, n, opts, copy_collect_one, &col, ret_summary);
+        if (r < 0) {
+                fds_copy_results_free(col.results, n);
+                return r;
+        }
+        *ret_results = col.results;
+        return (int) n;
+}
+
+fds_copy_result *fds_copy_results_free(fds_copy_result *results, size_t n) {
+        size_t i;
+
+        if (!results)
+                return NULL;
+        for (i = 0; i < n; i++) {
+                free((char *) results[i].src);
+                free((char *) results[i].dst);
+                file_error_done(&results[i].error);
+        }
+        free(results);
+        return NULL;
+}

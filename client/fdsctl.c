@@ -1,0 +1,599 @@
+/* SPDX-License-Identifier: MIT */
+/* fdsctl: copy, size and cat through fdsd. The one place that prints. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "fdsctl.h"
+#include "socket_path.h"
+
+enum {
+        EXIT_ALL_OK = 0,
+        EXIT_SOME_FAILED = 1,
+        EXIT_USAGE = 2, /* also connection and call-level errors */
+};
+
+typedef struct args {
+        const char *command;
+        char **operands;
+        size_t n_operands;
+        const char *batch;
+        const char *socket;
+        bool json;
+        bool quiet;
+        fds_options *options;
+} args;
+
+/* Everything one command needs: what the user said and where to send it. */
+typedef struct ctl {
+        args a;
+        fds_client *client;
+        char *cwd;
+        /* copy */
+        batch_entry *entries;
+        size_t n_entries;
+        fds_copy_pair *pairs; /* absolute forms of entries */
+        progress prog;
+} ctl;
+
+static void usage(FILE *f) {
+        fputs("Usage: fdsctl [OPTIONS] copy SRC DST\n"
+              "       fdsctl [OPTIONS] copy --batch FILE\n"
+              "       fdsctl [OPTIONS] size PATH...\n"
+              "       fdsctl [OPTIONS] cat PATH...\n"
+              "\n"
+              "Copy, size and read local files and S3 objects through fdsd.\n"
+              "A PATH is a local path (relative ones are taken from the current\n"
+              "directory) or an s3://BUCKET/KEY URL.\n"
+              "\n"
+              "Commands:\n"
+              "  copy SRC DST           copy one file\n"
+              "  copy --batch FILE      copy every pair in FILE (\"-\": stdin), one per line:\n"
+              "                         {\"src\": SRC, \"dst\": DST} or SRC<TAB>DST\n"
+              "  size PATH...           print SIZE<TAB>PATH for each path\n"
+              "  cat PATH...            write the contents of each path to stdout\n"
+              "\n"
+              "Options:\n"
+              "  -b, --batch FILE       read the pairs to copy from FILE\n"
+              "  -p, --parallelism N    files in flight at once (daemon default if unset)\n"
+              "  -o, --option KEY=VAL   set a call option, e.g. s3.endpoint_url=http://...\n"
+              "                         (VAL is an integer, true/false, or a string)\n"
+              "  -s, --socket PATH      the daemon's socket (default: $FDS_SOCKET, else\n"
+              "                         $XDG_RUNTIME_DIR/fds/fdsd.sock, else /run/fds/fdsd.sock)\n"
+              "  -j, --json             one JSON object per result line; the copy summary last\n"
+              "  -q, --quiet            no summary and no progress line\n"
+              "  -h, --help             show this help\n"
+              "  -V, --version          show the version\n"
+              "\n"
+              "Exit status: 0 all files succeeded, 1 some failed, 2 usage, connection\n"
+              "or request error.\n",
+              f);
+}
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...) {
+        va_list ap;
+
+        fputs("fdsctl: ", stderr);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputs("\nTry 'fdsctl --help'.\n", stderr);
+        return -EINVAL;
+}
+
+static int parse_int(const char *s, int64_t min, int64_t max, int64_t *ret) {
+        char *end;
+        long long v;
+
+        errno = 0;
+        v = strtoll(s, &end, 10);
+        if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+/* KEY=VALUE: an integer, true/false, or else a string. */
+static int parse_option(fds_options *o, const char *arg) {
+        const char *eq = strchr(arg, '=');
+        const char *value;
+        char *key;
+        int64_t i;
+        int r;
+
+        if (!eq || eq == arg)
+                return usage_error("--option wants KEY=VALUE, not '%s'", arg);
+        key = strndup(arg, (size_t) (eq - arg));
+        if (!key)
+                return -ENOMEM;
+        value = eq + 1;
+        if (parse_int(value, INT64_MIN, INT64_MAX, &i) == 0)
+                r = fds_options_set_int(o, key, i);
+        else if (strcmp(value, "true") == 0 || strcmp(value, "false") == 0)
+                r = fds_options_set_bool(o, key, value[0] == 't');
+        else
+                r = fds_options_set_string(o, key, value);
+        free(key);
+        if (r == -EINVAL)
+                return usage_error("invalid option '%s'", arg);
+        return r;
+}
+
+/* 0 to run a command, 1 when --help/--version was answered, <0 on error. */
+static int parse_args(int argc, char **argv, args *a) {
+        /* clang-format off */
+        static const struct option longopts[] = {
+                { "batch",       required_argument, NULL, 'b' },
+                { "parallelism", required_argument, NULL, 'p' },
+                { "option",      required_argument, NULL, 'o' },
+                { "socket",      required_argument, NULL, 's' },
+                { "json",        no_argument,       NULL, 'j' },
+                { "quiet",       no_argument,       NULL, 'q' },
+                { "help",        no_argument,       NULL, 'h' },
+                { "version",     no_argument,       NULL, 'V' },
+                { NULL,          0,                 NULL, 0 }
+        };
+        /* clang-format on */
+        int64_t n;
+        int c, r;
+
+        /* Leading ':': getopt reports, fdsctl prints (as "fdsctl", not argv[0]). */
+        while ((c = getopt_long(argc, argv, ":b:p:o:s:jqhV", longopts, NULL)) >= 0) {
+                switch (c) {
+                case 'b':
+                        a->batch = optarg;
+                        break;
+                case 'p':
+                        if (parse_int(optarg, 1, INT_MAX, &n) < 0)
+                                return usage_error("--parallelism wants a positive integer, not '%s'",
+                                                   optarg);
+                        r = fds_options_set_int(a->options, "parallelism", n);
+                        if (r < 0)
+                                return r;
+                        break;
+                case 'o':
+                        r = parse_option(a->options, optarg);
+                        if (r < 0)
+                                return r;
+                        break;
+                case 's':
+                        a->socket = optarg;
+                        break;
+                case 'j':
+                        a->json = true;
+                        break;
+                case 'q':
+                        a->quiet = true;
+                        break;
+                case 'h':
+                        usage(stdout);
+                        return 1;
+                case 'V':
+                        printf("fdsctl %s\n", FDS_VERSION);
+                        return 1;
+                case ':':
+                        return usage_error("option '%s' needs an argument", argv[optind - 1]);
+                default:
+                        /* A long option's optopt is its short name: name the word. */
+                        if (strncmp(argv[optind - 1], "--", 2) == 0 || !optopt)
+                                return usage_error("invalid option '%s'", argv[optind - 1]);
+                        return usage_error("invalid option '-%c'", optopt);
+                }
+        }
+        if (optind >= argc)
+                return usage_error("missing command");
+        a->command = argv[optind];
+        a->operands = argv + optind + 1;
+        a->n_operands = (size_t) (argc - optind - 1);
+        return 0;
+}
+
+static int check_operands(const args *a) {
+        bool copy = strcmp(a->command, "copy") == 0;
+
+        if (!copy && strcmp(a->command, "size") != 0 && strcmp(a->command, "cat") != 0)
+                return usage_error("unknown command '%s'", a->command);
+        if (a->batch && !copy)
+                return usage_error("--batch is for copy, not %s", a->command);
+        if (a->json && strcmp(a->command, "cat") == 0)
+                return usage_error("--json does not apply to cat");
+        if (copy && a->batch && a->n_operands != 0)
+                return usage_error("copy --batch takes no SRC DST");
+        if (copy && !a->batch && a->n_operands != 2)
+                return usage_error("copy wants SRC DST, or --batch FILE");
+        if (!copy && a->n_operands == 0)
+                return usage_error("%s wants at least one PATH", a->command);
+        return 0;
+}
+
+static int ctl_connect(ctl *x) {
+        char *path = NULL;
+        int r;
+
+        if (!x->a.socket) {
+                r = fds_socket_path_default(&path);
+                if (r < 0) {
+                        fprintf(stderr, "fdsctl: %s\n", strerror(-r));
+                        return r;
+                }
+        }
+        r = fds_client_connect(x->a.socket ? x->a.socket : path, &x->client);
+        if (r < 0)
+                fprintf(stderr, "fdsctl: cannot connect to \"%s\": %s\n", x->a.socket ? x->a.socket : path,
+                        strerror(-r));
+        free(path);
+        return r;
+}
+
+static void print_file_error(const char *what, const fds_file_error *e) {
+        fprintf(stderr, "fdsctl: %s: %s: %s", what, e->code, e->message);
+        if (e->http_status > 0)
+                fprintf(stderr, " (HTTP %d%s%s)", e->http_status, e->s3_code ? ", " : "",
+                        e->s3_code ? e->s3_code : "");
+        else if (e->s3_code)
+                fprintf(stderr, " (%s)", e->s3_code);
+        fputc('\n', stderr);
+}
+
+static json_t *json_file_error(const fds_file_error *e) {
+        json_t *o = json_pack("{s:s, s:s}", "code", e->code, "message", e->message);
+
+        if (o && e->http_status > 0)
+                json_object_set_new(o, "http_status", json_integer(e->http_status));
+        if (o && e->s3_code)
+                json_object_set_new(o, "s3_code", json_string(e->s3_code));
+        return o;
+}
+
+static void print_json_line(json_t *o) {
+        if (!o) {
+                fputs("fdsctl: out of memory\n", stderr);
+                return;
+        }
+        json_dumpf(o, stdout, JSON_COMPACT | JSON_REAL_PRECISION(6));
+        fputc('\n', stdout);
+        fflush(stdout);
+        json_decref(o);
+}
+
+/* Where a validation problem points, in the user's words. */
+static const char *problem_where(const ctl *x, const fds_problem *p, char *buf, size_t size) {
+        int64_t i = p->index;
+        char *end;
+
+        if (p->key) {
+                i = strtoll(p->key, &end, 10);
+                if (*end != '\0' || end == p->key)
+                        return p->key;
+        }
+        if (i < 0)
+                return NULL;
+        if (x->entries && x->a.batch && (size_t) i < x->n_entries) {
+                snprintf(buf, size, "%s:%zu", strcmp(x->a.batch, "-") == 0 ? "<stdin>" : x->a.batch,
+                         x->entries[i].line);
+                return buf;
+        }
+        if (!x->entries && (size_t) i < x->a.n_operands)
+                return x->a.operands[i];
+        return NULL;
+}
+
+/* A call-level error: the daemon refused the whole call. */
+static void print_call_error(const ctl *x, int r) {
+        const fds_call_error *e = fds_client_last_error(x->client);
+        size_t i;
+
+        if (!e) {
+                if (r == -ECONNRESET || r == -EPIPE)
+                        fputs("fdsctl: lost the connection to fdsd\n", stderr);
+                else if (r == -EBADMSG)
+                        fputs("fdsctl: fdsd sent a reply that is not valid\n", stderr);
+                else if (r == -EMSGSIZE)
+                        fputs("fdsctl: a reply from fdsd was too large\n", stderr);
+                else if (r == -EINVAL)
+                        /* All else fdsctl passes is checked: the JSON text is what failed. */
+                        fputs("fdsctl: a path or option is not valid UTF-8\n", stderr);
+                else
+                        fprintf(stderr, "fdsctl: %s\n", strerror(-r));
+                return;
+        }
+        fprintf(stderr, "fdsctl: %s: %s\n", e->name, e->message);
+        for (i = 0; i < e->n_problems; i++) {
+                const fds_problem *p = &e->problems[i];
+                char buf[PATH_MAX + 32];
+                const char *where = problem_where(x, p, buf, sizeof(buf));
+
+                if (!p->path[0])
+                        fprintf(stderr, "fdsctl: %s%s%s\n", where ? where : "", where ? ": " : "",
+                                p->reason);
+                else if (where && strcmp(where, p->path) != 0)
+                        fprintf(stderr, "fdsctl: %s: \"%s\": %s\n", where, p->path, p->reason);
+                else
+                        fprintf(stderr, "fdsctl: \"%s\": %s\n", p->path, p->reason);
+        }
+}
+
+static int copy_load(ctl *x) {
+        batch_error err;
+        FILE *f = stdin;
+        size_t i;
+        int r;
+
+        if (!x->a.batch) {
+                x->entries = calloc(1, sizeof(batch_entry));
+                if (!x->entries)
+                        return -ENOMEM;
+                x->n_entries = 1;
+                x->entries[0].src = strdup(x->a.operands[0]);
+                x->entries[0].dst = strdup(x->a.operands[1]);
+                if (!x->entries[0].src || !x->entries[0].dst)
+                        goto oom;
+        } else {
+                if (strcmp(x->a.batch, "-") != 0) {
+                        f = fopen(x->a.batch, "re");
+                        if (!f) {
+                                fprintf(stderr, "fdsctl: \"%s\": %s\n", x->a.batch, strerror(errno));
+                                return -errno;
+                        }
+                }
+                r = batch_parse(f, &x->entries, &x->n_entries, &err);
+                if (f != stdin)
+                        fclose(f);
+                if (r == -ENOMEM)
+                        goto oom;
+                if (r < 0 && err.line > 0)
+                        fprintf(stderr, "fdsctl: %s:%zu: %s\n", f == stdin ? "<stdin>" : x->a.batch,
+                                err.line, err.reason);
+                else if (r < 0)
+                        fprintf(stderr, "fdsctl: \"%s\": %s\n", x->a.batch, err.reason);
+                if (r < 0)
+                        return r;
+        }
+        x->pairs = calloc(x->n_entries ? x->n_entries : 1, sizeof(fds_copy_pair));
+        if (!x->pairs)
+                goto oom;
+        for (i = 0; i < x->n_entries; i++) {
+                r = path_absolute(x->entries[i].src, x->cwd, (char **) &x->pairs[i].src);
+                if (r >= 0)
+                        r = path_absolute(x->entries[i].dst, x->cwd, (char **) &x->pairs[i].dst);
+                if (r < 0) {
+                        fprintf(stderr, "fdsctl: cannot make \"%s\" or \"%s\" absolute: %s\n",
+                                x->entries[i].src, x->entries[i].dst, strerror(-r));
+                        return r;
+                }
+        }
+        return 0;
+oom:
+        fputs("fdsctl: out of memory\n", stderr);
+        return -ENOMEM;
+}
+
+static int copy_on_result(const fds_copy_result *res, void *userdata) {
+        ctl *x = userdata;
+
+        if (!res->ok) {
+                const batch_entry *e = &x->entries[res->index];
+                char *what = NULL;
+
+                progress_clear(&x->prog);
+                if (asprintf(&what, "%s -> %s", e->src, e->dst) < 0)
+                        return -ENOMEM;
+                print_file_error(what, &res->error);
+                free(what);
+        }
+        if (x->a.json) {
+                json_t *o = json_pack("{s:I, s:s, s:s, s:b, s:I}", "index", (json_int_t) res->index, "src",
+                                      res->src, "dst", res->dst, "ok", res->ok, "bytes",
+                                      (json_int_t) res->bytes);
+                if (o && !res->ok)
+                        json_object_set_new(o, "error", json_file_error(&res->error));
+                print_json_line(o);
+        }
+        progress_file_done(&x->prog, res->bytes);
+        return 0;
+}
+
+static int cmd_copy(ctl *x) {
+        fds_copy_summary sum;
+        int r;
+
+        r = copy_load(x);
+        if (r < 0)
+                return EXIT_USAGE;
+        if (x->n_entries == 0) {
+                fputs("fdsctl: nothing to copy\n", stderr);
+                return EXIT_USAGE;
+        }
+        r = ctl_connect(x);
+        if (r < 0)
+                return EXIT_USAGE;
+
+        progress_init(&x->prog, x->n_entries,
+                      x->a.batch && isatty(STDERR_FILENO) && !x->a.json && !x->a.quiet);
+        r = fds_client_copy(x->client, x->pairs, x->n_entries, x->a.options, copy_on_result, x, &sum);
+        progress_clear(&x->prog);
+        if (r < 0) {
+                print_call_error(x, r);
+                return EXIT_USAGE;
+        }
+        if (x->a.json)
+                print_json_line(json_pack("{s:{s:I, s:I, s:I, s:f}}", "summary", "files_ok",
+                                          (json_int_t) sum.files_ok, "files_failed",
+                                          (json_int_t) sum.files_failed, "bytes", (json_int_t) sum.bytes,
+                                          "seconds", sum.seconds));
+        else if (!x->a.quiet && sum.files_failed == 0)
+                printf("%" PRIu64 " file%s, %" PRIu64 " bytes in %.2f s\n", sum.files_ok,
+                       sum.files_ok == 1 ? "" : "s", sum.bytes, sum.seconds);
+        else if (!x->a.quiet)
+                printf("%" PRIu64 " file%s, %" PRIu64 " failed, %" PRIu64 " bytes in %.2f s\n",
+                       sum.files_ok + sum.files_failed, sum.files_ok + sum.files_failed == 1 ? "" : "s",
+                       sum.files_failed, sum.bytes, sum.seconds);
+        return sum.files_failed > 0 ? EXIT_SOME_FAILED : EXIT_ALL_OK;
+}
+
+/* Size and Read name each operand by its position, so the same path may
+ * be given twice and answers come back in order. */
+static int files_prepare(ctl *x, fds_named_path **ret) {
+        fds_named_path *files = calloc(x->a.n_operands, sizeof(*files));
+        size_t i;
+        int r;
+
+        if (!files)
+                return -ENOMEM;
+        for (i = 0; i < x->a.n_operands; i++) {
+                r = asprintf((char **) &files[i].name, "%zu", i);
+                if (r < 0) {
+                        files[i].name = NULL;
+                        r = -ENOMEM;
+                        goto fail;
+                }
+                r = path_absolute(x->a.operands[i], x->cwd, (char **) &files[i].path);
+                if (r < 0)
+                        goto fail;
+        }
+        *ret = files;
+        return 0;
+fail:
+        for (i = 0; i < x->a.n_operands; i++) {
+                free((char *) files[i].name);
+                free((char *) files[i].path);
+        }
+        free(files);
+        return r;
+}
+
+static void files_free(fds_named_path *files, size_t n) {
+        size_t i;
+
+        if (!files)
+                return;
+        for (i = 0; i < n; i++) {
+                free((char *) files[i].name);
+                free((char *) files[i].path);
+        }
+        free(files);
+}
+
+static int cmd_size(ctl *x, fds_named_path *files) {
+        fds_size_result *res = NULL;
+        size_t i, n = x->a.n_operands;
+        int r, failed = 0;
+
+        r = fds_client_size(x->client, files, n, x->a.options, &res);
+        if (r < 0) {
+                print_call_error(x, r);
+                return EXIT_USAGE;
+        }
+        for (i = 0; i < n; i++) {
+                const char *path = x->a.operands[i];
+
+                if (!res[i].ok) {
+                        print_file_error(path, &res[i].error);
+                        failed++;
+                }
+                if (x->a.json) {
+                        json_t *o = json_pack("{s:s}", "path", path);
+                        if (o && res[i].ok)
+                                json_object_set_new(o, "size", json_integer((json_int_t) res[i].size));
+                        else if (o)
+                                json_object_set_new(o, "error", json_file_error(&res[i].error));
+                        print_json_line(o);
+                } else if (res[i].ok)
+                        printf("%" PRIu64 "\t%s\n", res[i].size, path);
+        }
+        fds_size_results_free(res, n);
+        return failed ? EXIT_SOME_FAILED : EXIT_ALL_OK;
+}
+
+static int cmd_cat(ctl *x, fds_named_path *files) {
+        fds_read_result *res = NULL;
+        size_t i, n = x->a.n_operands;
+        int r, failed = 0;
+
+        r = fds_client_read(x->client, files, n, x->a.options, &res);
+        if (r < 0) {
+                print_call_error(x, r);
+                return EXIT_USAGE;
+        }
+        for (i = 0; i < n; i++) {
+                if (!res[i].ok) {
+                        fflush(stdout);
+                        print_file_error(x->a.operands[i], &res[i].error);
+                        failed++;
+                } else if (fwrite(res[i].data, 1, res[i].size, stdout) != res[i].size)
+                        break;
+        }
+        fds_read_results_free(res, n);
+        if (fflush(stdout) != 0 || ferror(stdout)) {
+                fprintf(stderr, "fdsctl: write error: %s\n", strerror(errno));
+                return EXIT_SOME_FAILED;
+        }
+        return failed ? EXIT_SOME_FAILED : EXIT_ALL_OK;
+}
+
+static int cmd_files(ctl *x) {
+        fds_named_path *files = NULL;
+        int r;
+
+        r = files_prepare(x, &files);
+        if (r < 0) {
+                fprintf(stderr, "fdsctl: cannot make the paths absolute: %s\n", strerror(-r));
+                return EXIT_USAGE;
+        }
+        r = ctl_connect(x);
+        if (r >= 0)
+                r = strcmp(x->a.command, "size") == 0 ? cmd_size(x, files) : cmd_cat(x, files);
+        else
+                r = EXIT_USAGE;
+        files_free(files, x->a.n_operands);
+        return r;
+}
+
+int main(int argc, char **argv) {
+        ctl x = {.a.options = fds_options_new()};
+        size_t i;
+        int r;
+
+        if (!x.a.options) {
+                fputs("fdsctl: out of memory\n", stderr);
+                return EXIT_USAGE;
+        }
+        r = parse_args(argc, argv, &x.a);
+        if (r != 0) {
+                r = r > 0 ? EXIT_ALL_OK : EXIT_USAGE;
+                goto finish;
+        }
+        r = check_operands(&x.a);
+        if (r < 0) {
+                r = EXIT_USAGE;
+                goto finish;
+        }
+        /* Without a current directory only absolute paths and URLs work. */
+        x.cwd = getcwd(NULL, 0);
+
+        if (strcmp(x.a.command, "copy") == 0)
+                r = cmd_copy(&x);
+        else
+                r = cmd_files(&x);
+finish:
+        fds_client_free(x.client);
+        if (x.pairs)
+                for (i = 0; i < x.n_entries; i++) {
+                        free((char *) x.pairs[i].src);
+                        free((char *) x.pairs[i].dst);
+                }
+        free(x.pairs);
+        batch_free(x.entries, x.n_entries);
+        fds_options_free(x.a.options);
+        free(x.cwd);
+        return r;
+}

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* The parts of fdsctl; none of this is in libfds. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <fds/fds.h>
+
+/* fdsctl-batch.c: a batch file, one copy per line. */
+#define BATCH_MAX_LINE (64 * 1024)
+#define BATCH_MAX_ENTRIES (1000 * 1000)
+
+typedef struct batch_entry {
+        char *src;
+        char *dst;
+        size_t line; /* 1-based line number in the file */
+} batch_entry;
+
+typedef struct batch_error {
+        size_t line; /* 0: not about one line (read error, too many) */
+        char reason[256];
+} batch_error;
+
+/* Entries of f in order; blank lines skipped. -EINVAL with err filled for
+ * a malformed or too long line, too many entries, or a read error; -ENOMEM. */
+int batch_parse(FILE *f, batch_entry **ret_entries, size_t *ret_n, batch_error *err);
+batch_entry *batch_free(batch_entry *entries, size_t n);
+
+/* fdsctl-path.c: relative local paths joined to cwd; s3:// URLs and
+ * absolute paths as they are. Nothing else is normalized. */
+int path_absolute(const char *path, const char *cwd, char **ret);
+
+/* progress.c: one line on stderr, redrawn in place. */
+typedef struct progress {
+        bool enabled;
+        size_t total;
+        size_t done;
+        uint64_t bytes;
+        double started;
+        double drawn; /* when the line was last drawn, 0 = not shown */
+} progress;
+
+void progress_init(progress *p, size_t total, bool enabled);
+/* One more file finished with bytes copied. */
+void progress_file_done(progress *p, uint64_t bytes);
+/* Erase the line (before other output on stderr, and at the end). */
+void progress_clear(progress *p);
+double progress_now(void);

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <fds/client.h>
+#include <fds/error.h>
+#include <fds/options.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A path is an absolute local path ("/data/a.bin") or an S3 URL
+ * ("s3://bucket/key"); the daemon validates both. */
+typedef struct fds_copy_pair {
+        const char *src;
+        const char *dst;
+} fds_copy_pair;
+
+typedef struct fds_copy_result {
+        size_t index; /* position of the pair in the request */
+        const char *src;
+        const char *dst;
+        bool ok;
+        uint64_t bytes;       /* bytes copied */
+        fds_file_error error; /* when !ok; all NULL/0 when ok */
+} fds_copy_result;
+
+typedef struct fds_copy_summary {
+        uint64_t files_ok;
+        uint64_t files_failed;
+        uint64_t bytes;
+        double seconds;
+} fds_copy_summary;
+
+/* Called once per file as it finishes (in finishing order, not request
+ * order). The result and its strings are valid only during the call. A
+ * negative return aborts: the connection is closed (the client becomes
+ * unusable) and fds_client_copy() returns that value. */
+typedef int (*fds_copy_result_fn)(const fds_copy_result *result, void *userdata);
+
+/* Copy n pairs. opts and on_result may be NULL. Returns 0 once the
+ * daemon has finished the whole batch, whether or not files failed; the
+ * summary says how many did. ret_summary may be NULL. */
+int fds_client_copy(fds_client *c, const fds_copy_pair *pairs, size_t n, const fds_options *opts,
+                    fds_copy_result_fn on_result, void *userdata, fds_copy_summary *ret_summary);
+
+/* The same, collecting the results: *ret_results holds one result per pair,
+ * in request order (results[i].index == i); free it with
+ * fds_copy_results_free(*ret_results, n). Returns n. ret_summary may be
+ * NULL. */
+int fds_client_copy_all(fds_client *c, const fds_copy_pair *pairs, size_t n, const fds_options *opts,
+                        fds_copy_result **ret_results, fds_copy_summary *ret_summary);
+
+/* Accepts NULL; returns NULL. */
+fds_copy_result *fds_copy_results_free(fds_copy_result *results, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
