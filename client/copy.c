@@ -11,8 +11,9 @@
 
 typedef struct copy_state {
         size_t n;
-        bool *seen; /* index already reported */
-        size_t n_seen;
+        const fds_copy_pair *pairs;
+        bool *seen; /* index of a plain pair already reported */
+        size_t n_seen, n_plain;
         fds_copy_summary counted;
         bool have_summary;
         fds_copy_summary summary;
@@ -39,7 +40,9 @@ static int copy_build_request(const fds_copy_pair *pairs, size_t n, json_t **ret
 
                 if (!pairs[i].src || !pairs[i].dst)
                         goto invalid;
-                entry = json_pack("{s:s, s:s}", "src", pairs[i].src, "dst", pairs[i].dst);
+                entry = pairs[i].recursive ? json_pack("{s:s, s:s, s:b}", "src", pairs[i].src, "dst",
+                                                       pairs[i].dst, "recursive", 1)
+                                           : json_pack("{s:s, s:s}", "src", pairs[i].src, "dst", pairs[i].dst);
                 if (!entry)
                         goto invalid;
                 if (json_array_append_new(copies, entry) < 0) {
@@ -74,6 +77,10 @@ static int copy_parse_result(json_t *obj, size_t n, fds_copy_result *ret) {
         r = call_get_uint64(obj, "bytes", &res.bytes);
         if (r <= 0)
                 return r < 0 ? r : -EBADMSG;
+        uint64_t attempts = 0;
+        if (call_get_uint64(obj, "attempts", &attempts) < 0 || attempts > UINT_MAX)
+                return -EBADMSG;
+        res.attempts = (unsigned) attempts;
         if (!res.ok) {
                 r = file_error_parse(json_object_get(obj, "error"), &res.error);
                 if (r < 0)
@@ -90,10 +97,13 @@ static int copy_take_result(copy_state *s, json_t *obj) {
         r = copy_parse_result(obj, s->n, &res);
         if (r < 0)
                 return r;
-        if (s->seen[res.index])
-                return -EBADMSG;
-        s->seen[res.index] = true;
-        s->n_seen++;
+        /* A plain pair has exactly one result; a recursive one, one per file. */
+        if (!s->pairs[res.index].recursive) {
+                if (s->seen[res.index])
+                        return -EBADMSG;
+                s->seen[res.index] = true;
+                s->n_seen++;
+        }
         if (res.ok)
                 s->counted.files_ok++;
         else
@@ -157,7 +167,7 @@ static int copy_take_reply(copy_state *s, json_t *parameters) {
 
 int fds_client_copy(fds_client *c, const fds_copy_pair *pairs, size_t n, const fds_options *opts,
                     fds_copy_result_fn on_result, void *userdata, fds_copy_summary *ret_summary) {
-        copy_state s = {.n = n, .on_result = on_result, .userdata = userdata};
+        copy_state s = {.n = n, .pairs = pairs, .on_result = on_result, .userdata = userdata};
         json_t *request = NULL;
         double started = copy_now();
         bool continues = true;
@@ -168,6 +178,8 @@ int fds_client_copy(fds_client *c, const fds_copy_pair *pairs, size_t n, const f
         s.seen = calloc(n ? n : 1, sizeof(bool));
         if (!s.seen)
                 return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                s.n_plain += !pairs[i].recursive;
         r = copy_build_request(pairs, n, &request);
         if (r < 0)
                 goto finish;
@@ -189,7 +201,7 @@ int fds_client_copy(fds_client *c, const fds_copy_pair *pairs, size_t n, const f
                         goto finish;
                 }
         }
-        if (s.n_seen != n) {
+        if (s.n_seen != s.n_plain) {
                 conn_close(c);
                 r = -EBADMSG;
                 goto finish;
@@ -210,13 +222,21 @@ finish:
 
 typedef struct copy_collect {
         fds_copy_result *results;
+        size_t n, cap;
 } copy_collect;
 
 static int copy_collect_one(const fds_copy_result *res, void *userdata) {
         copy_collect *col = userdata;
-        fds_copy_result *to = &col->results[res->index];
         fds_copy_result copy = *res;
 
+        if (col->n == col->cap) {
+                size_t cap = col->cap ? col->cap * 2 : 16;
+                fds_copy_result *p = realloc(col->results, cap * sizeof(fds_copy_result));
+                if (!p)
+                        return -ENOMEM;
+                col->results = p;
+                col->cap = cap;
+        }
         copy.src = strdup(res->src);
         copy.dst = strdup(res->dst);
         copy.error = (fds_file_error){.code = NULL};
@@ -225,8 +245,22 @@ static int copy_collect_one(const fds_copy_result *res, void *userdata) {
                 free((char *) copy.dst);
                 return -ENOMEM;
         }
-        *to = copy;
+        col->results[col->n++] = copy;
         return 0;
+}
+
+/* Request order; results of one recursive pair keep their finishing order
+ * (a stable sort on the index). */
+static void copy_sort(fds_copy_result *r, size_t n) {
+        for (size_t i = 1; i < n; i++) {
+                fds_copy_result v = r[i];
+                size_t j = i;
+                while (j > 0 && r[j - 1].index > v.index) {
+                        r[j] = r[j - 1];
+                        j--;
+                }
+                r[j] = v;
+        }
 }
 
 int fds_client_copy_all(fds_client *c, const fds_copy_pair *pairs, size_t n, const fds_options *opts,
@@ -238,16 +272,17 @@ int fds_client_copy_all(fds_client *c, const fds_copy_pair *pairs, size_t n, con
                 return -EINVAL;
         if (n > INT_MAX)
                 return -E2BIG;
-        col.results = calloc(n ? n : 1, sizeof(fds_copy_result));
-        if (!col.results)
-                return -ENOMEM;
         r = fds_client_copy(c, pairs, n, opts, copy_collect_one, &col, ret_summary);
-        if (r < 0) {
-                fds_copy_results_free(col.results, n);
-                return r;
+        if (r < 0 || col.n > INT_MAX) {
+                fds_copy_results_free(col.results, col.n);
+                return r < 0 ? r : -E2BIG;
         }
+        if (!col.results && !(col.results = calloc(1, sizeof(fds_copy_result))))
+                return -ENOMEM;
+        /* Results arrive mostly in order: insertion sort is near linear. */
+        copy_sort(col.results, col.n);
         *ret_results = col.results;
-        return (int) n;
+        return (int) col.n;
 }
 
 fds_copy_result *fds_copy_results_free(fds_copy_result *results, size_t n) {

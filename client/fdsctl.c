@@ -29,6 +29,8 @@ typedef struct args {
         const char *socket;
         bool json;
         bool quiet;
+        bool recursive;
+        s3_flags s3;
         fds_options *options;
 } args;
 
@@ -63,7 +65,17 @@ static void usage(FILE *f) {
               "\n"
               "Options:\n"
               "  -b, --batch FILE       read the pairs to copy from FILE\n"
+              "  -r, --recursive        SRC is a directory or s3:// prefix: copy every file\n"
+              "                         under it into DST, keeping relative paths\n"
               "  -p, --parallelism N    files in flight at once (daemon default if unset)\n"
+              "      --no-validate      start at once; a missing source fails only its file\n"
+              "      --max-attempts N   tries per S3 request (default 5)\n"
+              "      --endpoint URL     S3 endpoint (else $AWS_ENDPOINT_URL_S3, $AWS_ENDPOINT_URL)\n"
+              "      --region REGION    S3 region (else $AWS_REGION, $AWS_DEFAULT_REGION)\n"
+              "      --profile NAME     AWS profile of the daemon's shared files (else $AWS_PROFILE)\n"
+              "      --path-style       path-style S3 addressing (bucket in the path)\n"
+              "                         Credentials: $AWS_ACCESS_KEY_ID and $AWS_SECRET_ACCESS_KEY\n"
+              "                         ($AWS_SESSION_TOKEN) when both are set, else the daemon's\n"
               "  -o, --option KEY=VAL   set a call option, e.g. s3.endpoint_url=http://...\n"
               "                         (VAL is an integer, true/false, or a string)\n"
               "  -s, --socket PATH      the daemon's socket (default: $FDS_SOCKET, else\n"
@@ -128,12 +140,28 @@ static int parse_option(fds_options *o, const char *arg) {
         return r;
 }
 
+enum {
+        OPT_NO_VALIDATE = 0x100,
+        OPT_MAX_ATTEMPTS,
+        OPT_ENDPOINT,
+        OPT_REGION,
+        OPT_PROFILE,
+        OPT_PATH_STYLE,
+};
+
 /* 0 to run a command, 1 when --help/--version was answered, <0 on error. */
 static int parse_args(int argc, char **argv, args *a) {
         /* clang-format off */
         static const struct option longopts[] = {
                 { "batch",       required_argument, NULL, 'b' },
                 { "parallelism", required_argument, NULL, 'p' },
+                { "recursive",   no_argument,       NULL, 'r' },
+                { "no-validate", no_argument,       NULL, OPT_NO_VALIDATE },
+                { "max-attempts",required_argument, NULL, OPT_MAX_ATTEMPTS },
+                { "endpoint",    required_argument, NULL, OPT_ENDPOINT },
+                { "region",      required_argument, NULL, OPT_REGION },
+                { "profile",     required_argument, NULL, OPT_PROFILE },
+                { "path-style",  no_argument,       NULL, OPT_PATH_STYLE },
                 { "option",      required_argument, NULL, 'o' },
                 { "socket",      required_argument, NULL, 's' },
                 { "json",        no_argument,       NULL, 'j' },
@@ -147,8 +175,35 @@ static int parse_args(int argc, char **argv, args *a) {
         int c, r;
 
         /* Leading ':': getopt reports, fdsctl prints (as "fdsctl", not argv[0]). */
-        while ((c = getopt_long(argc, argv, ":b:p:o:s:jqhV", longopts, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, ":b:p:o:s:rjqhV", longopts, NULL)) >= 0) {
                 switch (c) {
+                case 'r':
+                        a->recursive = true;
+                        break;
+                case OPT_NO_VALIDATE:
+                        r = fds_options_set_bool(a->options, "validate", false);
+                        if (r < 0)
+                                return r;
+                        break;
+                case OPT_MAX_ATTEMPTS:
+                        if (parse_int(optarg, 1, 100, &n) < 0)
+                                return usage_error("--max-attempts wants 1 to 100, not '%s'", optarg);
+                        r = fds_options_set_int(a->options, "transfer.max_attempts", n);
+                        if (r < 0)
+                                return r;
+                        break;
+                case OPT_ENDPOINT:
+                        a->s3.endpoint = optarg;
+                        break;
+                case OPT_REGION:
+                        a->s3.region = optarg;
+                        break;
+                case OPT_PROFILE:
+                        a->s3.profile = optarg;
+                        break;
+                case OPT_PATH_STYLE:
+                        a->s3.path_style = true;
+                        break;
                 case 'b':
                         a->batch = optarg;
                         break;
@@ -191,6 +246,9 @@ static int parse_args(int argc, char **argv, args *a) {
         }
         if (optind >= argc)
                 return usage_error("missing command");
+        r = s3_options_apply(a->options, &a->s3);
+        if (r < 0)
+                return r == -EINVAL ? usage_error("invalid S3 setting") : r;
         a->command = argv[optind];
         a->operands = argv + optind + 1;
         a->n_operands = (size_t) (argc - optind - 1);
@@ -208,6 +266,8 @@ static int check_operands(const args *a) {
                 return usage_error("--json does not apply to cat");
         if (copy && a->batch && a->n_operands != 0)
                 return usage_error("copy --batch takes no SRC DST");
+        if (a->recursive && !copy)
+                return usage_error("--recursive is for copy, not %s", a->command);
         if (copy && !a->batch && a->n_operands != 2)
                 return usage_error("copy wants SRC DST, or --batch FILE");
         if (!copy && a->n_operands == 0)
@@ -234,13 +294,17 @@ static int ctl_connect(ctl *x) {
         return r;
 }
 
-static void print_file_error(const char *what, const fds_file_error *e) {
+static void print_file_error(const char *what, const fds_file_error *e, unsigned attempts) {
         fprintf(stderr, "fdsctl: %s: %s: %s", what, e->code, e->message);
         if (e->http_status > 0)
-                fprintf(stderr, " (HTTP %d%s%s)", e->http_status, e->s3_code ? ", " : "",
+                fprintf(stderr, " (HTTP %d%s%s", e->http_status, e->s3_code ? ", " : "",
                         e->s3_code ? e->s3_code : "");
         else if (e->s3_code)
-                fprintf(stderr, " (%s)", e->s3_code);
+                fprintf(stderr, " (%s", e->s3_code);
+        if (attempts > 1)
+                fprintf(stderr, "%s%u attempts", e->http_status > 0 || e->s3_code ? ", " : " (", attempts);
+        if (e->http_status > 0 || e->s3_code || attempts > 1)
+                fputc(')', stderr);
         fputc('\n', stderr);
 }
 
@@ -362,6 +426,7 @@ static int copy_load(ctl *x) {
         if (!x->pairs)
                 goto oom;
         for (i = 0; i < x->n_entries; i++) {
+                x->pairs[i].recursive = x->a.recursive;
                 r = path_absolute(x->entries[i].src, x->cwd, (char **) &x->pairs[i].src);
                 if (r >= 0)
                         r = path_absolute(x->entries[i].dst, x->cwd, (char **) &x->pairs[i].dst);
@@ -385,15 +450,19 @@ static int copy_on_result(const fds_copy_result *res, void *userdata) {
                 char *what = NULL;
 
                 progress_clear(&x->prog);
-                if (asprintf(&what, "%s -> %s", e->src, e->dst) < 0)
+                /* A recursive pair's failure names the file, not the pair. */
+                if (asprintf(&what, "%s -> %s", x->a.recursive ? res->src : e->src,
+                             x->a.recursive ? res->dst : e->dst) < 0)
                         return -ENOMEM;
-                print_file_error(what, &res->error);
+                print_file_error(what, &res->error, res->attempts);
                 free(what);
         }
         if (x->a.json) {
                 json_t *o = json_pack("{s:I, s:s, s:s, s:b, s:I}", "index", (json_int_t) res->index, "src",
                                       res->src, "dst", res->dst, "ok", res->ok, "bytes",
                                       (json_int_t) res->bytes);
+                if (o && res->attempts)
+                        json_object_set_new(o, "attempts", json_integer(res->attempts));
                 if (o && !res->ok)
                         json_object_set_new(o, "error", json_file_error(&res->error));
                 print_json_line(o);
@@ -497,7 +566,7 @@ static int cmd_size(ctl *x, fds_named_path *files) {
                 const char *path = x->a.operands[i];
 
                 if (!res[i].ok) {
-                        print_file_error(path, &res[i].error);
+                        print_file_error(path, &res[i].error, 0);
                         failed++;
                 }
                 if (x->a.json) {
@@ -527,7 +596,7 @@ static int cmd_cat(ctl *x, fds_named_path *files) {
         for (i = 0; i < n; i++) {
                 if (!res[i].ok) {
                         fflush(stdout);
-                        print_file_error(x->a.operands[i], &res[i].error);
+                        print_file_error(x->a.operands[i], &res[i].error, 0);
                         failed++;
                 } else if (fwrite(res[i].data, 1, res[i].size, stdout) != res[i].size)
                         break;

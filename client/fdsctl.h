@@ -49,3 +49,16 @@ void progress_file_done(progress *p, uint64_t bytes);
 /* Erase the line (before other output on stderr, and at the end). */
 void progress_clear(progress *p);
 double progress_now(void);
+
+/* fdsctl-s3.c: S3 settings from flags, else from the caller's environment
+ * (AWS_ENDPOINT_URL_S3/AWS_ENDPOINT_URL, AWS_REGION/AWS_DEFAULT_REGION,
+ * AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN),
+ * into the call's options.s3. Unset ones are left to the daemon. */
+typedef struct s3_flags {
+        const char *endpoint;
+        const char *region;
+        const char *profile;
+        bool path_style;
+} s3_flags;
+
+int s3_options_apply(fds_options *o, const s3_flags *f);

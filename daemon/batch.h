@@ -49,6 +49,7 @@ typedef struct batch_file {
         char *etag;           /* validation: an S3 source's ETag, pinned for the transfer */
         char *vreason;        /* validation: why the source failed, when errno says too little */
         bool src_known;       /* size and ETag came from a listing: no HEAD needed */
+        unsigned attempts;    /* S3 requests: tries the last request took */
 } batch_file;
 
 typedef struct batch_owner {

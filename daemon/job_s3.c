@@ -25,17 +25,13 @@ int job_s3_set_error(batch_file *f, const s3_result *r, const char *what) {
         default:
                 code = r->http_status ? FDS_CODE_S3_ERROR : fds_code_from_errno(r->error);
         }
-        if (r->http_status)
-                snprintf(msg, sizeof(msg), "%s: %s (HTTP %ld%s%s, %u attempt%s)", what, r->message,
-                         r->http_status, r->s3_code ? " " : "", r->s3_code ? r->s3_code : "", r->attempts,
-                         r->attempts == 1 ? "" : "s");
-        else
-                snprintf(msg, sizeof(msg), "%s: %s (%u attempt%s)", what, r->message, r->attempts,
-                         r->attempts == 1 ? "" : "s");
+        /* Status, S3 code and attempts travel as fields of their own. */
+        snprintf(msg, sizeof(msg), "%s: %s", what, r->message);
         int q = file_error_set(&f->err, code, msg);
         if (q < 0)
                 return q;
         f->err.http_status = (int) r->http_status;
+        f->attempts = r->attempts;
         free(f->err.s3_code);
         f->err.s3_code = r->s3_code ? strdup(r->s3_code) : NULL;
         return 0;

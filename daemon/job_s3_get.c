@@ -95,6 +95,7 @@ static void get_end(get_job *gj) {
                 file_error_set_errno(&f->err, gj->r, "cannot write the destination");
         else
                 f->bytes = gj->file_off;
+        f->attempts = gj->result.attempts;
         gj->tmp = local_tmp_free(gj->tmp);
         free(gj->bufs[0]);
         free(gj->bufs[1]);

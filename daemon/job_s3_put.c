@@ -60,6 +60,7 @@ static void put_finish(put_job *pj) {
                 job_s3_set_error(f, &pj->result, "upload failed");
         else
                 f->bytes = pj->size;
+        f->attempts = pj->result.attempts;
         batch_job_done(&pj->base);
 }
 

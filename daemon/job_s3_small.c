@@ -32,6 +32,7 @@ static void small_done(s3_call *c, const s3_result *r, void *userdata) {
         batch *b = sj->base.batch;
 
         sj->call = NULL;
+        f->attempts = r->attempts;
         if (r->error < 0)
                 job_s3_set_error(f, r, b->kind == BATCH_COPY ? "copy failed"
                                      : b->kind == BATCH_SIZE ? "size failed"

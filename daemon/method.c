@@ -51,6 +51,8 @@ static json_t *copy_result_json(const batch_file *f) {
                               f->err.code == FDS_CODE_OK, "bytes", (json_int_t) f->bytes);
         if (o && f->err.code != FDS_CODE_OK)
                 json_object_set_new(o, "error", file_error_json(&f->err));
+        if (o && f->attempts)
+                json_object_set_new(o, "attempts", json_integer(f->attempts));
         return o;
 }
 

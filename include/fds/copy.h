@@ -18,6 +18,10 @@ extern "C" {
 typedef struct fds_copy_pair {
         const char *src;
         const char *dst;
+        /* src is a local directory or an s3://bucket/prefix/ and dst the
+         * directory or prefix to copy into: the daemon copies every file
+         * under src and reports each one with this pair's index. */
+        bool recursive;
 } fds_copy_pair;
 
 typedef struct fds_copy_result {
@@ -26,6 +30,7 @@ typedef struct fds_copy_result {
         const char *dst;
         bool ok;
         uint64_t bytes;       /* bytes copied */
+        unsigned attempts;    /* S3: tries the request took; 0 for local files */
         fds_file_error error; /* when !ok; all NULL/0 when ok */
 } fds_copy_result;
 
@@ -48,10 +53,10 @@ typedef int (*fds_copy_result_fn)(const fds_copy_result *result, void *userdata)
 int fds_client_copy(fds_client *c, const fds_copy_pair *pairs, size_t n, const fds_options *opts,
                     fds_copy_result_fn on_result, void *userdata, fds_copy_summary *ret_summary);
 
-/* The same, collecting the results: *ret_results holds one result per pair,
- * in request order (results[i].index == i); free it with
- * fds_copy_results_free(*ret_results, n). Returns n. ret_summary may be
- * NULL. */
+/* The same, collecting the results in request order (by index; the files
+ * of a recursive pair in the order they finished). Returns the number of
+ * results, which is n unless a pair is recursive; free them with
+ * fds_copy_results_free(*ret_results, count). ret_summary may be NULL. */
 int fds_client_copy_all(fds_client *c, const fds_copy_pair *pairs, size_t n, const fds_options *opts,
                         fds_copy_result **ret_results, fds_copy_summary *ret_summary);
 
