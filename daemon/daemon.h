@@ -27,6 +27,18 @@ typedef struct daemon_config {
         unsigned max_attempts;      /* per S3 request, by default */
         unsigned validate_concurrency; /* S3 HEADs in flight per batch while validating */
         mode_t file_mode;           /* of files the daemon creates (0666 less the umask) */
+        /* S3 defaults: below a call's options.s3, above the environment. NULL: unset. */
+        const char *s3_endpoint;
+        const char *s3_region;
+        const char *s3_profile;
+        const char *s3_addressing_style; /* "path" or "virtual" */
+        /* Transfer defaults (boto3's TransferConfig), below options.transfer. */
+        bool multipart;
+        uint64_t multipart_threshold;
+        uint64_t multipart_chunksize;
+        unsigned max_concurrency;   /* parts of one file in flight */
+        uint64_t max_bandwidth;     /* bytes/s for the whole daemon; 0: no cap */
+        uint64_t buffer_memory;     /* bytes of transfer buffers, daemon-wide */
 } daemon_config;
 
 typedef struct daemon_stats {

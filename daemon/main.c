@@ -226,6 +226,11 @@ int main(int argc, char **argv) {
                 .max_reply_backlog = 4 * 1024 * 1024,
                 .max_attempts = 5,
                 .validate_concurrency = 64,
+                .multipart = true,
+                .multipart_threshold = 8 * 1024 * 1024,
+                .multipart_chunksize = 8 * 1024 * 1024,
+                .max_concurrency = 10,
+                .buffer_memory = 64 * 1024 * 1024,
         };
         r = parse_args(argc, argv, &f.d.cfg);
         if (r != 0)
