@@ -57,7 +57,18 @@ int batch_new(fds_daemon *d, batch_kind kind, fds_call *call, fds_request *req, 
         for (size_t i = 0; i < b->n_files; i++)
                 b->files[i].entry = &b->req.entries[i];
         b->parallelism = b->req.options.parallelism ? b->req.options.parallelism : d->cfg.parallelism;
-        b->max_attempts = d->cfg.max_attempts;
+        if (!d->transfer_ready) {
+                throttle_init(&d->bandwidth, d->cfg.max_bandwidth, &d->delay, d->loop);
+                budget_init(&d->buffers, d->cfg.buffer_memory, &d->delay);
+                d->transfer_ready = true;
+        }
+        const fds_options *o = &b->req.options;
+        b->max_attempts = o->max_attempts ? o->max_attempts : d->cfg.max_attempts;
+        b->multipart = o->has_multipart ? o->multipart : d->cfg.multipart;
+        b->multipart_threshold = o->multipart_threshold ? o->multipart_threshold : d->cfg.multipart_threshold;
+        b->multipart_chunksize = o->multipart_chunksize ? o->multipart_chunksize : d->cfg.multipart_chunksize;
+        b->max_concurrency = o->max_concurrency ? o->max_concurrency : d->cfg.max_concurrency;
+        throttle_init(&b->bandwidth, o->max_bandwidth, &d->delay, d->loop);
         b->read_limit = d->cfg.max_read_bytes;
         if (b->req.options.max_bytes && b->req.options.max_bytes < b->read_limit)
                 b->read_limit = b->req.options.max_bytes;
@@ -81,6 +92,7 @@ batch *batch_free(batch *b) {
         }
         free(b->files);
         s3_site_free(b->site);
+        throttle_done(&b->bandwidth);
         fds_request_done(&b->req);
         fds_call_done(&b->call);
         fds_daemon *d = b->daemon;
@@ -286,6 +298,7 @@ static void batch_validate_next(batch *b) {
 
 static void on_expanded(batch *b);
 static void batch_validate_begin(batch *b);
+static void batch_after_site(batch *b);
 
 void batch_start(batch *b, const batch_owner *owner, void *userdata) {
         b->owner = owner;
@@ -294,8 +307,19 @@ void batch_start(batch *b, const batch_owner *owner, void *userdata) {
         b->daemon->stats.batches_total++;
         /* Settings first: without them no S3 source can be checked, and their
          * absence is one more problem to report. */
-        if (validate_site(b) == -ENOMEM) {
-                batch_end(b, -ENOMEM);
+        int r = validate_site(b, batch_after_site);
+        if (r == 1)
+                return;
+        if (r < 0) {
+                batch_end(b, r);
+                return;
+        }
+        batch_after_site(b);
+}
+
+static void batch_after_site(batch *b) {
+        if (b->canceled) {
+                batch_check_end(b);
                 return;
         }
         /* Recursive entries become files first, so validation sees them all. */
@@ -349,6 +373,7 @@ void batch_cancel(batch *b) {
                         j->type->cancel(j);
         }
         validate_heads_cancel(b);
+        validate_site_cancel(b);
         expand_cancel(b);
         batch_check_end(b); /* may free b */
 }

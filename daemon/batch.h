@@ -12,6 +12,7 @@
 #include "list.h"
 #include "message.h"
 #include "request.h"
+#include "throttle.h"
 
 typedef struct fds_daemon fds_daemon;
 typedef struct batch batch;
@@ -75,6 +76,13 @@ struct batch {
         unsigned validating;        /* validation chunks in flight */
         size_t validate_next;
         s3_site *site;              /* when any path is s3:// */
+        struct s3_site_wait *site_wait; /* credentials on their way */
+        void (*site_cont)(batch *b);
+        throttle bandwidth;         /* options.transfer.max_bandwidth */
+        /* Effective transfer settings: options over daemon defaults. */
+        bool multipart;
+        uint64_t multipart_threshold, multipart_chunksize;
+        unsigned max_concurrency;
         unsigned max_attempts;
         size_t head_next;           /* next file whose S3 source gets its HEAD */
         uint64_t read_limit;

@@ -8,12 +8,17 @@
 #include <sys/types.h>
 #include <uv.h>
 
+#include "budget.h"
 #include "delay.h"
 #include "list.h"
 #include "scheduler.h"
+#include "throttle.h"
+
+#include "s3_settings.h"
 
 typedef struct http_client http_client;
 typedef struct s3_ctx s3_ctx;
+typedef struct imds imds;
 
 typedef struct daemon_config {
         const char *socket_path;
@@ -32,6 +37,10 @@ typedef struct daemon_config {
         const char *s3_region;
         const char *s3_profile;
         const char *s3_addressing_style; /* "path" or "virtual" */
+        /* Credentials of the daemon defaults layer (config file only). */
+        const char *s3_access_key_id;
+        const char *s3_secret_access_key;
+        const char *s3_session_token;
         /* Transfer defaults (boto3's TransferConfig), below options.transfer. */
         bool multipart;
         uint64_t multipart_threshold;
@@ -47,6 +56,10 @@ typedef struct daemon_stats {
         uint64_t files_ok;
         uint64_t files_failed;
         uint64_t bytes;
+        /* status.c: bytes of Copy and Read files (Size moves none), and
+         * calls that ended in an error (InvalidRequest, ReadLimitExceeded). */
+        uint64_t bytes_moved;
+        uint64_t calls_failed;
 } daemon_stats;
 
 typedef struct fds_daemon {
@@ -61,7 +74,18 @@ typedef struct fds_daemon {
         http_client *http;
         delay_queue delay;
         s3_ctx *s3;
+        s3_settings_context *s3set;   /* parsed shared files, cached */
+        s3_settings_defaults s3_defaults;
+        imds *imds;                   /* created when first needed */
         unsigned n_batches;
+        /* Set up with the first batch, from cfg (max_bandwidth, buffer_memory). */
+        throttle bandwidth;
+        budget buffers;
+        bool transfer_ready;
+        /* status.c: when the daemon started (CLOCK_MONOTONIC, ns) and the
+         * transfer rate of the last few seconds. */
+        uint64_t started_ns;
+        uint64_t bytes_per_sec;
         /* Called when stopping and the last batch is gone. */
         void (*on_drained)(struct fds_daemon *d);
         bool stopping;

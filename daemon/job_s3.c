@@ -38,10 +38,13 @@ int job_s3_set_error(batch_file *f, const s3_result *r, const char *what) {
 }
 
 s3_call_opts job_s3_opts(const batch *b, const fds_location *l) {
+        fds_daemon *d = b->daemon;
         return (s3_call_opts){
                 .site = b->site,
                 .bucket = l->bucket,
                 .key = l->key,
                 .max_attempts = b->max_attempts,
+                .throttles = { b->bandwidth.rate ? (throttle *) &b->bandwidth : NULL,
+                               d->bandwidth.rate ? &d->bandwidth : NULL },
         };
 }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -18,6 +19,8 @@
 #include "job.h"
 #include "job_s3.h"
 #include "local.h"
+#include "md5.h"
+#include "s3_ranged.h"
 
 typedef enum get_work {
         GET_WORK_WRITE,
@@ -46,6 +49,16 @@ typedef struct get_job {
         s3_result result;
         char result_msg[512];
         char result_code[64];
+        md5_ctx *md5;           /* of the bytes written, in order (worker) */
+        char expect_md5[33];    /* from a single-part ETag */
+        bool check_md5;
+        bool no_md5;
+        budget_waiter mem;      /* the two buffers, from the daemon's budget */
+        size_t buf_size;
+        delay_entry later;
+        bool mismatch;
+        rg_file rg;             /* the ranged strategy for a large object */
+        bool ranged;
 } get_job;
 
 static int pwrite_all(int fd, const char *p, size_t n, uint64_t off) {
@@ -75,10 +88,24 @@ static void get_work_fn(uv_work_t *w) {
                 r = local_tmp_create(gj->base.file->entry->dst, &gj->tmp);
         if (r >= 0 && gj->truncate) {
                 r = local_tmp_reset(gj->tmp);
+                if (r >= 0)
+                        r = md5_reset(gj->md5);
                 gj->truncate = false;
         }
-        if (r >= 0 && gj->len[gj->wbuf] > 0)
+        if (r >= 0 && gj->len[gj->wbuf] > 0) {
                 r = pwrite_all(gj->tmp->fd, gj->bufs[gj->wbuf], gj->len[gj->wbuf], gj->woff);
+                if (r >= 0)
+                        r = md5_update(gj->md5, gj->bufs[gj->wbuf], gj->len[gj->wbuf]);
+        }
+        /* End to end: the bytes on disk hash to what the server stored. */
+        if (r >= 0 && gj->wkind == GET_WORK_COMMIT && gj->check_md5) {
+                char got[33];
+                r = md5_final_hex(gj->md5, got);
+                if (r >= 0 && strcmp(got, gj->expect_md5) != 0) {
+                        gj->mismatch = true;
+                        r = -EBADMSG;
+                }
+        }
         if (r >= 0 && gj->wkind == GET_WORK_COMMIT)
                 r = local_tmp_commit(gj->tmp, gj->base.batch->daemon->cfg.file_mode, false);
         if (r < 0)
@@ -89,7 +116,10 @@ static void get_work_fn(uv_work_t *w) {
 static void get_end(get_job *gj) {
         batch_file *f = gj->base.file;
 
-        if (gj->r < 0 && gj->sent && gj->result.error < 0)
+        if (gj->mismatch)
+                file_error_set(&f->err, FDS_CODE_IO_ERROR,
+                               "checksum mismatch: the data received does not match the object's MD5 ETag");
+        else if (gj->r < 0 && gj->sent && gj->result.error < 0)
                 job_s3_set_error(f, &gj->result, "download failed");
         else if (gj->r < 0)
                 file_error_set_errno(&f->err, gj->r, "cannot write the destination");
@@ -99,6 +129,8 @@ static void get_end(get_job *gj) {
         gj->tmp = local_tmp_free(gj->tmp);
         free(gj->bufs[0]);
         free(gj->bufs[1]);
+        md5_free(gj->md5);
+        budget_release(&gj->base.batch->daemon->buffers, &gj->mem);
         batch_job_done(&gj->base);
 }
 
@@ -163,14 +195,27 @@ static void get_after(uv_work_t *w, int status) {
         }
 }
 
+static int get_header(http_request *req, const char *name, const char *value, void *userdata) {
+        get_job *gj = userdata;
+        if (strcasecmp(name, "etag") == 0)
+                gj->check_md5 = md5_from_etag(value, gj->expect_md5);
+        /* SSE-KMS and SSE-C objects have ETags that are not their MD5. */
+        else if ((strcasecmp(name, "x-amz-server-side-encryption") == 0 && strncmp(value, "aws:kms", 7) == 0) ||
+                 strcasecmp(name, "x-amz-server-side-encryption-customer-algorithm") == 0)
+                gj->no_md5 = true;
+        if (gj->no_md5)
+                gj->check_md5 = false;
+        return 0;
+}
+
 static int get_body(http_request *req, const void *data, size_t len, void *userdata) {
         get_job *gj = userdata;
 
         if (gj->write_error)
                 return gj->write_error;
-        if (len > JOB_S3_BUF_SIZE)
-                return -EMSGSIZE;
-        if (gj->len[gj->cur] + len > JOB_S3_BUF_SIZE) {
+        if (len > gj->buf_size)
+                return -EMSGSIZE; /* more than the object's known size */
+        if (gj->len[gj->cur] + len > gj->buf_size) {
                 if (gj->writing) {
                         gj->req = req;
                         gj->waiting = true;
@@ -221,41 +266,90 @@ static void get_done(s3_call *c, const s3_result *r, void *userdata) {
                 get_finish(gj);
 }
 
+static void ranged_done(rg_file *rg) {
+        get_job *gj = (get_job *) ((char *) rg - offsetof(get_job, rg));
+        rg_report(rg);
+        rg_free(rg);
+        batch_job_done(&gj->base);
+}
+
+static void on_later(delay_entry *e) {
+        get_end((get_job *) ((char *) e - offsetof(get_job, later)));
+}
+
+static void get_begin(get_job *gj) {
+        batch *b = gj->base.batch;
+        batch_file *f = gj->base.file;
+        int r = -ENOMEM;
+
+        gj->bufs[0] = malloc(gj->buf_size);
+        gj->bufs[1] = malloc(gj->buf_size);
+        if (gj->bufs[0] && gj->bufs[1])
+                r = md5_new(&gj->md5);
+        if (r >= 0) {
+                sigv4_pair if_match = { "If-Match", f->etag };
+                s3_call_opts o = job_s3_opts(b, &f->entry->src_loc);
+                o.method = HTTP_GET;
+                if (f->etag) {
+                        o.headers = &if_match;
+                        o.n_headers = 1;
+                }
+                o.on_header = get_header;
+                o.on_body = get_body;
+                o.on_retry = get_retry;
+                o.on_done = get_done;
+                o.userdata = gj;
+                r = s3_call_start(b->daemon->s3, &o, &gj->call);
+        }
+        if (r < 0) {
+                gj->r = r;
+                get_end(gj);
+        }
+}
+
+static void on_mem(budget_waiter *w) {
+        get_job *gj = (get_job *) ((char *) w - offsetof(get_job, mem));
+        if (atomic_load(&gj->base.cancel)) {
+                gj->r = -ECANCELED;
+                get_end(gj);
+                return;
+        }
+        get_begin(gj);
+}
+
 static int get_start(job *j) {
         get_job *gj = (get_job *) j;
         batch *b = j->batch;
         batch_file *f = j->file;
 
-        gj->bufs[0] = malloc(JOB_S3_BUF_SIZE);
-        gj->bufs[1] = malloc(JOB_S3_BUF_SIZE);
-        if (!gj->bufs[0] || !gj->bufs[1]) {
-                free(gj->bufs[0]);
-                free(gj->bufs[1]);
-                return -ENOMEM;
+        list_init(&gj->mem.link);
+        /* A large object whose size and ETag validation learned: parallel
+         * ranges, each pinned to that ETag. */
+        if (b->multipart && f->etag && f->src_size > b->multipart_threshold) {
+                gj->ranged = true;
+                return rg_start(&gj->rg, b, f, ranged_done);
         }
-        sigv4_pair if_match = { "If-Match", f->etag };
-        s3_call_opts o = job_s3_opts(b, &f->entry->src_loc);
-        o.method = HTTP_GET;
-        if (f->etag) {
-                o.headers = &if_match;
-                o.n_headers = 1;
-        }
-        o.on_body = get_body;
-        o.on_retry = get_retry;
-        o.on_done = get_done;
-        o.userdata = gj;
-        int r = s3_call_start(b->daemon->s3, &o, &gj->call);
-        if (r < 0) {
-                free(gj->bufs[0]);
-                free(gj->bufs[1]);
-        }
-        return r;
+        /* Two buffers, no larger than the object when its size is known. */
+        gj->buf_size = JOB_S3_BUF_SIZE;
+        if (f->etag && f->src_size < JOB_S3_BUF_SIZE)
+                gj->buf_size = f->src_size ? (size_t) f->src_size : 1;
+        if (budget_acquire(&b->daemon->buffers, &gj->mem, 2 * gj->buf_size, on_mem) > 0)
+                get_begin(gj);
+        return 0;
 }
 
 static void get_cancel(job *j) {
         get_job *gj = (get_job *) j;
-        if (gj->call)
+        if (gj->ranged)
+                rg_cancel(&gj->rg);
+        else if (gj->call)
                 s3_call_cancel(gj->call);
+        else if (gj->mem.state == 1) {
+                /* Waiting for memory: report from the loop, not from here. */
+                budget_release(&j->batch->daemon->buffers, &gj->mem);
+                gj->r = -ECANCELED;
+                delay_add(&j->batch->daemon->delay, &gj->later, 0, on_later);
+        }
 }
 
 const job_type job_s3_get = {

@@ -18,6 +18,8 @@
 #include "job.h"
 #include "job_s3.h"
 #include "md5.h"
+#include "parts.h"
+#include "s3_multipart.h"
 
 typedef struct put_job {
         job base;
@@ -38,9 +40,12 @@ typedef struct put_job {
         unsigned read_gen;      /* generation of the read in flight */
         bool reading, waiting, http_done;
         bool sent;              /* an S3 call was made: its result is the file's */
+        bool error_set;         /* the file's error is already written */
         int read_error;
         int r;
         s3_result result;       /* copied out of the call's completion */
+        mp_file mp;
+        bool multipart;         /* the multipart strategy runs */
         char result_msg[512];
         char result_code[64];
 } put_job;
@@ -48,13 +53,29 @@ typedef struct put_job {
 static void put_finish(put_job *pj) {
         batch_file *f = pj->base.file;
 
+        if (pj->multipart) {
+                mp_report(&pj->mp, "multipart upload failed");
+                if (pj->mp.r == 0)
+                        f->bytes = pj->size;
+                f->attempts = pj->mp.fail.attempts;
+                mp_free(&pj->mp);
+                pj->r = pj->mp.r;
+                pj->sent = false;
+                if (pj->fd >= 0)
+                        close(pj->fd);
+                pj->fd = -1;
+                batch_job_done(&pj->base);
+                return;
+        }
         if (pj->fd >= 0)
                 close(pj->fd);
         pj->fd = -1;
         free(pj->bufs[0]);
         free(pj->bufs[1]);
         pj->bufs[0] = pj->bufs[1] = NULL;
-        if (pj->r < 0 && !pj->sent)
+        if (pj->r < 0 && pj->error_set)
+                ;
+        else if (pj->r < 0 && !pj->sent)
                 file_error_set_errno(&f->err, pj->r, "cannot read the source");
         else if (pj->r < 0)
                 job_s3_set_error(f, &pj->result, "upload failed");
@@ -175,6 +196,10 @@ static void put_done(s3_call *c, const s3_result *r, void *userdata) {
                 put_finish(pj);
 }
 
+static void put_mp_done(mp_file *mp) {
+        put_finish((put_job *) ((char *) mp - offsetof(put_job, mp)));
+}
+
 /* Worker thread: open, and for a small file read it whole and hash it. */
 static void put_open_work(uv_work_t *w) {
         put_job *pj = w->data;
@@ -244,6 +269,22 @@ static void put_open_after(uv_work_t *w, int status) {
                 put_finish(pj);
                 return;
         }
+        if (b->multipart && pj->size > b->multipart_threshold) {
+                pj->r = mpu_begin(&pj->mp, b, pj->base.file, pj->fd, pj->size, put_mp_done);
+                if (pj->r == 0)
+                        pj->multipart = true;
+                else
+                        put_finish(pj);
+                return;
+        }
+        if (!b->multipart && pj->size > PARTS_MAX_SIZE) {
+                pj->r = -EFBIG;
+                file_error_set(&pj->base.file->err, FDS_CODE_TOO_LARGE,
+                               "larger than 5 GiB: S3 takes that only as a multipart upload (multipart is off)");
+                pj->error_set = true;
+                put_finish(pj);
+                return;
+        }
         bool small = pj->size <= JOB_S3_BUF_SIZE;
         if (!small) {
                 pj->bufs[0] = malloc(JOB_S3_BUF_SIZE);
@@ -289,7 +330,9 @@ static int put_start(job *j) {
 
 static void put_cancel(job *j) {
         put_job *pj = (put_job *) j;
-        if (pj->call)
+        if (pj->multipart)
+                mp_cancel(&pj->mp);
+        else if (pj->call)
                 s3_call_cancel(pj->call);
         else
                 uv_cancel((uv_req_t *) &pj->work);

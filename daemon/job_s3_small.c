@@ -15,6 +15,8 @@
 #include "daemon.h"
 #include "job.h"
 #include "job_s3.h"
+#include "parts.h"
+#include "s3_multipart.h"
 #include "sigv4.h"
 
 typedef struct small_job {
@@ -24,6 +26,8 @@ typedef struct small_job {
         size_t len, cap, max;
         uint64_t size;          /* Size: Content-Length */
         bool have_size;
+        mp_file mp;             /* Copy of a large object: part by part */
+        bool multipart;
 } small_job;
 
 static void small_done(s3_call *c, const s3_result *r, void *userdata) {
@@ -117,8 +121,31 @@ static int read_start(job *j) {
         return small_begin(j, &o);
 }
 
+static void mcopy_done(mp_file *mp) {
+        small_job *sj = (small_job *) ((char *) mp - offsetof(small_job, mp));
+        batch_file *f = sj->base.file;
+        mp_report(mp, "multipart copy failed");
+        if (mp->r == 0)
+                f->bytes = f->src_size;
+        f->attempts = mp->fail.attempts;
+        mp_free(mp);
+        batch_job_done(&sj->base);
+}
+
 static int copy_start(job *j) {
         const fds_entry *e = j->file->entry;
+        batch *b = j->batch;
+        small_job *sj = (small_job *) j;
+
+        /* CopyObject takes at most 5 GiB; above the threshold parts go in
+         * parallel anyway. The size is known from validation or a listing. */
+        if ((j->file->src_size > PARTS_MAX_SIZE || (b->multipart && j->file->src_size > b->multipart_threshold)) &&
+            (j->file->etag || j->file->src_known)) {
+                int r = mcopy_begin(&sj->mp, b, j->file, mcopy_done);
+                if (r == 0)
+                        sj->multipart = true;
+                return r;
+        }
         char *key = NULL, *source = NULL;
         int r;
 
@@ -144,7 +171,9 @@ static int copy_start(job *j) {
 
 static void small_cancel(job *j) {
         small_job *sj = (small_job *) j;
-        if (sj->call)
+        if (sj->multipart)
+                mp_cancel(&sj->mp);
+        else if (sj->call)
                 s3_call_cancel(sj->call);
 }
 

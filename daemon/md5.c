@@ -3,10 +3,108 @@
 
 #include <errno.h>
 #include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct md5_ctx {
+        EVP_MD_CTX *evp;
+};
 
 int md5_digest(const void *data, size_t len, uint8_t ret[16]) {
         unsigned n = 0;
         if (EVP_Digest(data, len, ret, &n, EVP_md5(), NULL) != 1 || n != 16)
                 return -EIO;
         return 0;
+}
+
+int md5_new(md5_ctx **ret) {
+        md5_ctx *c = calloc(1, sizeof(*c));
+        if (!c || !(c->evp = EVP_MD_CTX_new())) {
+                free(c);
+                return -ENOMEM;
+        }
+        if (EVP_DigestInit_ex(c->evp, EVP_md5(), NULL) != 1) {
+                md5_free(c);
+                return -EIO;
+        }
+        *ret = c;
+        return 0;
+}
+
+int md5_update(md5_ctx *c, const void *data, size_t len) {
+        return EVP_DigestUpdate(c->evp, data, len) == 1 ? 0 : -EIO;
+}
+
+int md5_reset(md5_ctx *c) {
+        return EVP_DigestInit_ex(c->evp, EVP_md5(), NULL) == 1 ? 0 : -EIO;
+}
+
+static void hex(const uint8_t *d, char out[33]) {
+        static const char digits[] = "0123456789abcdef";
+        for (int i = 0; i < 16; i++) {
+                out[2 * i] = digits[d[i] >> 4];
+                out[2 * i + 1] = digits[d[i] & 15];
+        }
+        out[32] = '\0';
+}
+
+int md5_final_hex(md5_ctx *c, char ret[33]) {
+        uint8_t d[EVP_MAX_MD_SIZE];
+        unsigned n = 0;
+        if (EVP_DigestFinal_ex(c->evp, d, &n) != 1 || n != 16)
+                return -EIO;
+        hex(d, ret);
+        return 0;
+}
+
+md5_ctx *md5_free(md5_ctx *c) {
+        if (!c)
+                return NULL;
+        EVP_MD_CTX_free(c->evp);
+        free(c);
+        return NULL;
+}
+
+int md5_file_hex(int fd, uint64_t size, char ret[33]) {
+        enum { BUF = 1 << 20 };
+        md5_ctx *c = NULL;
+        char *buf = malloc(BUF);
+        int r = buf ? md5_new(&c) : -ENOMEM;
+        for (uint64_t off = 0; r >= 0 && off < size;) {
+                size_t want = size - off < BUF ? (size_t) (size - off) : BUF;
+                ssize_t n = pread(fd, buf, want, (off_t) off);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        r = n < 0 ? -errno : -ENODATA;
+                else {
+                        r = md5_update(c, buf, (size_t) n);
+                        off += (uint64_t) n;
+                }
+        }
+        if (r >= 0)
+                r = md5_final_hex(c, ret);
+        md5_free(c);
+        free(buf);
+        return r;
+}
+
+bool md5_from_etag(const char *etag, char ret[33]) {
+        if (!etag)
+                return false;
+        size_t n = strlen(etag);
+        const char *p = etag;
+        if (n == 34 && etag[0] == '"' && etag[33] == '"')
+                p = etag + 1, n = 32;
+        if (n != 32)
+                return false;
+        for (size_t i = 0; i < 32; i++) {
+                char c = p[i];
+                if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
+                        return false;
+                ret[i] = (char) (c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c);
+        }
+        ret[32] = '\0';
+        return true;
 }

@@ -163,8 +163,6 @@ static void transfer_call(session *s, fds_call *call, batch_kind kind) {
                 session_close(s);
                 return;
         }
-        if (b->req.options.max_attempts)
-                b->max_attempts = b->req.options.max_attempts;
         s->batch = b;
         batch_start(b, &session_owner, s);
 }

@@ -39,6 +39,9 @@ struct s3_call {
         bool paused;
         bool finishing;         /* waiting on a zero delay to report */
         int final_error;        /* for a finish through the delay queue */
+        throttle_waiter tw;     /* paused by a bandwidth cap */
+        uint64_t mem_off;       /* a memory body sent through on_http_read */
+        throttle *waiting_on;
         sigv4_pair *pairs;      /* owned copies of opts.query and opts.headers */
         s3_xml_callbacks xml_cbs;
         char *strings;
@@ -57,6 +60,16 @@ s3_site *s3_site_free(s3_site *s) {
         free(s->session_token);
         free(s);
         return NULL;
+}
+
+bool s3_site_virtual(const s3_site *site, const char *bucket) {
+        if (site->path_style)
+                return false;
+        for (const char *p = bucket; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+                      (*p == '.' && !site->https)))
+                        return false;
+        return true;
 }
 
 int s3_site_aws_host(const char *region, char **ret) {
@@ -156,6 +169,8 @@ static const char *code_words(const char *code, long status) {
 }
 
 static void call_free(s3_call *c) {
+        if (c->waiting_on)
+                throttle_cancel(c->waiting_on, &c->tw);
         free(c->pairs);
         free(c->strings);
         s3_xml_parser_free(c->xml);
@@ -224,6 +239,31 @@ static int feed_xml(s3_call *c, const void *data, size_t len, bool error_body) {
         return error_body ? 0 : r;
 }
 
+static void on_throttle(throttle_waiter *w) {
+        s3_call *c = (s3_call *) ((char *) w - offsetof(s3_call, tw));
+        c->waiting_on = NULL;
+        if (c->req && !c->paused)
+                http_request_unpause(c->req);
+}
+
+/* True when a cap says wait: the request pauses and is woken later. */
+static bool throttled(s3_call *c) {
+        for (int i = 0; i < 2; i++) {
+                throttle *t = c->opts.throttles[i];
+                if (t && !throttle_ready(t)) {
+                        c->waiting_on = t;
+                        throttle_wait(t, &c->tw, on_throttle);
+                        return true;
+                }
+        }
+        return false;
+}
+
+static void throttled_take(s3_call *c, size_t n) {
+        for (int i = 0; i < 2; i++)
+                throttle_take(c->opts.throttles[i], n);
+}
+
 static int on_http_body(http_request *req, const void *data, size_t len, void *userdata) {
         s3_call *c = userdata;
         long status = http_request_status(req);
@@ -232,18 +272,40 @@ static int on_http_body(http_request *req, const void *data, size_t len, void *u
                 return feed_xml(c, data, len, true);
         if (c->opts.parse_xml)
                 return feed_xml(c, data, len, false);
-        if (c->opts.on_body)
-                return c->opts.on_body(req, data, len, c->opts.userdata);
-        return 0;
+        if (!c->opts.on_body)
+                return 0;
+        if (throttled(c))
+                return HTTP_PAUSE;
+        int r = c->opts.on_body(req, data, len, c->opts.userdata);
+        if (r == 0)
+                throttled_take(c, len);
+        return r;
+}
+
+static ssize_t mem_read(s3_call *c, void *buf, size_t len) {
+        uint64_t left = c->opts.body_length - c->mem_off;
+        size_t n = left < len ? (size_t) left : len;
+        memcpy(buf, (const char *) c->opts.body + c->mem_off, n);
+        c->mem_off += n;
+        return (ssize_t) n;
 }
 
 static ssize_t on_http_read(http_request *req, void *buf, size_t len, void *userdata) {
         s3_call *c = userdata;
-        return c->opts.read(req, buf, len, c->opts.userdata);
+        if (throttled(c))
+                return HTTP_PAUSE;
+        ssize_t n = c->opts.read ? c->opts.read(req, buf, len, c->opts.userdata) : mem_read(c, buf, len);
+        if (n > 0)
+                throttled_take(c, (size_t) n);
+        return n;
 }
 
 static int on_http_rewind(http_request *req, void *userdata) {
         s3_call *c = userdata;
+        if (!c->opts.read) {
+                c->mem_off = 0;
+                return 0;
+        }
         return c->opts.rewind ? c->opts.rewind(req, c->opts.userdata) : -ESPIPE;
 }
 
@@ -353,13 +415,14 @@ static int call_attempt(s3_call *c) {
 
         free(c->hint_region);
         c->hint_region = NULL;
-        if (o->site->path_style)
+        bool path_style = !s3_site_virtual(o->site, o->bucket);
+        if (path_style)
                 r = asprintf(&path, "/%s%s%s", o->bucket, o->key ? "/" : "", o->key ? o->key : "");
         else
                 r = asprintf(&path, "/%s", o->key ? o->key : "");
         if (r < 0)
                 return -ENOMEM;
-        if (o->site->path_style)
+        if (path_style)
                 r = (host = strdup(c->host)) ? 0 : -1;
         else
                 r = asprintf(&host, "%s.%s", o->bucket, c->host);
@@ -426,6 +489,13 @@ static int call_attempt(s3_call *c) {
                 .on_done = on_http_done,
                 .userdata = c,
         };
+        /* A capped memory body goes through our reader so it can pause. */
+        if (o->body && (o->throttles[0] || o->throttles[1])) {
+                c->mem_off = 0;
+                h.body = NULL;
+                h.read = on_http_read;
+                h.rewind = on_http_rewind;
+        }
         r = http_request_start(c->ctx->http, &h, &c->req);
         if (r >= 0) {
                 c->attempt++;
@@ -495,6 +565,7 @@ int s3_call_start(s3_ctx *ctx, const s3_call_opts *opts, s3_call **ret) {
         if (!c->opts.max_attempts)
                 c->opts.max_attempts = S3_DEFAULT_ATTEMPTS;
         list_init(&c->delay.link);
+        list_init(&c->tw.link);
         json_t *known = json_object_get(ctx->regions, opts->bucket);
         const char *region = known ? json_string_value(known) : opts->site->region;
         c->region = strdup(region);

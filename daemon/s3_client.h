@@ -16,6 +16,7 @@
 
 #include "delay.h"
 #include "http.h"
+#include "throttle.h"
 #include "s3_xml.h"
 #include "sigv4.h"
 
@@ -26,7 +27,8 @@ typedef struct s3_call s3_call;
 typedef struct s3_site {
         char *scheme;           /* "http" or "https" */
         char *host;             /* "s3.us-east-1.amazonaws.com", "127.0.0.1:7480" */
-        bool aws;               /* an AWS endpoint derived from the region */
+        bool aws;               /* an AWS endpoint: follows a bucket's region to its host */
+        bool https;
         bool path_style;
         char *region;
         char *access_key_id;
@@ -37,6 +39,10 @@ typedef struct s3_site {
 s3_site *s3_site_free(s3_site *s);
 /* The AWS endpoint of a region, "s3.<region>.amazonaws.com". */
 int s3_site_aws_host(const char *region, char **ret);
+/* Whether bucket goes in the host name: not for path style, not for names
+ * that are no DNS label, not for dotted names over TLS (the certificate's
+ * wildcard covers one label). */
+bool s3_site_virtual(const s3_site *site, const char *bucket);
 
 typedef struct s3_result {
         int error;              /* 0, or a negative errno (-ENOENT, -EACCES, -EIO, -ECANCELED, ...) */
@@ -69,6 +75,9 @@ typedef struct s3_call_opts {
         http_body_fn on_body;
         http_read_fn read;
         http_rewind_fn rewind;
+        /* Bandwidth caps this request's bytes count against (the call's and
+         * the daemon's); NULL for none. */
+        throttle *throttles[2];
         /* Before every attempt after the first: start the sink or source over. */
         int (*on_retry)(s3_call *c, void *userdata);
         void (*on_done)(s3_call *c, const s3_result *r, void *userdata);

@@ -2,102 +2,119 @@
 #include "s3_site.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "daemon.h"
+#include "imds.h"
+#include "s3_settings.h"
 
-int s3_site_parse_endpoint(const char *url, char **ret_scheme, char **ret_host) {
-        const char *rest;
-        const char *scheme;
+struct s3_site_wait {
+        s3_settings *settings;
+        imds_wait *wait;
+        s3_site_fn cb;
+        void *userdata;
+};
 
-        if (strncmp(url, "https://", 8) == 0)
-                scheme = "https", rest = url + 8;
-        else if (strncmp(url, "http://", 7) == 0)
-                scheme = "http", rest = url + 7;
-        else
-                return -EINVAL;
-        size_t n = strcspn(rest, "/?#");
-        if (n == 0 || (rest[n] && strcmp(rest + n, "/") != 0))
-                return -EINVAL;
-        char *host = strndup(rest, n);
-        char *s = strdup(scheme);
-        if (!host || !s) {
-                free(host);
-                free(s);
+static int settings_ready(fds_daemon *d, char **ret_reason) {
+        if (d->s3set)
+                return 0;
+        int r = s3_settings_context_new(NULL, NULL, &d->s3set);
+        if (r < 0)
+                return r;
+        d->s3_defaults = (s3_settings_defaults){
+                .endpoint_url = d->cfg.s3_endpoint,
+                .region = d->cfg.s3_region,
+                .addressing_style = d->cfg.s3_addressing_style,
+                .profile = d->cfg.s3_profile,
+        };
+        return s3_settings_check_defaults(&d->s3_defaults, ret_reason);
+}
+
+static int site_from(const s3_settings *s, s3_site **ret) {
+        s3_site *site = calloc(1, sizeof(*site));
+        if (!site)
+                return -ENOMEM;
+        site->scheme = strdup(s->endpoint_https ? "https" : "http");
+        site->host = strdup(s->endpoint_host);
+        site->https = s->endpoint_https;
+        site->aws = s->endpoint_is_aws;
+        site->path_style = s->addressing_style == S3_ADDRESSING_PATH;
+        site->region = strdup(s->region);
+        site->access_key_id = strdup(s->access_key_id);
+        site->secret_access_key = strdup(s->secret_access_key);
+        site->session_token = s->session_token ? strdup(s->session_token) : NULL;
+        if (!site->scheme || !site->host || !site->region || !site->access_key_id || !site->secret_access_key ||
+            (s->session_token && !site->session_token)) {
+                s3_site_free(site);
                 return -ENOMEM;
         }
-        size_t hl = strlen(host);
-        const char *dflt = strcmp(scheme, "https") == 0 ? ":443" : ":80";
-        if (hl > strlen(dflt) && strcmp(host + hl - strlen(dflt), dflt) == 0)
-                host[hl - strlen(dflt)] = '\0';
-        *ret_scheme = s;
-        *ret_host = host;
+        *ret = site;
         return 0;
 }
 
-static const char *pick(json_t *o, const char *key, const char *env1, const char *env2) {
-        json_t *v = o ? json_object_get(o, key) : NULL;
-        if (json_is_string(v) && *json_string_value(v))
-                return json_string_value(v);
-        const char *e = env1 ? getenv(env1) : NULL;
-        if (e && *e)
-                return e;
-        e = env2 ? getenv(env2) : NULL;
-        return e && *e ? e : NULL;
+static void on_imds(int error, const imds_credentials *creds, const char *message, void *userdata) {
+        s3_site_wait *w = userdata;
+        char *reason = NULL;
+        s3_site *site = NULL;
+        int r = s3_settings_apply_imds(w->settings, error, creds, message, &reason);
+        if (r >= 0)
+                r = site_from(w->settings, &site);
+        s3_settings_free(w->settings);
+        s3_site_fn cb = w->cb;
+        void *ud = w->userdata;
+        free(w);
+        cb(r, site, reason, ud);
 }
 
-int s3_site_resolve(fds_daemon *d, json_t *o, s3_site **ret, char **ret_reason) {
-        s3_site *s = calloc(1, sizeof(*s));
+int s3_site_resolve(fds_daemon *d, json_t *options_s3, s3_site **ret_site, char **ret_reason,
+                    s3_site_fn cb, void *userdata, s3_site_wait **ret_wait) {
+        s3_settings *s = NULL;
         int r;
 
-        if (!s)
-                return -ENOMEM;
-        const char *region = pick(o, "region", "AWS_REGION", "AWS_DEFAULT_REGION");
-        const char *endpoint = pick(o, "endpoint_url", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL");
-        const char *style = pick(o, "addressing_style", NULL, NULL);
-        const char *id = pick(o, "access_key_id", "AWS_ACCESS_KEY_ID", NULL);
-        const char *secret = pick(o, "secret_access_key", "AWS_SECRET_ACCESS_KEY", NULL);
-        const char *token = pick(o, "session_token", "AWS_SESSION_TOKEN", NULL);
-
-        s->region = strdup(region ? region : "us-east-1");
-        if (!s->region)
-                goto oom;
-        if (endpoint) {
-                r = s3_site_parse_endpoint(endpoint, &s->scheme, &s->host);
-                if (r == -ENOMEM)
-                        goto oom;
+        *ret_reason = NULL;
+        r = settings_ready(d, ret_reason);
+        if (r < 0)
+                return r;
+        r = s3_settings_resolve(d->s3set, &d->s3_defaults, options_s3, &s, ret_reason);
+        if (r < 0)
+                return r;
+        if (!s3_settings_needs_imds(s)) {
+                r = site_from(s, ret_site);
+                s3_settings_free(s);
+                return r;
+        }
+        if (!d->imds) {
+                r = imds_new(d->loop, &(imds_config){ .endpoint = s->imds_endpoint }, &d->imds);
                 if (r < 0) {
-                        if (asprintf(ret_reason, "invalid S3 endpoint URL '%s' (expected http(s)://host[:port])",
-                                     endpoint) < 0)
-                                *ret_reason = NULL;
-                        s3_site_free(s);
-                        return -EINVAL;
+                        s3_settings_free(s);
+                        return r;
                 }
-                s->path_style = !style || strcmp(style, "path") == 0;
-        } else {
-                s->aws = true;
-                s->scheme = strdup("https");
-                if (!s->scheme || s3_site_aws_host(s->region, &s->host) < 0)
-                        goto oom;
-                s->path_style = style && strcmp(style, "path") == 0;
         }
-        if (!id || !secret) {
-                *ret_reason = strdup(id ? "S3 secret access key missing (options.s3 or AWS_SECRET_ACCESS_KEY)"
-                                        : "no S3 credentials (options.s3, AWS_ACCESS_KEY_ID and "
-                                          "AWS_SECRET_ACCESS_KEY)");
-                s3_site_free(s);
-                return -ENOKEY;
+        s3_site_wait *w = calloc(1, sizeof(*w));
+        if (!w) {
+                s3_settings_free(s);
+                return -ENOMEM;
         }
-        s->access_key_id = strdup(id);
-        s->secret_access_key = strdup(secret);
-        s->session_token = token ? strdup(token) : NULL;
-        if (!s->access_key_id || !s->secret_access_key || (token && !s->session_token))
-                goto oom;
-        *ret = s;
-        return 0;
-oom:
-        s3_site_free(s);
-        return -ENOMEM;
+        *w = (s3_site_wait){ .settings = s, .cb = cb, .userdata = userdata };
+        r = imds_get_credentials(d->imds, on_imds, w, &w->wait);
+        if (r < 0) {
+                s3_settings_free(s);
+                free(w);
+                return r;
+        }
+        *ret_wait = w;
+        return 1;
+}
+
+void s3_site_cancel(s3_site_wait *w) {
+        imds_wait_cancel(w->wait);
+}
+
+void s3_site_shutdown(fds_daemon *d) {
+        if (d->imds) {
+                imds_close(d->imds, NULL, NULL);
+                d->imds = NULL;
+        }
+        d->s3set = s3_settings_context_free(d->s3set);
 }

@@ -2,18 +2,26 @@
 #pragma once
 
 /* The S3 settings one call runs with: its options.s3 over the daemon's
- * defaults over the environment and shared AWS files. */
+ * defaults over the environment over the shared AWS files over the
+ * instance metadata service (s3_settings.c, imds.c), as an s3_site the
+ * request layer uses. */
 
 #include <jansson.h>
 
 #include "s3_client.h"
 
 typedef struct fds_daemon fds_daemon;
+typedef struct s3_site_wait s3_site_wait;
 
-/* Returns 0 and a new site, -ENOMEM, or another negative errno with a
- * malloc'd reason for the user (never containing a secret). */
-int s3_site_resolve(fds_daemon *d, json_t *options_s3, s3_site **ret, char **ret_reason);
+/* r 0 and a site, or a negative errno and a malloc'd reason (no secrets). */
+typedef void (*s3_site_fn)(int r, s3_site *site, char *reason, void *userdata);
 
-/* Split "scheme://host[:port]" into its parts, dropping a default port so
- * the Host header we sign is the one curl sends. */
-int s3_site_parse_endpoint(const char *url, char **ret_scheme, char **ret_host);
+/* 0: answered now (*ret_site, or an error with *ret_reason). 1: the
+ * credentials come from the instance metadata service; cb runs later from
+ * the loop and *ret_wait can cancel it. */
+int s3_site_resolve(fds_daemon *d, json_t *options_s3, s3_site **ret_site, char **ret_reason,
+                    s3_site_fn cb, void *userdata, s3_site_wait **ret_wait);
+/* cb follows with -ECANCELED. */
+void s3_site_cancel(s3_site_wait *w);
+/* At shutdown, once no batch is left: close the metadata client. */
+void s3_site_shutdown(fds_daemon *d);

@@ -284,25 +284,48 @@ static bool batch_uses_s3(const batch *b) {
         return false;
 }
 
-int validate_site(batch *b) {
-        if (!batch_uses_s3(b))
-                return 0;
-        char *reason = NULL;
-        int r = s3_site_resolve(b->daemon, b->req.options.s3, &b->site, &reason);
-        if (r == -ENOMEM)
-                return r;
-        if (r < 0) {
-                /* One problem, on the first entry that needs S3. */
-                for (size_t i = 0; i < b->n_files; i++) {
-                        const fds_entry *e = b->files[i].entry;
-                        if (e->src_loc.kind == FDS_LOCATION_S3 || e->dst_loc.kind == FDS_LOCATION_S3) {
-                                r = fds_problem_add(b->req.problems, e,
-                                                    e->src_loc.kind == FDS_LOCATION_S3 ? e->src : e->dst,
-                                                    reason ? reason : "S3 settings are incomplete");
-                                break;
-                        }
+static void site_problem(batch *b, const char *reason) {
+        /* One problem, on the first entry that needs S3. */
+        for (size_t i = 0; i < b->n_files; i++) {
+                const fds_entry *e = b->files[i].entry;
+                if (e->src_loc.kind == FDS_LOCATION_S3 || e->dst_loc.kind == FDS_LOCATION_S3) {
+                        fds_problem_add(b->req.problems, e, e->src_loc.kind == FDS_LOCATION_S3 ? e->src : e->dst,
+                                        reason ? reason : "S3 settings are incomplete");
+                        return;
                 }
         }
+}
+
+static void on_site(int r, s3_site *site, char *reason, void *userdata) {
+        batch *b = userdata;
+        b->site_wait = NULL;
+        if (r >= 0)
+                b->site = site;
+        else if (r != -ECANCELED)
+                site_problem(b, reason);
+        free(reason);
+        b->validating--;
+        b->site_cont(b);
+}
+
+int validate_site(batch *b, void (*cont)(batch *b)) {
+        char *reason = NULL;
+
+        if (!batch_uses_s3(b))
+                return 0;
+        int r = s3_site_resolve(b->daemon, b->req.options.s3, &b->site, &reason, on_site, b, &b->site_wait);
+        if (r == 1) {
+                b->validating++;
+                b->site_cont = cont;
+                return 1;
+        }
+        if (r < 0 && r != -ENOMEM)
+                site_problem(b, reason);
         free(reason);
         return r == -ENOMEM ? r : 0;
+}
+
+void validate_site_cancel(batch *b) {
+        if (b->site_wait)
+                s3_site_cancel(b->site_wait);
 }

@@ -22,8 +22,10 @@ void validate_chunk_free(validate_chunk *c);
 /* The checks themselves (any thread). */
 void validate_range(batch *b, size_t lo, size_t hi);
 /* Resolve the S3 settings when any path is s3://; a failure is a problem of
- * the request (0), -ENOMEM only for lack of memory. */
-int validate_site(batch *b);
+ * the request. 0: done; 1: waiting for the instance metadata service, cont
+ * runs later; -ENOMEM. */
+int validate_site(batch *b, void (*cont)(batch *b));
+void validate_site_cancel(batch *b);
 /* HEAD f's S3 source (1: started, done called later; 0: nothing to do). */
 int validate_head_start(batch *b, batch_file *f, void (*done)(batch *b));
 void validate_heads_cancel(batch *b);

@@ -50,20 +50,50 @@ static int s3_options_check(json_t *s3, char **ret_param) {
         return 0;
 }
 
+/* S3's limits: parts of 5 MiB to 5 GiB, at most 10,000 of them. */
+#define PART_MIN (5ULL * 1024 * 1024)
+#define PART_MAX (5ULL * 1024 * 1024 * 1024)
+
+static int int_field(json_t *v, long long min, long long max, long long *ret) {
+        if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max)
+                return -EINVAL;
+        *ret = json_integer_value(v);
+        return 0;
+}
+
 static int transfer_options_parse(json_t *t, fds_options *o, char **ret_param) {
         const char *k;
         json_t *v;
+        long long n;
 
         if (!json_is_object(t))
                 return bad_param(ret_param, "options.transfer");
         json_object_foreach(t, k, v) {
-                if (json_is_null(v) && strcmp(k, "max_attempts") == 0)
-                        continue;
+                int r = 0;
+                if (json_is_null(v))
+                        continue; /* every field is ?type */
                 if (strcmp(k, "max_attempts") == 0) {
-                        if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 100)
-                                return bad_param(ret_param, "options.transfer.max_attempts");
-                        o->max_attempts = (unsigned) json_integer_value(v);
+                        r = int_field(v, 1, 100, &n);
+                        o->max_attempts = (unsigned) n;
+                } else if (strcmp(k, "multipart") == 0) {
+                        r = json_is_boolean(v) ? 0 : -EINVAL;
+                        o->has_multipart = true;
+                        o->multipart = json_is_true(v);
+                } else if (strcmp(k, "multipart_threshold") == 0) {
+                        r = int_field(v, 1, (long long) 1 << 50, &n);
+                        o->multipart_threshold = (uint64_t) n;
+                } else if (strcmp(k, "multipart_chunksize") == 0) {
+                        r = int_field(v, (long long) PART_MIN, (long long) PART_MAX, &n);
+                        o->multipart_chunksize = (uint64_t) n;
+                } else if (strcmp(k, "max_concurrency") == 0) {
+                        r = int_field(v, 1, 1000, &n);
+                        o->max_concurrency = (unsigned) n;
+                } else if (strcmp(k, "max_bandwidth") == 0) {
+                        r = int_field(v, 1024, (long long) 1 << 50, &n);
+                        o->max_bandwidth = (uint64_t) n;
                 } else
+                        return bad_param2(ret_param, "options.transfer", k);
+                if (r < 0)
                         return bad_param2(ret_param, "options.transfer", k);
         }
         return 0;
@@ -84,8 +114,14 @@ int fds_options_parse(json_t *options, fds_options *ret, char **ret_param) {
                 /* Every option is nullable (?type): null means absent. */
                 if (json_is_null(v) && (strcmp(k, "parallelism") == 0 || strcmp(k, "max_bytes") == 0 ||
                                         strcmp(k, "s3") == 0 || strcmp(k, "transfer") == 0 ||
-                                        strcmp(k, "validate") == 0))
+                                        strcmp(k, "validate") == 0 || strcmp(k, "verify") == 0))
                         continue;
+                if (strcmp(k, "verify") == 0) {
+                        if (!json_is_boolean(v))
+                                return bad_param(ret_param, "options.verify");
+                        o.verify = json_is_true(v);
+                        continue;
+                }
                 if (strcmp(k, "validate") == 0) {
                         if (!json_is_boolean(v))
                                 return bad_param(ret_param, "options.validate");

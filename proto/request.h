@@ -16,6 +16,13 @@ typedef struct fds_options {
         uint64_t max_bytes;   /* 0: the daemon default */
         json_t *s3;           /* borrowed; NULL if absent */
         unsigned max_attempts; /* transfer.max_attempts; 0: the daemon default */
+        /* transfer.*: has_* says the caller set it (else the daemon default). */
+        bool has_multipart, multipart;
+        uint64_t multipart_threshold; /* 0: default */
+        uint64_t multipart_chunksize; /* 0: default */
+        unsigned max_concurrency;     /* 0: default */
+        uint64_t max_bandwidth;       /* bytes/s for this call; 0: no cap */
+        bool verify;                  /* local copies: compare after copying */
         bool no_validate;      /* validate: false — skip the existence pass */
 } fds_options;
 

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: MIT */
+
+/* local -> S3 above the multipart threshold, the multipart strategy of the
+ * upload job (job_s3_put.c decides once it knows the size). Each part
+ * is read whole on a worker thread into a buffer granted by the daemon's
+ * budget, hashed (Content-MD5, which the server checks) and PUT from
+ * memory, so a retried part is sent again without touching the disk. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "base64.h"
+#include "daemon.h"
+#include "job.h"
+#include "job_s3.h"
+#include "md5.h"
+#include "s3_multipart.h"
+
+typedef struct part_read {
+        uv_work_t work;
+        mp_part *p;
+        int fd;
+        int r;
+} part_read;
+
+static void on_part_put(s3_call *c, const s3_result *r, void *userdata) {
+        mp_part *p = userdata;
+        mp_part_done(p, r->error, r);
+}
+
+static void part_read_work(uv_work_t *w) {
+        part_read *pr = w->data;
+        mp_part *p = pr->p;
+        uint64_t got = 0;
+        while (got < p->len) {
+                ssize_t n = pread(pr->fd, (char *) p->buf + got, p->len - got, (off_t) (p->off + got));
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0) {
+                        pr->r = n < 0 ? -errno : -ENODATA; /* shrank under us */
+                        return;
+                }
+                got += (uint64_t) n;
+        }
+        uint8_t d[16];
+        pr->r = md5_digest(p->buf, p->len, d);
+        char *b64 = pr->r < 0 ? NULL : base64_encode(d, sizeof(d));
+        if (pr->r >= 0 && !b64)
+                pr->r = -ENOMEM;
+        if (b64)
+                snprintf(p->md5, sizeof(p->md5), "%s", b64);
+        free(b64);
+}
+
+static void part_read_after(uv_work_t *w, int status) {
+        part_read *pr = w->data;
+        mp_part *p = pr->p;
+        int r = status == UV_ECANCELED ? -ECANCELED : pr->r;
+        free(pr);
+        p->worker = false;
+        if (r == 0 && p->file->r < 0)
+                r = -ECANCELED;
+        if (r < 0) {
+                mp_part_done(p, r, NULL);
+                return;
+        }
+        sigv4_pair q[2];
+        char number[16];
+        s3_call_opts o = mp_part_opts(p, q, number);
+        sigv4_pair md5 = { "Content-MD5", p->md5 };
+        o.headers = &md5;
+        o.n_headers = 1;
+        o.body = p->buf;
+        o.body_length = p->len;
+        o.on_done = on_part_put;
+        o.userdata = p;
+        r = s3_call_start(p->file->b->daemon->s3, &o, &p->call);
+        if (r < 0)
+                mp_part_done(p, r, NULL);
+}
+
+static void mpu_part_start(mp_part *p) {
+        part_read *pr = calloc(1, sizeof(*pr));
+        p->buf = malloc(p->len ? p->len : 1);
+        if (!pr || !p->buf) {
+                free(pr);
+                mp_part_done(p, -ENOMEM, NULL);
+                return;
+        }
+        *pr = (part_read){ .p = p, .fd = p->file->fd };
+        pr->work.data = pr;
+        p->worker = true;
+        if (uv_queue_work(p->file->b->daemon->loop, &pr->work, part_read_work, part_read_after) < 0) {
+                p->worker = false;
+                free(pr);
+                mp_part_done(p, -ENOMEM, NULL);
+        }
+}
+
+static void mpu_finished(mp_file *f) {
+        f->on_end(f);
+}
+
+static const mp_ops mpu_ops = {
+        .buffered = true,
+        .part_start = mpu_part_start,
+        .finished = mpu_finished,
+};
+
+int mpu_begin(mp_file *f, batch *b, batch_file *bf, int fd, uint64_t size, void (*done)(mp_file *f)) {
+        int r = mp_start(f, b, bf, &bf->entry->dst_loc, size, &mpu_ops);
+        if (r < 0)
+                return r;
+        f->fd = fd;
+        f->on_end = done;
+        return 0;
+}

@@ -1,0 +1,304 @@
+/* SPDX-License-Identifier: MIT */
+#include "s3_multipart.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "daemon.h"
+#include "job_s3.h"
+#include "parts.h"
+
+static void mp_fill(mp_file *f);
+static void mp_complete(mp_file *f);
+static void mp_abort(mp_file *f);
+
+static void keep_failure(mp_file *f, int r, const s3_result *res) {
+        if (f->r < 0)
+                return;
+        f->r = r;
+        if (res && res->error < 0 && r != -ECANCELED) {
+                f->fail = *res;
+                snprintf(f->fail_msg, sizeof(f->fail_msg), "%s", res->message);
+                f->fail.message = f->fail_msg;
+                f->fail.s3_code = NULL;
+                if (res->s3_code) {
+                        snprintf(f->fail_code, sizeof(f->fail_code), "%s", res->s3_code);
+                        f->fail.s3_code = f->fail_code;
+                }
+                f->fail.xml = NULL;
+                f->failed_s3 = true;
+        }
+}
+
+void mp_report(mp_file *f, const char *what) {
+        if (f->r >= 0)
+                return;
+        if (f->failed_s3)
+                job_s3_set_error(f->bf, &f->fail, what);
+        else
+                file_error_set_errno(&f->bf->err, f->r, what);
+}
+
+void mp_free(mp_file *f) {
+        if (f->etags)
+                for (unsigned i = 0; i < f->n_parts; i++)
+                        free(f->etags[i]);
+        free(f->etags);
+        free(f->slots);
+        free(f->upload_id);
+        free(f->body);
+}
+
+/* Everything in flight has ended: complete, abort, or report. */
+static void mp_settle(mp_file *f) {
+        if (f->inflight > 0 || f->call)
+                return;
+        if (f->r == 0 && f->done == f->n_parts && !f->body) {
+                mp_complete(f);
+                return;
+        }
+        if (f->r < 0 && f->upload_id && !f->aborting) {
+                mp_abort(f);
+                return;
+        }
+        if (f->r < 0 || f->aborting || f->body)
+                f->ops->finished(f);
+}
+
+static int on_part_header(http_request *req, const char *name, const char *value, void *userdata) {
+        mp_part *p = userdata;
+        if (strcasecmp(name, "etag") == 0) {
+                free(p->file->etags[p->index]);
+                p->file->etags[p->index] = strdup(value);
+        }
+        return 0;
+}
+
+void mp_part_done(mp_part *p, int r, const s3_result *res) {
+        mp_file *f = p->file;
+        p->busy = false;
+        p->call = NULL;
+        budget_release(&f->b->daemon->buffers, &p->mem);
+        free(p->buf);
+        p->buf = NULL;
+        f->inflight--;
+        if (r == 0 && res && res->xml && res->xml->etag) {
+                /* UploadPartCopy answers in its body. */
+                free(f->etags[p->index]);
+                f->etags[p->index] = strdup(res->xml->etag);
+        }
+        if (r == 0 && !f->etags[p->index])
+                r = -EBADMSG;
+        if (r < 0) {
+                keep_failure(f, r, res);
+                mp_cancel(f);
+        } else
+                f->done++;
+        mp_fill(f);
+        mp_settle(f);
+}
+
+static void on_later(delay_entry *e) {
+        mp_part *p = (mp_part *) ((char *) e - offsetof(mp_part, later));
+        mp_part_done(p, -ECANCELED, NULL);
+}
+
+static void on_mem(budget_waiter *w) {
+        mp_part *p = (mp_part *) ((char *) w - offsetof(mp_part, mem));
+        if (p->file->r < 0) {
+                mp_part_done(p, -ECANCELED, NULL);
+                return;
+        }
+        p->file->ops->part_start(p);
+}
+
+static void mp_fill(mp_file *f) {
+        while (f->r == 0 && f->upload_id && f->next < f->n_parts && f->inflight < f->n_slots) {
+                mp_part *p = NULL;
+                for (unsigned i = 0; i < f->n_slots && !p; i++)
+                        if (!f->slots[i].busy && !f->slots[i].worker)
+                                p = &f->slots[i];
+                if (!p)
+                        return;
+                *p = (mp_part){ .file = f, .index = f->next++, .busy = true };
+                list_init(&p->later.link);
+                parts_range(f->size, f->chunk, p->index, &p->off, &p->len);
+                f->inflight++;
+                if (!f->ops->buffered || budget_acquire(&f->b->daemon->buffers, &p->mem, p->len, on_mem))
+                        f->ops->part_start(p);
+        }
+}
+
+static void on_created(s3_call *c, const s3_result *r, void *userdata) {
+        mp_file *f = userdata;
+        f->call = NULL;
+        if (r->error < 0)
+                keep_failure(f, r->error, r);
+        else if (!r->xml || !r->xml->upload_id)
+                keep_failure(f, -EBADMSG, NULL);
+        else if (!(f->upload_id = strdup(r->xml->upload_id)))
+                keep_failure(f, -ENOMEM, NULL);
+        if (f->canceled)
+                keep_failure(f, -ECANCELED, NULL);
+        mp_fill(f);
+        mp_settle(f);
+}
+
+int mp_start(mp_file *f, batch *b, batch_file *bf, const fds_location *dst, uint64_t size,
+             const mp_ops *ops) {
+        int r;
+        *f = (mp_file){ .b = b, .bf = bf, .ops = ops, .dst = dst, .size = size };
+        r = parts_plan(size, b->multipart_chunksize, &f->chunk, &f->n_parts);
+        if (r < 0)
+                return r;
+        f->n_slots = b->max_concurrency < f->n_parts ? b->max_concurrency : f->n_parts;
+        f->slots = calloc(f->n_slots, sizeof(mp_part));
+        f->etags = calloc(f->n_parts, sizeof(char *));
+        if (!f->slots || !f->etags) {
+                mp_free(f);
+                return -ENOMEM;
+        }
+        sigv4_pair q = { "uploads", NULL };
+        s3_call_opts o = job_s3_opts(b, dst);
+        o.method = HTTP_POST;
+        o.query = &q;
+        o.n_query = 1;
+        o.has_body = true;
+        o.payload_hash = SIGV4_EMPTY_SHA256;
+        o.parse_xml = true;
+        o.on_done = on_created;
+        o.userdata = f;
+        r = s3_call_start(b->daemon->s3, &o, &f->call);
+        if (r < 0)
+                mp_free(f);
+        return r;
+}
+
+s3_call_opts mp_part_opts(mp_part *p, sigv4_pair q[2], char number[16]) {
+        mp_file *f = p->file;
+        snprintf(number, 16, "%u", p->index + 1);
+        q[0] = (sigv4_pair){ "partNumber", number };
+        q[1] = (sigv4_pair){ "uploadId", f->upload_id };
+        s3_call_opts o = job_s3_opts(f->b, f->dst);
+        o.method = HTTP_PUT;
+        o.query = q;
+        o.n_query = 2;
+        o.has_body = true;
+        o.on_header = on_part_header;
+        return o;
+}
+
+static void on_completed(s3_call *c, const s3_result *r, void *userdata) {
+        mp_file *f = userdata;
+        f->call = NULL;
+        if (r->error < 0)
+                keep_failure(f, r->error, r);
+        else if (!r->xml || r->xml->kind != S3_XML_COMPLETE_MULTIPART)
+                keep_failure(f, -EBADMSG, NULL);
+        mp_settle(f);
+}
+
+static int xml_escape_append(char **p, size_t *left, const char *s) {
+        for (; *s; s++) {
+                const char *rep = *s == '"' ? "&quot;" : *s == '&' ? "&amp;" : *s == '<' ? "&lt;" : NULL;
+                size_t n = rep ? strlen(rep) : 1;
+                if (n >= *left)
+                        return -ENOBUFS;
+                if (rep)
+                        memcpy(*p, rep, n);
+                else
+                        **p = *s;
+                *p += n;
+                *left -= n;
+        }
+        **p = '\0';
+        return 0;
+}
+
+static void mp_complete(mp_file *f) {
+        size_t cap = 128 + (size_t) f->n_parts * 200;
+        f->body = malloc(cap);
+        if (!f->body) {
+                keep_failure(f, -ENOMEM, NULL);
+                mp_settle(f);
+                return;
+        }
+        char *p = f->body;
+        size_t left = cap;
+        int n = snprintf(p, left, "<CompleteMultipartUpload>");
+        p += n, left -= (size_t) n;
+        for (unsigned i = 0; i < f->n_parts; i++) {
+                n = snprintf(p, left, "<Part><PartNumber>%u</PartNumber><ETag>", i + 1);
+                p += n, left -= (size_t) n;
+                if (xml_escape_append(&p, &left, f->etags[i]) < 0)
+                        break;
+                n = snprintf(p, left, "</ETag></Part>");
+                p += n, left -= (size_t) n;
+        }
+        snprintf(p, left, "</CompleteMultipartUpload>");
+        sigv4_pair q = { "uploadId", f->upload_id };
+        s3_call_opts o = job_s3_opts(f->b, f->dst);
+        o.method = HTTP_POST;
+        o.query = &q;
+        o.n_query = 1;
+        o.has_body = true;
+        o.body = f->body;
+        o.body_length = strlen(f->body);
+        o.parse_xml = true;
+        o.on_done = on_completed;
+        o.userdata = f;
+        /* The body is ours and small: no bandwidth cap on it. */
+        o.throttles[0] = o.throttles[1] = NULL;
+        int r = s3_call_start(f->b->daemon->s3, &o, &f->call);
+        if (r < 0) {
+                keep_failure(f, r, NULL);
+                mp_settle(f);
+        }
+}
+
+static void on_aborted(s3_call *c, const s3_result *r, void *userdata) {
+        mp_file *f = userdata;
+        f->call = NULL;
+        /* An abort that fails leaves parts billed: say so. */
+        if (r->error < 0 && !f->failed_s3)
+                keep_failure(f, r->error, r);
+        f->ops->finished(f);
+}
+
+static void mp_abort(mp_file *f) {
+        f->aborting = true;
+        sigv4_pair q = { "uploadId", f->upload_id };
+        s3_call_opts o = job_s3_opts(f->b, f->dst);
+        o.method = HTTP_DELETE;
+        o.query = &q;
+        o.n_query = 1;
+        o.on_done = on_aborted;
+        o.userdata = f;
+        if (s3_call_start(f->b->daemon->s3, &o, &f->call) < 0)
+                f->ops->finished(f);
+}
+
+void mp_cancel(mp_file *f) {
+        if (f->r == 0)
+                f->r = -ECANCELED;
+        f->canceled = true;
+        for (unsigned i = 0; i < f->n_slots; i++) {
+                mp_part *p = &f->slots[i];
+                if (!p->busy)
+                        continue;
+                if (p->call)
+                        s3_call_cancel(p->call);
+                else if ((p->mem.state == 1 || p->mem.state == 2) && !list_linked(&p->later.link)) {
+                        /* Still waiting for memory: nothing started. Report
+                         * from the loop, never from inside a cancel. */
+                        budget_release(&f->b->daemon->buffers, &p->mem);
+                        delay_add(&f->b->daemon->delay, &p->later, 0, on_later);
+                }
+        }
+        /* The create or complete in flight: the abort follows its end. */
+        if (f->call && !f->aborting)
+                s3_call_cancel(f->call);
+}

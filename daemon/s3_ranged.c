@@ -1,0 +1,279 @@
+/* SPDX-License-Identifier: MIT */
+#include "s3_ranged.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "job_s3.h"
+#include "md5.h"
+#include "parts.h"
+
+static void rg_fill(rg_file *f);
+static void rg_settle(rg_file *f);
+
+static void keep_failure(rg_file *f, int r, const s3_result *res) {
+        if (f->r < 0)
+                return;
+        f->r = r;
+        if (res && res->error < 0 && r != -ECANCELED) {
+                f->fail = *res;
+                snprintf(f->fail_msg, sizeof(f->fail_msg), "%s", res->message);
+                f->fail.message = f->fail_msg;
+                f->fail.s3_code = NULL;
+                if (res->s3_code) {
+                        snprintf(f->fail_code, sizeof(f->fail_code), "%s", res->s3_code);
+                        f->fail.s3_code = f->fail_code;
+                }
+                f->fail.xml = NULL;
+                f->failed_s3 = true;
+        }
+}
+
+void rg_report(rg_file *f) {
+        batch_file *bf = f->bf;
+        if (f->r >= 0) {
+                bf->bytes = f->size;
+                return;
+        }
+        if (f->mismatch)
+                file_error_set(&bf->err, FDS_CODE_IO_ERROR,
+                               "checksum mismatch: the data received does not match the object's MD5 ETag");
+        else if (f->failed_s3 && f->fail.http_status == 412)
+                file_error_set(&bf->err, FDS_CODE_IO_ERROR,
+                               "the object changed while it was being downloaded (its ETag no longer matches)");
+        else if (f->failed_s3)
+                job_s3_set_error(bf, &f->fail, "download failed");
+        else
+                file_error_set_errno(&bf->err, f->r, "download failed");
+        if (f->failed_s3) {
+                bf->err.http_status = (int) f->fail.http_status;
+                bf->attempts = f->fail.attempts;
+        }
+}
+
+void rg_free(rg_file *f) {
+        free(f->slots);
+        f->tmp = local_tmp_free(f->tmp);
+}
+
+/* Worker: one of create (first), commit (all in) or discard (failed). */
+static void file_work(uv_work_t *w) {
+        rg_file *f = w->data;
+        int r = 0;
+        if (!f->tmp && f->r == 0) {
+                r = local_tmp_create(f->bf->entry->dst, &f->tmp);
+                /* Sized up front so every range writes at its own offset. */
+                if (r >= 0 && ftruncate(f->tmp->fd, (off_t) f->size) < 0)
+                        r = -errno;
+        } else if (f->r == 0 && f->done == f->n_parts) {
+                char got[33];
+                if (f->check_md5 && (r = md5_file_hex(f->tmp->fd, f->size, got)) >= 0 &&
+                    strcmp(got, f->expect_md5) != 0) {
+                        f->mismatch = true;
+                        r = -EBADMSG;
+                }
+                if (r >= 0)
+                        r = local_tmp_commit(f->tmp, f->b->daemon->cfg.file_mode, false);
+        }
+        if (r < 0 || f->r < 0)
+                f->tmp = local_tmp_free(f->tmp);
+        f->wr = r;
+}
+
+static void file_after(uv_work_t *w, int status) {
+        rg_file *f = w->data;
+        bool created = f->tmp && f->done == 0 && f->inflight == 0 && f->next == 0;
+        f->working = false;
+        if (status == UV_ECANCELED)
+                f->wr = -ECANCELED;
+        if (f->wr < 0)
+                keep_failure(f, f->wr, NULL);
+        if (f->r == 0 && created) {
+                rg_fill(f);
+                return;
+        }
+        if (f->settled) {
+                f->on_end(f);
+                return;
+        }
+        rg_settle(f);
+}
+
+static void file_queue(rg_file *f) {
+        f->working = true;
+        f->work.data = f;
+        if (uv_queue_work(f->b->daemon->loop, &f->work, file_work, file_after) < 0) {
+                f->working = false;
+                keep_failure(f, -ENOMEM, NULL);
+                f->on_end(f);
+        }
+}
+
+/* Nothing in flight: commit or discard, then report. */
+static void rg_settle(rg_file *f) {
+        if (f->inflight > 0 || f->working || f->settled)
+                return;
+        if (f->r == 0 && f->done < f->n_parts)
+                return;
+        f->settled = true;
+        if (f->tmp || f->r == 0)
+                file_queue(f);
+        else
+                f->on_end(f);
+}
+
+static void part_end(rg_part *p, int r, const s3_result *res) {
+        rg_file *f = p->file;
+        p->busy = false;
+        p->call = NULL;
+        free(p->buf);
+        p->buf = NULL;
+        budget_release(&f->b->daemon->buffers, &p->mem);
+        f->inflight--;
+        if (r < 0) {
+                keep_failure(f, r, res);
+                rg_cancel(f);
+        } else
+                f->done++;
+        rg_fill(f);
+        rg_settle(f);
+}
+
+static void write_work(uv_work_t *w) {
+        rg_part *p = w->data;
+        uint64_t n = 0;
+        p->r = 0;
+        while (n < p->len) {
+                ssize_t k = pwrite(p->file->tmp->fd, p->buf + n, p->len - n, (off_t) (p->off + n));
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0) {
+                        p->r = -errno;
+                        return;
+                }
+                n += (uint64_t) k;
+        }
+}
+
+static void write_after(uv_work_t *w, int status) {
+        rg_part *p = w->data;
+        part_end(p, status == UV_ECANCELED ? -ECANCELED : p->r, NULL);
+}
+
+static int part_body(http_request *req, const void *data, size_t len, void *userdata) {
+        rg_part *p = userdata;
+        if (p->got + len > p->len)
+                return -EMSGSIZE; /* more than the range asked for */
+        memcpy(p->buf + p->got, data, len);
+        p->got += len;
+        return 0;
+}
+
+static int part_retry(s3_call *c, void *userdata) {
+        ((rg_part *) userdata)->got = 0;
+        return 0;
+}
+
+static void part_done(s3_call *c, const s3_result *res, void *userdata) {
+        rg_part *p = userdata;
+        p->call = NULL;
+        int r = res->error;
+        if (r == 0 && p->got != p->len)
+                r = -EPIPE; /* a short range: the object is not what we planned for */
+        if (r < 0 || p->file->r < 0) {
+                part_end(p, r < 0 ? r : -ECANCELED, res);
+                return;
+        }
+        p->work.data = p;
+        if (uv_queue_work(p->file->b->daemon->loop, &p->work, write_work, write_after) < 0)
+                part_end(p, -ENOMEM, NULL);
+}
+
+static void part_get(rg_part *p) {
+        rg_file *f = p->file;
+        char range[64];
+        snprintf(range, sizeof(range), "bytes=%" PRIu64 "-%" PRIu64, p->off, p->off + p->len - 1);
+        sigv4_pair h[2] = { { "If-Match", f->bf->etag }, { "Range", range } };
+        p->buf = malloc(p->len ? p->len : 1);
+        if (!p->buf) {
+                part_end(p, -ENOMEM, NULL);
+                return;
+        }
+        s3_call_opts o = job_s3_opts(f->b, &f->bf->entry->src_loc);
+        o.method = HTTP_GET;
+        o.headers = h;
+        o.n_headers = 2;
+        o.on_body = part_body;
+        o.on_retry = part_retry;
+        o.on_done = part_done;
+        o.userdata = p;
+        int r = s3_call_start(f->b->daemon->s3, &o, &p->call);
+        if (r < 0)
+                part_end(p, r, NULL);
+}
+
+static void on_mem(budget_waiter *w) {
+        rg_part *p = (rg_part *) ((char *) w - offsetof(rg_part, mem));
+        if (p->file->r < 0)
+                part_end(p, -ECANCELED, NULL);
+        else
+                part_get(p);
+}
+
+static void rg_fill(rg_file *f) {
+        while (f->r == 0 && f->tmp && f->next < f->n_parts && f->inflight < f->n_slots) {
+                rg_part *p = NULL;
+                for (unsigned i = 0; i < f->n_slots && !p; i++)
+                        if (!f->slots[i].busy)
+                                p = &f->slots[i];
+                if (!p)
+                        return;
+                *p = (rg_part){ .file = f, .index = f->next++, .busy = true };
+                list_init(&p->later.link);
+                parts_range(f->size, f->chunk, p->index, &p->off, &p->len);
+                f->inflight++;
+                if (budget_acquire(&f->b->daemon->buffers, &p->mem, p->len, on_mem))
+                        part_get(p);
+        }
+}
+
+int rg_start(rg_file *f, batch *b, batch_file *bf, void (*done)(rg_file *f)) {
+        *f = (rg_file){ .b = b, .bf = bf, .on_end = done, .size = bf->src_size };
+        int r = parts_plan(f->size, b->multipart_chunksize, &f->chunk, &f->n_parts);
+        if (r < 0)
+                return r;
+        f->n_slots = b->max_concurrency < f->n_parts ? b->max_concurrency : f->n_parts;
+        f->slots = calloc(f->n_slots, sizeof(rg_part));
+        if (!f->slots)
+                return -ENOMEM;
+        f->check_md5 = md5_from_etag(bf->etag, f->expect_md5);
+        file_queue(f);
+        return 0;
+}
+
+static void on_later(delay_entry *e) {
+        rg_part *p = (rg_part *) ((char *) e - offsetof(rg_part, later));
+        part_end(p, -ECANCELED, NULL);
+}
+
+void rg_cancel(rg_file *f) {
+        if (f->r == 0)
+                f->r = -ECANCELED;
+        f->canceled = true;
+        for (unsigned i = 0; i < f->n_slots; i++) {
+                rg_part *p = &f->slots[i];
+                if (!p->busy)
+                        continue;
+                if (p->call)
+                        s3_call_cancel(p->call);
+                else if ((p->mem.state == 1 || p->mem.state == 2) && !list_linked(&p->later.link)) {
+                        budget_release(&f->b->daemon->buffers, &p->mem);
+                        delay_add(&f->b->daemon->delay, &p->later, 0, on_later);
+                }
+        }
+}
