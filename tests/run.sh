@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Set up, build and run every test: a -Werror build and an ASan/UBSan build.
+# Ends with the line "N passed, N failed" counting individual test cases.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+contrib/setup.sh --tests || exit 2
+# The S3 tests run against a real S3 server (Ceph RGW from Debian).
+tests/s3/rgw.sh install >/dev/null || exit 2
+
+logs=()
+status=0
+for variant in release asan; do
+        dir=build-test-$variant
+        opts=(-Dwerror=true -Dtests=enabled)
+        [[ $variant == asan ]] && opts+=(-Db_sanitize=address,undefined -Db_lundef=false)
+        if [[ ! -d $dir ]]; then
+                meson setup "$dir" "${opts[@]}" >/dev/null || { echo "meson setup failed" >&2; exit 2; }
+        fi
+        ninja -C "$dir" >/dev/null || { ninja -C "$dir"; echo "build failed ($variant)" >&2; exit 2; }
+        echo "== $variant =="
+        ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+                meson test -C "$dir" --print-errorlogs --no-rebuild || status=1
+        logs+=("$dir/meson-logs/testlog.json")
+done
+
+python3 tests/count.py "${logs[@]}" || status=1
+exit $status
