@@ -4,10 +4,13 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "daemon.h"
+#include "engine.h"
 #include "expand.h"
+#include "fsq.h"
 #include "job.h"
 #include "s3_client.h"
 #include "validate.h"
@@ -38,6 +41,9 @@ static void file_error_done(file_error *e) {
 }
 
 int batch_new(fds_daemon *d, batch_kind kind, fds_call *call, fds_request *req, batch **ret) {
+        int r = engine_ready(d);
+        if (r < 0)
+                return r;
         batch *b = calloc(1, sizeof(*b));
         if (!b)
                 return -ENOMEM;
@@ -57,11 +63,6 @@ int batch_new(fds_daemon *d, batch_kind kind, fds_call *call, fds_request *req, 
         for (size_t i = 0; i < b->n_files; i++)
                 b->files[i].entry = &b->req.entries[i];
         b->parallelism = b->req.options.parallelism ? b->req.options.parallelism : d->cfg.parallelism;
-        if (!d->transfer_ready) {
-                throttle_init(&d->bandwidth, d->cfg.max_bandwidth, &d->delay, d->loop);
-                budget_init(&d->buffers, d->cfg.buffer_memory, &d->delay);
-                d->transfer_ready = true;
-        }
         const fds_options *o = &b->req.options;
         b->max_attempts = o->max_attempts ? o->max_attempts : d->cfg.max_attempts;
         b->multipart = o->has_multipart ? o->multipart : d->cfg.multipart;
@@ -92,6 +93,7 @@ batch *batch_free(batch *b) {
         }
         free(b->files);
         s3_site_free(b->site);
+        free(b->creds.groups);
         throttle_done(&b->bandwidth);
         fds_request_done(&b->req);
         fds_call_done(&b->call);
@@ -100,6 +102,29 @@ batch *batch_free(batch *b) {
         if (--d->n_batches == 0 && d->stopping && d->on_drained)
                 d->on_drained(d);
         return NULL;
+}
+
+int batch_set_peer(batch *b, uid_t uid, gid_t gid, const gid_t *groups, int n_groups) {
+        if (uid == geteuid())
+                return 0; /* the daemon's own user: nothing to switch */
+        if (!fsq_can_switch()) {
+                b->local_denied = true;
+                return 0;
+        }
+        b->creds = (fs_creds){ .uid = uid, .gid = gid };
+        if (n_groups > 0) {
+                b->creds.groups = malloc((size_t) n_groups * sizeof(gid_t));
+                if (!b->creds.groups)
+                        return -ENOMEM;
+                memcpy(b->creds.groups, groups, (size_t) n_groups * sizeof(gid_t));
+                b->creds.n_groups = n_groups;
+        }
+        b->as_peer = true;
+        return 0;
+}
+
+const fs_creds *batch_creds(const batch *b) {
+        return b->as_peer ? &b->creds : NULL;
 }
 
 uint64_t batch_elapsed_ns(const batch *b) {

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "errcode.h"
+#include "fsq.h"
 #include "list.h"
 #include "message.h"
 #include "request.h"
@@ -75,6 +76,9 @@ struct batch {
         unsigned inflight;
         unsigned validating;        /* validation chunks in flight */
         size_t validate_next;
+        fs_creds creds;             /* the peer's identity for local files */
+        bool as_peer;               /* use creds (the daemon is root, the peer is not) */
+        bool local_denied;          /* the daemon cannot act as this peer */
         s3_site *site;              /* when any path is s3:// */
         struct s3_site_wait *site_wait; /* credentials on their way */
         void (*site_cont)(batch *b);
@@ -101,6 +105,13 @@ struct batch {
 /* Takes over call and req (both zeroed on success). */
 int batch_new(fds_daemon *d, batch_kind kind, fds_call *call, fds_request *req, batch **ret);
 batch *batch_free(batch *b);
+
+/* Whose permissions touch local files: the peer's when the daemon is
+ * root; a peer other than the daemon's own user gets no local files when
+ * it is not. groups is copied. */
+int batch_set_peer(batch *b, uid_t uid, gid_t gid, const gid_t *groups, int n_groups);
+/* The identity local operations of this batch run with (NULL: the daemon's). */
+const fs_creds *batch_creds(const batch *b);
 
 /* Validate, then run. The owner hears back through its callbacks. */
 void batch_start(batch *b, const batch_owner *owner, void *userdata);

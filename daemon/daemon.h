@@ -19,6 +19,7 @@
 typedef struct http_client http_client;
 typedef struct s3_ctx s3_ctx;
 typedef struct imds imds;
+typedef struct fsq fsq;
 
 typedef struct daemon_config {
         const char *socket_path;
@@ -81,6 +82,7 @@ typedef struct fds_daemon {
         /* Set up with the first batch, from cfg (max_bandwidth, buffer_memory). */
         throttle bandwidth;
         budget buffers;
+        fsq *fsq;                   /* file operations with the peer's identity */
         bool transfer_ready;
         /* status.c: when the daemon started (CLOCK_MONOTONIC, ns) and the
          * transfer rate of the last few seconds. */

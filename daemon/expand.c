@@ -13,6 +13,7 @@
 
 #include "batch.h"
 #include "daemon.h"
+#include "fsq.h"
 #include "job_s3.h"
 
 #define EXPAND_MAX_DEPTH 256
@@ -145,8 +146,8 @@ static void item_done(expand_item *it) {
 
 static void walk_after(uv_work_t *w, int status) {
         expand_item *it = w->data;
-        if (status == UV_ECANCELED)
-                it->r = -ECANCELED;
+        if (status < 0)
+                it->r = status; /* canceled, or the peer's identity could not be taken */
         item_done(it);
 }
 
@@ -239,7 +240,7 @@ int expand_start(batch *b, void (*done)(batch *b)) {
                 int r;
                 if (e->src_loc.kind == FDS_LOCATION_LOCAL) {
                         it->work.data = it;
-                        r = uv_queue_work(b->daemon->loop, &it->work, walk_work, walk_after);
+                        r = fsq_queue(b->daemon->fsq, batch_creds(b), &it->work, walk_work, walk_after);
                 } else if (!b->site)
                         r = -ENOKEY, it->reason = "cannot list without S3 settings";
                 else {
@@ -274,7 +275,7 @@ void expand_cancel(batch *b) {
                 if (it->call)
                         s3_call_cancel(it->call);
                 else if (it->entry->src_loc.kind == FDS_LOCATION_LOCAL)
-                        uv_cancel((uv_req_t *) &it->work);
+                        fsq_cancel(b->daemon->fsq, &it->work);
         }
 }
 

@@ -8,6 +8,7 @@
 #include <uv.h>
 
 #include "daemon.h"
+#include "fsq.h"
 #include "job.h"
 #include "local.h"
 
@@ -68,7 +69,7 @@ static void set_error(batch_file *f, int r) {
 static void local_after(uv_work_t *w, int status) {
         local_job *lj = w->data;
         batch_file *f = lj->base.file;
-        int r = status == UV_ECANCELED ? -ECANCELED : lj->r;
+        int r = status < 0 ? status : lj->r;
 
         if (r < 0)
                 set_error(f, r);
@@ -84,7 +85,7 @@ static void local_after(uv_work_t *w, int status) {
 static int local_start(job *j, uv_work_cb work) {
         local_job *lj = (local_job *) j;
         lj->work.data = lj;
-        return uv_queue_work(j->batch->daemon->loop, &lj->work, work, local_after);
+        return fsq_queue(j->batch->daemon->fsq, batch_creds(j->batch), &lj->work, work, local_after);
 }
 
 static int copy_start(job *j) {
@@ -103,7 +104,7 @@ static int read_start(job *j) {
  * batch stops it at the next chunk. */
 static void local_cancel(job *j) {
         local_job *lj = (local_job *) j;
-        uv_cancel((uv_req_t *) &lj->work);
+        fsq_cancel(j->batch->daemon->fsq, &lj->work);
 }
 
 const job_type job_local_copy = {

@@ -16,6 +16,7 @@
 #include <uv.h>
 
 #include "daemon.h"
+#include "fsq.h"
 #include "job.h"
 #include "job_s3.h"
 #include "local.h"
@@ -143,7 +144,7 @@ static int get_queue(get_job *gj, get_work kind, unsigned buf) {
         gj->file_off += gj->len[buf];
         gj->writing = true;
         gj->work.data = gj;
-        int r = uv_queue_work(gj->base.batch->daemon->loop, &gj->work, get_work_fn, get_after);
+        int r = fsq_queue(gj->base.batch->daemon->fsq, batch_creds(gj->base.batch), &gj->work, get_work_fn, get_after);
         if (r < 0)
                 gj->writing = false;
         return r;
@@ -173,8 +174,8 @@ static void get_after(uv_work_t *w, int status) {
 
         gj->writing = false;
         gj->len[gj->wbuf] = 0;
-        if (status == UV_ECANCELED)
-                gj->werr = -ECANCELED;
+        if (status < 0)
+                gj->werr = status;
         if (kind != GET_WORK_WRITE) {
                 if (kind == GET_WORK_COMMIT && gj->werr < 0)
                         gj->r = gj->werr, gj->sent = false;

@@ -15,6 +15,7 @@
 
 #include "base64.h"
 #include "daemon.h"
+#include "fsq.h"
 #include "job.h"
 #include "job_s3.h"
 #include "md5.h"
@@ -265,6 +266,8 @@ static void put_open_after(uv_work_t *w, int status) {
 
         if (status == UV_ECANCELED || atomic_load(&pj->base.cancel))
                 pj->r = -ECANCELED;
+        else if (status < 0)
+                pj->r = status;
         if (pj->r < 0) {
                 put_finish(pj);
                 return;
@@ -325,7 +328,7 @@ static int put_start(job *j) {
         put_job *pj = (put_job *) j;
         pj->fd = -1;
         pj->work.data = pj;
-        return uv_queue_work(j->batch->daemon->loop, &pj->work, put_open_work, put_open_after);
+        return fsq_queue(j->batch->daemon->fsq, batch_creds(j->batch), &pj->work, put_open_work, put_open_after);
 }
 
 static void put_cancel(job *j) {
@@ -335,7 +338,7 @@ static void put_cancel(job *j) {
         else if (pj->call)
                 s3_call_cancel(pj->call);
         else
-                uv_cancel((uv_req_t *) &pj->work);
+                fsq_cancel(j->batch->daemon->fsq, &pj->work);
 }
 
 const job_type job_s3_put = {

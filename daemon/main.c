@@ -17,6 +17,7 @@
 #include "batch.h"
 #include "config.h"
 #include "http.h"
+#include "engine.h"
 #include "s3_client.h"
 #include "daemon.h"
 #include "log.h"
@@ -172,6 +173,7 @@ static void on_shutdown_timeout(uv_timer_t *t) {
 
 /* The last batch is gone: the HTTP engine and the retry timer can close. */
 static void on_drained(fds_daemon *d) {
+        engine_shutdown(d);
         if (d->http) {
                 http_client_close(d->http, NULL, NULL);
                 d->http = NULL;

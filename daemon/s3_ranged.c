@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "fsq.h"
 #include "job_s3.h"
 #include "md5.h"
 #include "parts.h"
@@ -89,8 +90,8 @@ static void file_after(uv_work_t *w, int status) {
         rg_file *f = w->data;
         bool created = f->tmp && f->done == 0 && f->inflight == 0 && f->next == 0;
         f->working = false;
-        if (status == UV_ECANCELED)
-                f->wr = -ECANCELED;
+        if (status < 0)
+                f->wr = status;
         if (f->wr < 0)
                 keep_failure(f, f->wr, NULL);
         if (f->r == 0 && created) {
@@ -107,7 +108,7 @@ static void file_after(uv_work_t *w, int status) {
 static void file_queue(rg_file *f) {
         f->working = true;
         f->work.data = f;
-        if (uv_queue_work(f->b->daemon->loop, &f->work, file_work, file_after) < 0) {
+        if (fsq_queue(f->b->daemon->fsq, batch_creds(f->b), &f->work, file_work, file_after) < 0) {
                 f->working = false;
                 keep_failure(f, -ENOMEM, NULL);
                 f->on_end(f);

@@ -26,6 +26,7 @@ static void session_process(session *s);
 static void on_close(uv_handle_t *h) {
         session *s = h->data;
         fds_frame_done(&s->frame);
+        free(s->peer_groups);
         free(s);
 }
 
@@ -195,6 +196,14 @@ static void session_peer(session *s) {
                 s->peer_pid = cred.pid;
                 s->peer_uid = cred.uid;
                 s->peer_gid = cred.gid;
+        }
+        /* Supplementary groups, so file access through fdsd matches the
+         * peer's own. The kernel says how much room it needs. */
+        socklen_t glen = 0;
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, NULL, &glen) < 0 && errno == ERANGE && glen > 0) {
+                s->peer_groups = malloc(glen);
+                if (s->peer_groups && getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, s->peer_groups, &glen) == 0)
+                        s->n_peer_groups = (int) (glen / sizeof(gid_t));
         }
 }
 

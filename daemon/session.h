@@ -28,6 +28,8 @@ typedef struct session {
         pid_t peer_pid;
         uid_t peer_uid;
         gid_t peer_gid;
+        gid_t *peer_groups;      /* SO_PEERGROUPS */
+        int n_peer_groups;
         bool reading;
         bool processing;
         bool close_after_write;

@@ -10,6 +10,7 @@
 
 #include "batch.h"
 #include "daemon.h"
+#include "fsq.h"
 #include "job_s3.h"
 #include "local.h"
 #include "s3_client.h"
@@ -70,6 +71,10 @@ static void chunk_work(uv_work_t *w) {
 
 static void chunk_after(uv_work_t *w, int status) {
         validate_chunk *c = w->data;
+        /* Not checked (canceled, or the peer's identity could not be
+         * taken): every source of the chunk fails rather than passes. */
+        for (size_t i = c->lo; status < 0 && i < c->hi; i++)
+                c->b->files[i].vr = status;
         c->done(c, c->userdata);
 }
 
@@ -80,7 +85,7 @@ int validate_chunk_queue(batch *b, size_t lo, size_t hi,
                 return -ENOMEM;
         *c = (validate_chunk){ .b = b, .lo = lo, .hi = hi, .done = done, .userdata = userdata };
         c->work.data = c;
-        int r = uv_queue_work(b->daemon->loop, &c->work, chunk_work, chunk_after);
+        int r = fsq_queue(b->daemon->fsq, batch_creds(b), &c->work, chunk_work, chunk_after);
         if (r < 0) {
                 free(c);
                 return r;

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+#include "engine.h"
+
+#include "daemon.h"
+#include "fsq.h"
+#include "s3_site.h"
+
+int engine_ready(fds_daemon *d) {
+        if (d->transfer_ready)
+                return 0;
+        int r = fsq_new(d->loop, 4, &d->fsq);
+        if (r < 0)
+                return r;
+        throttle_init(&d->bandwidth, d->cfg.max_bandwidth, &d->delay, d->loop);
+        budget_init(&d->buffers, d->cfg.buffer_memory, &d->delay);
+        d->transfer_ready = true;
+        return 0;
+}
+
+void engine_shutdown(fds_daemon *d) {
+        s3_site_shutdown(d);
+        if (d->fsq) {
+                fsq_close(d->fsq, NULL, NULL);
+                d->fsq = NULL;
+        }
+        if (d->transfer_ready)
+                throttle_done(&d->bandwidth);
+}
