@@ -105,6 +105,7 @@ batch *batch_free(batch *b) {
 }
 
 int batch_set_peer(batch *b, uid_t uid, gid_t gid, const gid_t *groups, int n_groups) {
+        b->peer_uid = uid;
         if (uid == geteuid())
                 return 0; /* the daemon's own user: nothing to switch */
         if (!fsq_can_switch()) {
@@ -332,7 +333,9 @@ void batch_start(batch *b, const batch_owner *owner, void *userdata) {
         b->daemon->stats.batches_total++;
         /* Settings first: without them no S3 source can be checked, and their
          * absence is one more problem to report. */
-        int r = validate_site(b, batch_after_site);
+        int r = validate_identity(b);
+        if (r >= 0)
+                r = validate_site(b, batch_after_site);
         if (r == 1)
                 return;
         if (r < 0) {

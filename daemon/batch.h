@@ -79,6 +79,7 @@ struct batch {
         fs_creds creds;             /* the peer's identity for local files */
         bool as_peer;               /* use creds (the daemon is root, the peer is not) */
         bool local_denied;          /* the daemon cannot act as this peer */
+        uid_t peer_uid;
         s3_site *site;              /* when any path is s3:// */
         struct s3_site_wait *site_wait; /* credentials on their way */
         void (*site_cont)(batch *b);

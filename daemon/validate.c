@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "batch.h"
@@ -287,6 +288,35 @@ static bool batch_uses_s3(const batch *b) {
                         return true;
         }
         return false;
+}
+
+int validate_identity(batch *b) {
+        char why[200];
+        if (!b->local_denied)
+                return 0;
+        snprintf(why, sizeof(why),
+                 "local paths are refused: fdsd runs as uid %u, not as you (uid %u), so it cannot use your "
+                 "permissions; S3 paths work",
+                 (unsigned) geteuid(), (unsigned) b->peer_uid);
+        for (size_t i = 0; i < b->n_files; i++) {
+                const fds_entry *e = b->files[i].entry;
+                int r = 0;
+                if (e->src_loc.kind == FDS_LOCATION_LOCAL && e->src_loc.path)
+                        r = fds_problem_add(b->req.problems, e, e->src, why);
+                if (r >= 0 && b->kind == BATCH_COPY && e->dst_loc.kind == FDS_LOCATION_LOCAL && e->dst_loc.path)
+                        r = fds_problem_add(b->req.problems, e, e->dst, why);
+                if (r < 0)
+                        return r;
+        }
+        /* Nothing local is touched: validation of these paths stops here. */
+        for (size_t i = 0; i < b->n_files; i++) {
+                fds_entry *e = (fds_entry *) b->files[i].entry;
+                if (e->src_loc.kind == FDS_LOCATION_LOCAL)
+                        fds_location_done(&e->src_loc);
+                if (e->dst_loc.kind == FDS_LOCATION_LOCAL)
+                        fds_location_done(&e->dst_loc);
+        }
+        return 0;
 }
 
 static void site_problem(batch *b, const char *reason) {

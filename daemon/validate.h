@@ -21,6 +21,9 @@ int validate_chunk_queue(batch *b, size_t lo, size_t hi,
 void validate_chunk_free(validate_chunk *c);
 /* The checks themselves (any thread). */
 void validate_range(batch *b, size_t lo, size_t hi);
+/* A daemon that cannot act as the peer refuses its local paths, each a
+ * problem saying why. 0 or -ENOMEM. */
+int validate_identity(batch *b);
 /* Resolve the S3 settings when any path is s3://; a failure is a problem of
  * the request. 0: done; 1: waiting for the instance metadata service, cont
  * runs later; -ENOMEM. */
