@@ -132,7 +132,7 @@ static void walk_work(uv_work_t *w) {
         it->r = fd < 0 ? -errno : walk(it, fd, rel, 0, 0);
         free(rel);
         /* Results in a stable order, whatever readdir gave. */
-        if (it->r >= 0)
+        if (it->r >= 0 && it->n > 1)
                 qsort(it->files, it->n, sizeof(found), found_cmp);
 }
 
@@ -355,11 +355,14 @@ static int check_clashes(batch *b, fds_entry *entries, size_t n) {
                         continue;
                 if ((r = dst_key(e, &key)) < 0)
                         break;
-                if (json_object_get(seen, key)) {
-                        if (e->owned)
+                json_t *prev = json_object_get(seen, key);
+                /* Two plain entries were compared already, when the request
+                 * was parsed; any pair with an expanded file is new. */
+                if (prev) {
+                        if (e->owned || json_is_true(prev))
                                 r = fds_problem_add(b->req.problems, e, e->dst,
                                                     "duplicate destination (another entry writes it too)");
-                } else if (json_object_set_new(seen, key, json_true()) < 0)
+                } else if (json_object_set_new(seen, key, json_boolean(e->owned)) < 0)
                         r = -ENOMEM;
                 free(key);
         }

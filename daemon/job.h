@@ -30,6 +30,10 @@ struct job {
         atomic_bool cancel;
 };
 
+/* Fill f->err for a local operation's negative errno (also for
+ * validation's findings), with the same words everywhere. */
+void job_local_set_error(batch_file *f, int r);
+
 /* The job types this daemon knows, per file kind. */
 extern const job_type job_local_copy;
 extern const job_type job_local_size;

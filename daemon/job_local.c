@@ -44,7 +44,7 @@ static void local_read_work(uv_work_t *w) {
                 lj->bytes = len;
 }
 
-static void set_error(batch_file *f, int r) {
+void job_local_set_error(batch_file *f, int r) {
         switch (-r) {
         case LOCAL_ESAME:
                 file_error_set(&f->err, FDS_CODE_SAME_FILE, "source and destination are the same file");
@@ -72,7 +72,7 @@ static void local_after(uv_work_t *w, int status) {
         int r = status < 0 ? status : lj->r;
 
         if (r < 0)
-                set_error(f, r);
+                job_local_set_error(f, r);
         else {
                 f->bytes = lj->bytes;
                 f->data = lj->data;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include "batch.h"
@@ -132,6 +133,16 @@ static void too_large(session *s) {
         session_close_after_write(s);
 }
 
+/* EOF means either a peer gone (both directions) or one that shut only its
+ * sending side; the socket reports a full hang-up as POLLHUP. */
+static bool session_half_closed(session *s) {
+        uv_os_fd_t fd;
+        if (uv_fileno((uv_handle_t *) &s->pipe, &fd) < 0)
+                return false;
+        struct pollfd p = { .fd = fd, .events = POLLOUT };
+        return poll(&p, 1, 0) == 1 && !(p.revents & (POLLHUP | POLLERR));
+}
+
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
         session *s = stream->data;
 
@@ -140,6 +151,17 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
                 return;
         }
         if (nread < 0) {
+                if (nread == UV_EOF && session_half_closed(s)) {
+                        /* The client only shut its sending side (socat, shell
+                         * pipes): it still reads, so its call runs and the
+                         * connection closes once the replies are written. */
+                        uv_read_stop(stream);
+                        s->reading = false;
+                        s->eof = true;
+                        if (!s->batch)
+                                session_close_after_write(s);
+                        return;
+                }
                 if (nread != UV_EOF)
                         log_debug("session %" PRIu64 ": read: %s", s->id, uv_strerror((int) nread));
                 session_close(s);
@@ -169,7 +191,7 @@ static void session_process(session *s) {
         }
         /* Stop reading while a call runs and more than a message is queued,
          * so a pipelining client cannot make us buffer without bound. */
-        if (!s->closing && !s->close_after_write) {
+        if (!s->closing && !s->close_after_write && !s->eof) {
                 bool want = !s->batch || fds_frame_pending(&s->frame) <= s->daemon->cfg.max_message;
                 if (want && !s->reading) {
                         if (uv_read_start((uv_stream_t *) &s->pipe, on_alloc, on_read) == 0)
@@ -184,7 +206,10 @@ static void session_process(session *s) {
 
 void session_call_done(session *s) {
         s->batch = NULL;
+        /* Calls already queued still run; then the half-closed peer is done. */
         session_process(s);
+        if (s->eof && !s->batch && !s->closing)
+                session_close_after_write(s);
 }
 
 static void session_peer(session *s) {

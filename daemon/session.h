@@ -31,6 +31,7 @@ typedef struct session {
         gid_t *peer_groups;      /* SO_PEERGROUPS */
         int n_peer_groups;
         bool reading;
+        bool eof;                /* the peer shut its sending side */
         bool processing;
         bool close_after_write;
         bool closing;

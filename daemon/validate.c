@@ -12,6 +12,7 @@
 #include "batch.h"
 #include "daemon.h"
 #include "fsq.h"
+#include "job.h"
 #include "job_s3.h"
 #include "local.h"
 #include "s3_client.h"
@@ -178,9 +179,11 @@ static int read_collect(batch *b) {
         for (size_t i = 0; i < b->n_files; i++) {
                 batch_file *f = &b->files[i];
                 if (f->vr < 0) {
-                        if (f->vreason ? file_error_set(&f->err, fds_code_from_errno(f->vr), f->vreason) < 0
-                                       : file_error_set_errno(&f->err, f->vr, NULL) < 0)
-                                return -ENOMEM;
+                        if (f->vreason) {
+                                if (file_error_set(&f->err, fds_code_from_errno(f->vr), f->vreason) < 0)
+                                        return -ENOMEM;
+                        } else
+                                job_local_set_error(f, f->vr);
                         batch_file_finish(b, f);
                 } else
                         total += f->src_size;
