@@ -1,0 +1,168 @@
+# SPDX-License-Identifier: MIT
+"""Recursive copies of local directories (CopyEntry.recursive) and
+options.validate = false, over the raw protocol and through fdsctl."""
+
+import os
+
+import pytest
+
+from fdstest import IFACE, make_tree, need_fdsctl, read, temp_files, write
+
+INVALID_REQUEST = f"{IFACE}.InvalidRequest"
+
+
+@pytest.fixture
+def tree(tmp_path):
+    """A directory with nested files, an empty file and an empty directory,
+    a symlink to a file (copied as a file), a symlink to a directory (not
+    entered), a dangling symlink and a FIFO (both skipped)."""
+    root = str(tmp_path / "tree")
+    rels = make_tree(root, 40, per_dir=4)
+    os.makedirs(os.path.join(root, "empty-dir"))
+    write(os.path.join(root, "top.txt"), b"top")
+    os.symlink(os.path.join(root, "top.txt"), os.path.join(root, "link-to-file"))
+    os.symlink(os.path.join(root, rels[0].split("/")[0]), os.path.join(root, "link-to-dir"))
+    os.symlink("/nonexistent/target", os.path.join(root, "dangling"))
+    os.mkfifo(os.path.join(root, "fifo"))
+    return root, sorted(rels + ["top.txt", "link-to-file"])
+
+
+def test_recursive_copy(client, tmp_path, tree):
+    root, files = tree
+    out = str(tmp_path / "out")
+    single = write(str(tmp_path / "single"), b"single")
+    reply = client.call(f"{IFACE}.Copy", {"copies": [
+        {"src": root, "dst": out, "recursive": True},
+        {"src": single, "dst": str(tmp_path / "single-copy")},
+    ]})
+    results = reply["results"]
+    assert reply["summary"]["files_ok"] == len(files) + 1, reply["summary"]
+    assert reply["summary"]["files_failed"] == 0
+    rec = [r for r in results if r["index"] == 0]
+    assert sorted(os.path.relpath(r["dst"], out) for r in rec) == files
+    for r in rec:
+        assert r["ok"] and r["src"] == os.path.join(root, os.path.relpath(r["dst"], out))
+        assert read(r["dst"]) == read(r["src"])
+    assert [r["index"] for r in results].count(1) == 1
+    copied = sorted(os.path.relpath(os.path.join(d, f), out)
+                    for d, _, fs in os.walk(out) for f in fs)
+    assert copied == files
+    assert not os.path.islink(os.path.join(out, "link-to-file"))
+
+
+def test_recursive_streaming(client, tmp_path, tree):
+    root, files = tree
+    replies = client.call_more(f"{IFACE}.Copy", {"copies": [
+        {"src": root, "dst": str(tmp_path / "out"), "recursive": True}]})
+    assert len(replies) == len(files) + 1
+    assert all(r["parameters"]["result"]["index"] == 0 for r in replies[:-1])
+    assert replies[-1]["parameters"]["summary"]["files_ok"] == len(files)
+
+
+def test_recursive_empty_directory(client, tmp_path):
+    os.makedirs(str(tmp_path / "empty"))
+    reply = client.call(f"{IFACE}.Copy", {"copies": [
+        {"src": str(tmp_path / "empty"), "dst": str(tmp_path / "out"), "recursive": True}]})
+    assert reply["results"] == [] and reply["summary"]["files_ok"] == 0
+
+
+def test_recursive_problems_all_listed(client, tmp_path, tree):
+    root, _ = tree
+    a = write(str(tmp_path / "a"), b"a")
+    pairs = [
+        {"src": str(tmp_path / "missing-dir"), "dst": str(tmp_path / "o0"), "recursive": True},
+        {"src": a, "dst": str(tmp_path / "o1"), "recursive": True},
+        {"src": "relative/dir", "dst": str(tmp_path / "o2"), "recursive": True},
+        {"src": root, "dst": str(tmp_path / "o3"), "recursive": True},
+    ]
+    e = client.call_error(f"{IFACE}.Copy", {"copies": pairs})
+    assert e["error"] == INVALID_REQUEST
+    got = sorted((p["index"], p["path"]) for p in e["parameters"]["problems"])
+    assert got == [(0, pairs[0]["src"]), (1, a), (2, "relative/dir")], e
+    for i in range(4):
+        assert not os.path.exists(str(tmp_path / f"o{i}"))
+
+
+@pytest.mark.parametrize("order", ["explicit-first", "recursive-first"])
+def test_recursive_clash_with_explicit_entry(client, tmp_path, tree, order):
+    """A file of a recursive entry and a plain entry with the same
+    destination: the whole batch is refused, whichever comes first."""
+    root, files = tree
+    out = str(tmp_path / "out")
+    other = write(str(tmp_path / "other"), b"other")
+    rec = {"src": root, "dst": out, "recursive": True}
+    plain = {"src": other, "dst": os.path.join(out, "top.txt")}
+    batch = [plain, rec] if order == "explicit-first" else [rec, plain]
+    client.send(f"{IFACE}.Copy", {"copies": batch})
+    reply = client.recv()
+    written = os.path.exists(out)
+    assert reply.get("error") == INVALID_REQUEST, (
+        f"{order}: both entries were copied to {out}/top.txt (its content now "
+        f"{read(os.path.join(out, 'top.txt'))!r}) instead of InvalidRequest")
+    problems = reply["parameters"]["problems"]
+    assert any(p["path"] == os.path.join(out, "top.txt") and "duplicate" in p["reason"]
+               for p in problems), problems
+    assert not written
+
+
+def test_recursive_clash_between_recursive_entries(client, tmp_path, tree):
+    root, files = tree
+    out = str(tmp_path / "out")
+    e = client.call_error(f"{IFACE}.Copy", {"copies": [
+        {"src": root, "dst": out, "recursive": True},
+        {"src": root, "dst": out, "recursive": True}]})
+    assert e["error"] == INVALID_REQUEST
+    dup = sorted(os.path.relpath(p["path"], out) for p in e["parameters"]["problems"])
+    assert dup == files
+    assert not os.path.exists(out)
+
+
+def test_recursive_expansion_counts_against_max_files(start_fdsd, tmp_path, tree):
+    root, files = tree
+    d = start_fdsd("--max-files", str(len(files) + 1))
+    with d.connect() as c:
+        e = c.call_error(f"{IFACE}.Copy", {"copies": [
+            {"src": root, "dst": str(tmp_path / "o1"), "recursive": True},
+            {"src": os.path.join(root, "top.txt"), "dst": str(tmp_path / "o2"),
+             "recursive": False},
+            {"src": os.path.join(root, "top.txt"), "dst": str(tmp_path / "o3")}]})
+        assert e["error"] == INVALID_REQUEST
+        assert any("limit" in p["reason"] for p in e["parameters"]["problems"]), e
+        assert not os.path.exists(str(tmp_path / "o1"))
+        r = c.call(f"{IFACE}.Copy", {"copies": [
+            {"src": root, "dst": str(tmp_path / "o1"), "recursive": True}]})
+        assert r["summary"]["files_ok"] == len(files)
+
+
+def test_validate_false_missing_source_is_per_file(client, tmp_path):
+    a = write(str(tmp_path / "a"), b"a")
+    pairs = [{"src": str(tmp_path / "missing"), "dst": str(tmp_path / "o0")},
+             {"src": a, "dst": str(tmp_path / "o1")},
+             {"src": "relative", "dst": str(tmp_path / "o2")}]
+    # Paths are still checked.
+    e = client.call_error(f"{IFACE}.Copy", {"copies": pairs, "options": {"validate": False}})
+    assert e["error"] == INVALID_REQUEST
+    assert [p["index"] for p in e["parameters"]["problems"]] == [2]
+    r = client.call(f"{IFACE}.Copy", {"copies": pairs[:2], "options": {"validate": False}})
+    res = r["results"]
+    assert [x["ok"] for x in res] == [False, True], res
+    assert res[0]["error"]["code"] == "NotFound"
+    assert read(str(tmp_path / "o1")) == b"a" and not os.path.exists(str(tmp_path / "o0"))
+    assert temp_files(str(tmp_path)) == []
+
+
+def test_fdsctl_recursive_and_no_validate(run_fdsctl, tmp_path, tree):
+    need_fdsctl()
+    root, files = tree
+    p = run_fdsctl("copy", "-r", os.path.relpath(root, str(tmp_path)), "out",
+                   cwd=str(tmp_path))
+    assert p.returncode == 0, p.stderr
+    for f in files:
+        assert read(os.path.join(str(tmp_path), "out", f)) == read(os.path.join(root, f))
+    a = write(str(tmp_path / "a"), b"a")
+    data = f"{tmp_path}/missing\t{tmp_path}/n0\n{a}\t{tmp_path}/n1\n".encode()
+    p = run_fdsctl("--no-validate", "copy", "--batch", "-", input=data)
+    assert p.returncode == 1, p.stderr
+    lines = [x for x in p.stderr.decode().splitlines() if x.startswith("fdsctl: ")]
+    assert len(lines) == 1 and f"{tmp_path}/missing" in lines[0] and "NotFound" in lines[0]
+    assert read(str(tmp_path / "n1")) == b"a"
