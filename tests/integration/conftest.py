@@ -18,6 +18,9 @@ import pytest
 
 from fdstest import (FDSCTL, FDSD, STOP_TIMEOUT, Daemon, need_fdsctl, sanitizer_reports)
 
+# Each of these folders is its own meson test (own server, own fixtures).
+collect_ignore = ["s3", "large", "systemd"]
+
 
 def pytest_report_header(config):
     return [f"fdsd: {FDSD}", f"fdsctl: {FDSCTL}"]
