@@ -5,9 +5,10 @@
 set -euo pipefail
 
 pkgs=(build-essential meson ninja-build pkg-config python3
-      libuv1-dev libcurl4-openssl-dev libjansson-dev libssl-dev libexpat1-dev libsystemd-dev libinih-dev)
+      libuv1-dev libcurl4-openssl-dev libjansson-dev libssl-dev libexpat1-dev libsystemd-dev libinih-dev
+      scdoc)
 case "${1:-}" in
---tests) pkgs+=(check python3-pytest python3-boto3) ;;
+--tests) pkgs+=(check python3-pytest python3-boto3 systemd) ;;  # systemd: systemd-socket-activate, systemd-analyze
 --demo) pkgs+=(python3-boto3) ;;
 esac
 

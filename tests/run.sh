@@ -24,5 +24,19 @@ for variant in release asan; do
         logs+=("$dir/meson-logs/testlog.json")
 done
 
+# The fuzzer over framing, JSON decoding and request validation: one
+# bounded minute under ASan/UBSan; any crash or leak fails the run.
+if command -v clang >/dev/null; then
+        dir=build-test-fuzz
+        [[ -d $dir ]] || CC=clang meson setup "$dir" -Dfuzz=true -Dtests=disabled >/dev/null ||
+                { echo "meson setup failed (fuzz)" >&2; exit 2; }
+        ninja -C "$dir" tests/fuzz/fuzz_request >/dev/null || { echo "build failed (fuzz)" >&2; exit 2; }
+        echo "== fuzz =="
+        meson test -C "$dir" --suite fuzz --print-errorlogs --no-rebuild || status=1
+        logs+=("$dir/meson-logs/testlog.json")
+else
+        echo "fuzz: skipped (no clang)"
+fi
+
 python3 tests/count.py "${logs[@]}" || status=1
 exit $status
