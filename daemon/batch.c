@@ -12,6 +12,8 @@
 #include "expand.h"
 #include "fsq.h"
 #include "job.h"
+#include "peer.h"
+#include "session.h"
 #include "s3_client.h"
 #include "validate.h"
 
@@ -94,6 +96,7 @@ batch *batch_free(batch *b) {
         free(b->files);
         s3_site_free(b->site);
         free(b->creds.groups);
+        peer_unref(b->daemon, b->peer);
         throttle_done(&b->bandwidth);
         fds_request_done(&b->req);
         fds_call_done(&b->call);
@@ -104,8 +107,12 @@ batch *batch_free(batch *b) {
         return NULL;
 }
 
-int batch_set_peer(batch *b, uid_t uid, gid_t gid, const gid_t *groups, int n_groups) {
+int batch_set_peer(batch *b, peer *p, uid_t uid, gid_t gid, const gid_t *groups, int n_groups) {
         b->peer_uid = uid;
+        if (p) {
+                p->refs++;
+                b->peer = p;
+        }
         if (uid == geteuid())
                 return 0; /* the daemon's own user: nothing to switch */
         if (!fsq_can_switch()) {
@@ -165,7 +172,21 @@ void batch_check_end(batch *b) {
 
 bool batch_runnable(const batch *b) {
         return b->running && !b->canceled && !b->paused && b->inflight < b->parallelism &&
-               b->next < b->n_files;
+               b->next < b->n_files && (!b->peer || b->peer->inflight < peer_max_inflight(b->daemon));
+}
+
+/* A file of this user ended: its other batches, held back by the per-user
+ * limit, may go on. */
+static void batch_wake_peer(batch *b) {
+        fds_daemon *d = b->daemon;
+        list_node *n, *t;
+        if (!b->peer || b->peer->inflight + 1 != peer_max_inflight(d))
+                return;
+        list_for_each_safe(n, t, &d->sessions) {
+                session *s = list_entry(n, session, link);
+                if (s->batch && s->batch != b && s->batch->peer == b->peer && batch_runnable(s->batch))
+                        scheduler_add(&d->sched, s->batch);
+        }
 }
 
 /* The one place that maps a file to its kind of transfer. */
@@ -220,11 +241,15 @@ int batch_start_one(batch *b) {
                 f->state = FILE_RUNNING;
                 list_add_tail(&b->jobs, &j->link);
                 b->inflight++;
+                if (b->peer)
+                        b->peer->inflight++;
                 int r = t->start(j);
                 if (r >= 0)
                         return 1;
                 list_del(&j->link);
                 b->inflight--;
+                if (b->peer)
+                        b->peer->inflight--;
                 free(j);
                 file_error_set_errno(&f->err, r, "cannot start");
                 batch_file_finish(b, f);
@@ -240,6 +265,10 @@ void batch_job_done(job *j) {
         list_del(&j->link);
         free(j);
         b->inflight--;
+        if (b->peer) {
+                b->peer->inflight--;
+                batch_wake_peer(b);
+        }
         scheduler_release(s);
         /* A job that finished despite a cancel keeps its true result. */
         batch_file_finish(b, f);

@@ -80,6 +80,7 @@ struct batch {
         bool as_peer;               /* use creds (the daemon is root, the peer is not) */
         bool local_denied;          /* the daemon cannot act as this peer */
         uid_t peer_uid;
+        struct peer *peer;          /* per-uid counters (a reference) */
         s3_site *site;              /* when any path is s3:// */
         struct s3_site_wait *site_wait; /* credentials on their way */
         void (*site_cont)(batch *b);
@@ -110,7 +111,7 @@ batch *batch_free(batch *b);
 /* Whose permissions touch local files: the peer's when the daemon is
  * root; a peer other than the daemon's own user gets no local files when
  * it is not. groups is copied. */
-int batch_set_peer(batch *b, uid_t uid, gid_t gid, const gid_t *groups, int n_groups);
+int batch_set_peer(batch *b, struct peer *p, uid_t uid, gid_t gid, const gid_t *groups, int n_groups);
 /* The identity local operations of this batch run with (NULL: the daemon's). */
 const fs_creds *batch_creds(const batch *b);
 

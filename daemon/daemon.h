@@ -33,6 +33,16 @@ typedef struct daemon_config {
         unsigned max_attempts;      /* per S3 request, by default */
         unsigned validate_concurrency; /* S3 HEADs in flight per batch while validating */
         mode_t file_mode;           /* of files the daemon creates (0666 less the umask) */
+        /* Who may connect (peer.c); none set: the default policy. */
+        uid_t *allow_uids;
+        size_t n_allow_uids;
+        gid_t *allow_gids;
+        size_t n_allow_gids;
+        /* Per peer uid; 0: no limit of its own. */
+        unsigned max_connections_per_uid;
+        unsigned max_inflight_per_uid;
+        size_t max_buffered_per_uid;  /* bytes of half-read messages */
+        unsigned write_stall_timeout_ms; /* a client that reads nothing this long is dropped */
         /* S3 defaults: below a call's options.s3, above the environment. NULL: unset. */
         const char *s3_endpoint;
         const char *s3_region;
@@ -68,6 +78,9 @@ typedef struct fds_daemon {
         daemon_config cfg;
         scheduler sched;
         list_node sessions;
+        list_node peers;            /* peer.c: per-uid counters */
+        gid_t socket_gid;           /* group of the socket file: the system service's access list */
+        bool socket_gid_known;
         unsigned n_sessions;
         uint64_t next_session_id;
         uint64_t next_batch_id;

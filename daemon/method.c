@@ -163,7 +163,7 @@ static void transfer_call(session *s, fds_call *call, batch_kind kind) {
                 session_close(s);
                 return;
         }
-        if (batch_set_peer(b, s->peer_uid, s->peer_gid, s->peer_groups, s->n_peer_groups) < 0) {
+        if (batch_set_peer(b, s->peer, s->peer_uid, s->peer_gid, s->peer_groups, s->n_peer_groups) < 0) {
                 batch_free(b);
                 session_close(s);
                 return;

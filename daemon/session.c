@@ -6,12 +6,15 @@
 #include <stdlib.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 
 #include "batch.h"
 #include "daemon.h"
 #include "log.h"
 #include "message.h"
 #include "method.h"
+#include "peer.h"
 
 #define SESSION_READ_SIZE (64 * 1024)
 
@@ -24,9 +27,22 @@ typedef struct session_write {
 
 static void session_process(session *s);
 
+static void account(session *s) {
+        if (!s->peer)
+                return;
+        size_t now = s->frame.cap;
+        s->peer->buffered = s->peer->buffered - s->accounted + now;
+        s->accounted = now;
+}
+
 static void on_close(uv_handle_t *h) {
         session *s = h->data;
         fds_frame_done(&s->frame);
+        account(s);
+        if (s->peer) {
+                s->peer->connections--;
+                peer_unref(s->daemon, s->peer);
+        }
         free(s->peer_groups);
         free(s);
 }
@@ -37,6 +53,7 @@ void session_close(session *s) {
         s->closing = true;
         list_del(&s->link);
         s->daemon->n_sessions--;
+        delay_cancel(&s->daemon->delay, &s->stall);
         if (s->batch) {
                 log_info("session %" PRIu64 ": client went away; canceling batch %" PRIu64,
                          s->id, s->batch->id);
@@ -53,11 +70,32 @@ static void update_backpressure(session *s) {
                 batch_set_paused(s->batch, s->write_pending > s->daemon->cfg.max_reply_backlog);
 }
 
+/* A client whose replies pile up and that has read nothing for the stall
+ * timeout is dropped: one that never reads must not hold its batch and
+ * its reply memory forever. */
+static void on_stall_check(delay_entry *e) {
+        session *s = (session *) ((char *) e - offsetof(session, stall));
+        if (s->closing || s->write_pending == 0)
+                return;
+        if (s->bytes_written == s->stall_mark) {
+                log_info("session %" PRIu64 ": client (uid %u pid %d) has read nothing for %u ms with %zu bytes "
+                         "of replies waiting; disconnecting",
+                         s->id, (unsigned) s->peer_uid, (int) s->peer_pid, peer_write_stall_ms(s->daemon),
+                         s->write_pending);
+                session_close(s);
+                return;
+        }
+        s->stall_mark = s->bytes_written;
+        delay_add(&s->daemon->delay, &s->stall, peer_write_stall_ms(s->daemon), on_stall_check);
+}
+
 static void on_write(uv_write_t *req, int status) {
         session_write *w = req->data;
         session *s = w->session;
 
         s->write_pending -= w->len;
+        if (status >= 0)
+                s->bytes_written += w->len;
         free(w->buf);
         free(w);
         if (s->closing)
@@ -95,6 +133,10 @@ int session_send(session *s, char *buf, size_t len) {
                 return r;
         }
         s->write_pending += len;
+        if (!list_linked(&s->stall.link)) {
+                s->stall_mark = s->bytes_written;
+                delay_add(&s->daemon->delay, &s->stall, peer_write_stall_ms(s->daemon), on_stall_check);
+        }
         update_backpressure(s);
         return 0;
 }
@@ -120,7 +162,15 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
                 *buf = uv_buf_init(NULL, 0); /* read_cb sees UV_ENOBUFS */
                 return;
         }
+        account(s);
         *buf = uv_buf_init(p, (unsigned) n);
+}
+
+/* One user's half-sent messages may hold at most so much memory: past it,
+ * its connections are read no further until some of it is freed. */
+static bool over_input_budget(const session *s) {
+        return s->peer && s->peer->buffered > peer_max_buffered(s->daemon) &&
+               s->frame.cap - fds_frame_pending(&s->frame) < SESSION_READ_SIZE;
 }
 
 static void too_large(session *s) {
@@ -189,10 +239,15 @@ static void session_process(session *s) {
                         break;
                 method_dispatch(s, msg, len);
         }
+        if (!s->closing) {
+                fds_frame_shrink(&s->frame);
+                account(s);
+        }
         /* Stop reading while a call runs and more than a message is queued,
          * so a pipelining client cannot make us buffer without bound. */
         if (!s->closing && !s->close_after_write && !s->eof) {
-                bool want = !s->batch || fds_frame_pending(&s->frame) <= s->daemon->cfg.max_message;
+                bool want = (!s->batch || fds_frame_pending(&s->frame) <= s->daemon->cfg.max_message) &&
+                            !over_input_budget(s);
                 if (want && !s->reading) {
                         if (uv_read_start((uv_stream_t *) &s->pipe, on_alloc, on_read) == 0)
                                 s->reading = true;
@@ -256,6 +311,43 @@ int session_accept(fds_daemon *d, uv_stream_t *server) {
         d->n_sessions++;
         d->stats.connections_total++;
         session_peer(s);
+        list_init(&s->stall.link);
+        if (!d->socket_gid_known) {
+                /* The system service's access list is the socket's group,
+                 * whoever created the socket (we, or systemd). */
+                uv_os_fd_t lfd;
+                struct sockaddr_un sa;
+                socklen_t sl = sizeof(sa);
+                struct stat st;
+                if (uv_fileno((uv_handle_t *) server, &lfd) == 0 &&
+                    getsockname(lfd, (struct sockaddr *) &sa, &sl) == 0 && sa.sun_path[0] &&
+                    stat(sa.sun_path, &st) == 0)
+                        d->socket_gid = st.st_gid;
+                d->socket_gid_known = true;
+        }
+        s->peer = peer_get(d, s->peer_uid);
+        if (!s->peer) {
+                session_close(s);
+                return -ENOMEM;
+        }
+        s->peer->connections++;
+        if (!peer_allowed(d, s->peer_uid, s->peer_gid, s->peer_groups, s->n_peer_groups)) {
+                log_warning("session %" PRIu64 ": uid %u (pid %d) is not allowed to use this fdsd; refused", s->id,
+                            (unsigned) s->peer_uid, (int) s->peer_pid);
+                send_error(s, FDS_INTERFACE ".PermissionDenied",
+                           json_pack("{s:I, s:s}", "uid", (json_int_t) s->peer_uid, "reason",
+                                     "this user is not allowed to use this fdsd"));
+                session_close_after_write(s);
+                return 0;
+        }
+        if (s->peer->connections > peer_max_connections(d)) {
+                log_info("session %" PRIu64 ": uid %u has %u connections, its limit; refusing pid %d", s->id,
+                         (unsigned) s->peer_uid, peer_max_connections(d), (int) s->peer_pid);
+                send_error(s, FDS_INTERFACE ".TooManyConnections",
+                           json_pack("{s:I}", "limit", (json_int_t) peer_max_connections(d)));
+                session_close_after_write(s);
+                return 0;
+        }
         if (d->n_sessions > d->cfg.max_connections) {
                 log_info("session %" PRIu64 ": too many connections (%u); refusing uid %u pid %d",
                          s->id, d->cfg.max_connections, (unsigned) s->peer_uid, (int) s->peer_pid);

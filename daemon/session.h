@@ -11,11 +11,13 @@
 #include <sys/types.h>
 #include <uv.h>
 
+#include "delay.h"
 #include "frame.h"
 #include "list.h"
 
 typedef struct fds_daemon fds_daemon;
 typedef struct batch batch;
+typedef struct peer peer;
 
 typedef struct session {
         uv_pipe_t pipe;          /* pipe.data points back here */
@@ -30,6 +32,11 @@ typedef struct session {
         gid_t peer_gid;
         gid_t *peer_groups;      /* SO_PEERGROUPS */
         int n_peer_groups;
+        peer *peer;              /* per-uid counters */
+        size_t accounted;        /* frame bytes counted in peer->buffered */
+        uint64_t bytes_written;
+        uint64_t stall_mark;     /* bytes_written when the stall check was armed */
+        delay_entry stall;       /* drops a client that stops reading */
         bool reading;
         bool eof;                /* the peer shut its sending side */
         bool processing;

@@ -77,6 +77,19 @@ int fds_frame_feed(fds_frame *f, const void *data, size_t n) {
         return 0;
 }
 
+size_t fds_frame_shrink(fds_frame *f) {
+        enum { KEEP = 64 * 1024 };
+        frame_compact(f);
+        if (f->cap > KEEP && f->len <= KEEP / 2) {
+                char *p = realloc(f->buf, KEEP);
+                if (p) {
+                        f->buf = p;
+                        f->cap = KEEP;
+                }
+        }
+        return f->cap;
+}
+
 int fds_frame_next(fds_frame *f, const char **ret_msg, size_t *ret_len) {
         const char *from = f->buf + f->start + f->scanned;
         size_t avail = f->len - f->start - f->scanned;

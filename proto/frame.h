@@ -37,3 +37,7 @@ int fds_frame_next(fds_frame *f, const char **ret_msg, size_t *ret_len);
 
 /* Bytes held that belong to messages not yet handed out. */
 size_t fds_frame_pending(const fds_frame *f);
+
+/* Give back memory a large message left behind once little is pending;
+ * returns the bytes allocated now. */
+size_t fds_frame_shrink(fds_frame *f);
