@@ -37,6 +37,19 @@ int job_s3_set_error(batch_file *f, const s3_result *r, const char *what) {
         return 0;
 }
 
+void s3_kept_set(s3_kept *k, const s3_result *r) {
+        k->r = *r;
+        snprintf(k->msg, sizeof(k->msg), "%s", r->message);
+        k->r.message = k->msg;
+        k->r.s3_code = NULL;
+        if (r->s3_code) {
+                snprintf(k->code, sizeof(k->code), "%s", r->s3_code);
+                k->r.s3_code = k->code;
+        }
+        k->r.xml = NULL;
+        k->set = true;
+}
+
 s3_call_opts job_s3_opts(const batch *b, const fds_location *l) {
         fds_daemon *d = b->daemon;
         return (s3_call_opts){

@@ -9,6 +9,16 @@
 /* Buffer of one job's file I/O; two per streaming job. */
 #define JOB_S3_BUF_SIZE (256 * 1024)
 
+/* An S3 result kept past its callback (whose strings die with it). */
+typedef struct s3_kept {
+        s3_result r;
+        char msg[512];
+        char code[64];
+        bool set;
+} s3_kept;
+
+void s3_kept_set(s3_kept *k, const s3_result *r);
+
 /* Fill f->err from a failed S3 call (code, message, HTTP status, S3 code). */
 int job_s3_set_error(batch_file *f, const s3_result *r, const char *what);
 

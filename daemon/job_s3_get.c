@@ -47,9 +47,7 @@ typedef struct get_job {
         int write_error;
         int r;
         bool sent;
-        s3_result result;
-        char result_msg[512];
-        char result_code[64];
+        s3_kept result;
         md5_ctx *md5;           /* of the bytes written, in order (worker) */
         char expect_md5[33];    /* from a single-part ETag */
         bool check_md5;
@@ -120,13 +118,13 @@ static void get_end(get_job *gj) {
         if (gj->mismatch)
                 file_error_set(&f->err, FDS_CODE_IO_ERROR,
                                "checksum mismatch: the data received does not match the object's MD5 ETag");
-        else if (gj->r < 0 && gj->sent && gj->result.error < 0)
-                job_s3_set_error(f, &gj->result, "download failed");
+        else if (gj->r < 0 && gj->sent && gj->result.r.error < 0)
+                job_s3_set_error(f, &gj->result.r, "download failed");
         else if (gj->r < 0)
                 file_error_set_errno(&f->err, gj->r, "cannot write the destination");
         else
                 f->bytes = gj->file_off;
-        f->attempts = gj->result.attempts;
+        f->attempts = gj->result.r.attempts;
         gj->tmp = local_tmp_free(gj->tmp);
         free(gj->bufs[0]);
         free(gj->bufs[1]);
@@ -251,15 +249,7 @@ static void get_done(s3_call *c, const s3_result *r, void *userdata) {
         gj->req = NULL;
         gj->sent = true;
         gj->r = r->error;
-        gj->result = *r;
-        snprintf(gj->result_msg, sizeof(gj->result_msg), "%s", r->message);
-        gj->result.message = gj->result_msg;
-        gj->result.s3_code = NULL;
-        if (r->s3_code) {
-                snprintf(gj->result_code, sizeof(gj->result_code), "%s", r->s3_code);
-                gj->result.s3_code = gj->result_code;
-        }
-        gj->result.xml = NULL;
+        s3_kept_set(&gj->result, r);
         if (gj->r == 0 && gj->write_error)
                 gj->r = gj->write_error, gj->sent = false;
         gj->http_done = true;

@@ -44,11 +44,9 @@ typedef struct put_job {
         bool error_set;         /* the file's error is already written */
         int read_error;
         int r;
-        s3_result result;       /* copied out of the call's completion */
+        s3_kept result;         /* copied out of the call's completion */
         mp_file mp;
         bool multipart;         /* the multipart strategy runs */
-        char result_msg[512];
-        char result_code[64];
 } put_job;
 
 static void put_finish(put_job *pj) {
@@ -58,7 +56,7 @@ static void put_finish(put_job *pj) {
                 mp_report(&pj->mp, "multipart upload failed");
                 if (pj->mp.r == 0)
                         f->bytes = pj->size;
-                f->attempts = pj->mp.fail.attempts;
+                f->attempts = pj->mp.fail.r.attempts;
                 mp_free(&pj->mp);
                 pj->r = pj->mp.r;
                 pj->sent = false;
@@ -79,10 +77,10 @@ static void put_finish(put_job *pj) {
         else if (pj->r < 0 && !pj->sent)
                 file_error_set_errno(&f->err, pj->r, "cannot read the source");
         else if (pj->r < 0)
-                job_s3_set_error(f, &pj->result, "upload failed");
+                job_s3_set_error(f, &pj->result.r, "upload failed");
         else
                 f->bytes = pj->size;
-        f->attempts = pj->result.attempts;
+        f->attempts = pj->result.r.attempts;
         batch_job_done(&pj->base);
 }
 
@@ -183,14 +181,7 @@ static void put_done(s3_call *c, const s3_result *r, void *userdata) {
         pj->call = NULL;
         pj->req = NULL;
         pj->r = r->error;
-        pj->result = *r;
-        snprintf(pj->result_msg, sizeof(pj->result_msg), "%s", r->message);
-        pj->result.message = pj->result_msg;
-        if (r->s3_code) {
-                snprintf(pj->result_code, sizeof(pj->result_code), "%s", r->s3_code);
-                pj->result.s3_code = pj->result_code;
-        }
-        pj->result.xml = NULL;
+        s3_kept_set(&pj->result, r);
         pj->sent = true;
         pj->http_done = true;
         if (!pj->reading)

@@ -19,25 +19,15 @@ static void keep_failure(mp_file *f, int r, const s3_result *res) {
         if (f->r < 0)
                 return;
         f->r = r;
-        if (res && res->error < 0 && r != -ECANCELED) {
-                f->fail = *res;
-                snprintf(f->fail_msg, sizeof(f->fail_msg), "%s", res->message);
-                f->fail.message = f->fail_msg;
-                f->fail.s3_code = NULL;
-                if (res->s3_code) {
-                        snprintf(f->fail_code, sizeof(f->fail_code), "%s", res->s3_code);
-                        f->fail.s3_code = f->fail_code;
-                }
-                f->fail.xml = NULL;
-                f->failed_s3 = true;
-        }
+        if (res && res->error < 0 && r != -ECANCELED)
+                s3_kept_set(&f->fail, res);
 }
 
 void mp_report(mp_file *f, const char *what) {
         if (f->r >= 0)
                 return;
-        if (f->failed_s3)
-                job_s3_set_error(f->bf, &f->fail, what);
+        if (f->fail.set)
+                job_s3_set_error(f->bf, &f->fail.r, what);
         else
                 file_error_set_errno(&f->bf->err, f->r, what);
 }
@@ -263,7 +253,7 @@ static void on_aborted(s3_call *c, const s3_result *r, void *userdata) {
         mp_file *f = userdata;
         f->call = NULL;
         /* An abort that fails leaves parts billed: say so. */
-        if (r->error < 0 && !f->failed_s3)
+        if (r->error < 0 && !f->fail.set)
                 keep_failure(f, r->error, r);
         f->ops->finished(f);
 }

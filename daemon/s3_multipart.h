@@ -11,6 +11,7 @@
 
 #include "batch.h"
 #include "budget.h"
+#include "job_s3.h"
 #include "s3_client.h"
 
 typedef struct mp_file mp_file;
@@ -56,11 +57,7 @@ struct mp_file {
         int r;                   /* first error */
         bool canceled;
         bool aborting;
-        /* The first S3 failure, copied out of its callback. */
-        s3_result fail;
-        char fail_msg[512];
-        char fail_code[64];
-        bool failed_s3;
+        s3_kept fail;            /* the first S3 failure */
 };
 
 /* Plan the parts and create the upload; ops->finished runs in any case

@@ -21,18 +21,8 @@ static void keep_failure(rg_file *f, int r, const s3_result *res) {
         if (f->r < 0)
                 return;
         f->r = r;
-        if (res && res->error < 0 && r != -ECANCELED) {
-                f->fail = *res;
-                snprintf(f->fail_msg, sizeof(f->fail_msg), "%s", res->message);
-                f->fail.message = f->fail_msg;
-                f->fail.s3_code = NULL;
-                if (res->s3_code) {
-                        snprintf(f->fail_code, sizeof(f->fail_code), "%s", res->s3_code);
-                        f->fail.s3_code = f->fail_code;
-                }
-                f->fail.xml = NULL;
-                f->failed_s3 = true;
-        }
+        if (res && res->error < 0 && r != -ECANCELED)
+                s3_kept_set(&f->fail, res);
 }
 
 void rg_report(rg_file *f) {
@@ -44,16 +34,16 @@ void rg_report(rg_file *f) {
         if (f->mismatch)
                 file_error_set(&bf->err, FDS_CODE_IO_ERROR,
                                "checksum mismatch: the data received does not match the object's MD5 ETag");
-        else if (f->failed_s3 && f->fail.http_status == 412)
+        else if (f->fail.set && f->fail.r.http_status == 412)
                 file_error_set(&bf->err, FDS_CODE_IO_ERROR,
                                "the object changed while it was being downloaded (its ETag no longer matches)");
-        else if (f->failed_s3)
-                job_s3_set_error(bf, &f->fail, "download failed");
+        else if (f->fail.set)
+                job_s3_set_error(bf, &f->fail.r, "download failed");
         else
                 file_error_set_errno(&bf->err, f->r, "download failed");
-        if (f->failed_s3) {
-                bf->err.http_status = (int) f->fail.http_status;
-                bf->attempts = f->fail.attempts;
+        if (f->fail.set) {
+                bf->err.http_status = (int) f->fail.r.http_status;
+                bf->attempts = f->fail.r.attempts;
         }
 }
 

@@ -15,6 +15,7 @@
 #include "batch.h"
 #include "budget.h"
 #include "local.h"
+#include "job_s3.h"
 #include "s3_client.h"
 
 typedef struct rg_file rg_file;
@@ -46,10 +47,7 @@ struct rg_file {
         bool canceled, settled, working, mismatch;
         char expect_md5[33];
         bool check_md5;
-        s3_result fail;
-        char fail_msg[512];
-        char fail_code[64];
-        bool failed_s3;
+        s3_kept fail;            /* the first S3 failure */
 };
 
 /* done(f) runs once, later, from the loop, once this returned 0. */
