@@ -51,6 +51,7 @@ static void usage(FILE *f) {
               "       fdsctl [OPTIONS] copy --batch FILE\n"
               "       fdsctl [OPTIONS] size PATH...\n"
               "       fdsctl [OPTIONS] cat PATH...\n"
+              "       fdsctl [OPTIONS] status\n"
               "\n"
               "Copy, size and read local files and S3 objects through fdsd.\n"
               "A PATH is a local path (relative ones are taken from the current\n"
@@ -62,6 +63,7 @@ static void usage(FILE *f) {
               "                         {\"src\": SRC, \"dst\": DST} or SRC<TAB>DST\n"
               "  size PATH...           print SIZE<TAB>PATH for each path\n"
               "  cat PATH...            write the contents of each path to stdout\n"
+              "  status                 the daemon's version, uptime, work in flight and counters\n"
               "\n"
               "Options:\n"
               "  -b, --batch FILE       read the pairs to copy from FILE\n"
@@ -258,6 +260,11 @@ static int parse_args(int argc, char **argv, args *a) {
 static int check_operands(const args *a) {
         bool copy = strcmp(a->command, "copy") == 0;
 
+        if (strcmp(a->command, "status") == 0) {
+                if (a->batch || a->recursive || a->n_operands != 0)
+                        return usage_error("status takes no PATH, --batch or --recursive");
+                return 0;
+        }
         if (!copy && strcmp(a->command, "size") != 0 && strcmp(a->command, "cat") != 0)
                 return usage_error("unknown command '%s'", a->command);
         if (a->batch && !copy)
@@ -609,6 +616,21 @@ static int cmd_cat(ctl *x, fds_named_path *files) {
         return failed ? EXIT_SOME_FAILED : EXIT_ALL_OK;
 }
 
+static int cmd_status(ctl *x) {
+        fds_status st;
+        int r;
+
+        r = ctl_connect(x);
+        if (r < 0)
+                return EXIT_USAGE;
+        r = fds_client_status(x->client, &st);
+        if (r < 0) {
+                print_call_error(x, r);
+                return EXIT_USAGE;
+        }
+        return status_print(&st, x->a.json) < 0 ? EXIT_SOME_FAILED : EXIT_ALL_OK;
+}
+
 static int cmd_files(ctl *x) {
         fds_named_path *files = NULL;
         int r;
@@ -651,6 +673,8 @@ int main(int argc, char **argv) {
 
         if (strcmp(x.a.command, "copy") == 0)
                 r = cmd_copy(&x);
+        else if (strcmp(x.a.command, "status") == 0)
+                r = cmd_status(&x);
         else
                 r = cmd_files(&x);
 finish:

@@ -62,3 +62,6 @@ typedef struct s3_flags {
 } s3_flags;
 
 int s3_options_apply(fds_options *o, const s3_flags *f);
+
+/* fdsctl-status.c: the daemon's status for people, or as one JSON object. */
+int status_print(const fds_status *st, bool json);

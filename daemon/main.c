@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 
-/* fdsd: start-up, options, signals and an orderly shutdown that ends with
- * every handle closed and uv_loop_close() == 0. */
+/* fdsd: start-up, options and configuration, signals, and an orderly
+ * shutdown that ends with every handle closed and uv_loop_close() == 0. */
 
 #include <errno.h>
 #include <getopt.h>
@@ -15,24 +15,56 @@
 #include <sys/stat.h>
 
 #include "batch.h"
+#include "conf.h"
 #include "config.h"
 #include "http.h"
-#include "engine.h"
 #include "s3_client.h"
+#include "s3_settings.h"
+#include "engine.h"
+#include "s3_site.h"
 #include "daemon.h"
 #include "log.h"
+#include "notify.h"
 #include "server.h"
 #include "session.h"
 #include "socket_path.h"
+#include "status.h"
 
 #define SHUTDOWN_TIMEOUT_MS 10000
+
+/* A flag that sets a configuration key, in command-line order. */
+typedef struct flag_arg {
+        const char *name;
+        const char *value;
+} flag_arg;
+
+typedef struct args {
+        const char *config; /* --config; NULL: FDS_CONFIG_FILE if it exists */
+        bool check_config;
+        flag_arg *flags;
+        size_t n_flags;
+} args;
+
+/* One generation of settings. A reload makes a new one; the old ones stay
+ * until exit, since the running daemon may still point at their strings. */
+typedef struct conf_gen {
+        fdsd_conf conf;
+        char *default_socket;
+        struct conf_gen *older;
+} conf_gen;
 
 typedef struct fdsd {
         fds_daemon d;
         uv_loop_t loop;
         server srv;
-        uv_signal_t sigint, sigterm;
+        notify notify;
+        status_meter meter;
+        uv_signal_t sigint, sigterm, sighup;
         uv_timer_t shutdown_timer;
+        args args;
+        mode_t umask;
+        conf_gen *conf;         /* the newest */
+        const conf_gen *started; /* the one the daemon started with */
         int exit_code;
 } fdsd;
 
@@ -40,107 +72,88 @@ static void usage(FILE *f) {
         fprintf(f,
                 "Usage: fdsd [OPTIONS]\n"
                 "Serve batch file transfers over a varlink Unix socket.\n\n"
+                "  -c, --config PATH          settings file (default " FDS_CONFIG_FILE ", if it exists)\n"
+                "      --check-config         check the settings, print them (secrets masked) and exit\n"
                 "  -s, --socket PATH          listen here (default: $FDS_SOCKET, else\n"
-                "                             $XDG_RUNTIME_DIR/fds/fdsd.sock, root: /run/fds/fdsd.sock)\n"
+                "                             $XDG_RUNTIME_DIR/fds/fdsd.sock, root: /run/fds/fdsd.sock);\n"
+                "                             unused when systemd passes the socket\n"
+                "      --socket-mode MODE     permissions of the socket fdsd creates (root 0660, else 0600)\n"
+                "      --socket-group GROUP   group of the socket fdsd creates\n"
                 "      --parallelism N        files in flight per call by default (16)\n"
                 "      --max-inflight N       files in flight in the whole daemon (64)\n"
                 "      --max-connections N    client connections (1024)\n"
                 "      --max-message-size B   largest request in bytes, K/M/G suffixes (64M)\n"
                 "      --max-files N          files in one call (1000000)\n"
                 "      --max-read-bytes B     bytes one Read call may return (64M)\n"
+                "      --buffer-memory B      transfer buffers, daemon-wide (64M)\n"
+                "      --max-bandwidth B      bytes per second, daemon-wide; 0: no cap (0)\n"
+                "      --max-attempts N       tries per S3 request (5)\n"
+                "      --s3-endpoint URL      default S3 endpoint\n"
+                "      --s3-region REGION     default S3 region\n"
+                "      --s3-profile NAME      default AWS profile\n"
+                "      --s3-addressing-style  path, virtual or auto\n"
                 "      --log-level LEVEL      error, warning, info or debug (info)\n"
+                "      --log-target TARGET    auto, console or journal (auto: the journal when\n"
+                "                             systemd connected stderr to it)\n"
                 "  -h, --help                 this help\n"
-                "      --version              print the version\n");
-}
-
-static int parse_size(const char *s, uint64_t *ret) {
-        char *end;
-        errno = 0;
-        unsigned long long v = strtoull(s, &end, 10);
-        if (errno || end == s || s[0] == '-')
-                return -EINVAL;
-        uint64_t mul = 1;
-        if (*end == 'K' || *end == 'k')
-                mul = 1024, end++;
-        else if (*end == 'M' || *end == 'm')
-                mul = 1024 * 1024, end++;
-        else if (*end == 'G' || *end == 'g')
-                mul = 1024ULL * 1024 * 1024, end++;
-        if (*end || (v && mul > UINT64_MAX / v))
-                return -EINVAL;
-        *ret = v * mul;
-        return 0;
-}
-
-static int parse_count(const char *s, unsigned max, unsigned *ret) {
-        uint64_t v;
-        if (parse_size(s, &v) < 0 || v == 0 || v > max)
-                return -EINVAL;
-        *ret = (unsigned) v;
-        return 0;
+                "      --version              print the version\n"
+                "\nFlags override the settings file; see fdsd(8) and fdsd.conf(5).\n");
 }
 
 enum {
-        OPT_PARALLELISM = 0x100,
-        OPT_MAX_INFLIGHT,
-        OPT_MAX_CONNECTIONS,
-        OPT_MAX_MESSAGE,
-        OPT_MAX_FILES,
-        OPT_MAX_READ,
-        OPT_LOG_LEVEL,
-        OPT_VERSION,
+        OPT_CONFIG = 'c',
+        OPT_VERSION = 0x100,
+        OPT_CHECK_CONFIG,
+        OPT_CONF, /* sets the configuration key whose flag is the option's name */
 };
 
 /* 0 to run, 1 to exit successfully (help, version), negative on error. */
-static int parse_args(int argc, char **argv, daemon_config *cfg) {
+static int parse_args(int argc, char **argv, args *a) {
+        /* clang-format off */
         static const struct option opts[] = {
-                { "socket", required_argument, NULL, 's' },
-                { "parallelism", required_argument, NULL, OPT_PARALLELISM },
-                { "max-inflight", required_argument, NULL, OPT_MAX_INFLIGHT },
-                { "max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS },
-                { "max-message-size", required_argument, NULL, OPT_MAX_MESSAGE },
-                { "max-files", required_argument, NULL, OPT_MAX_FILES },
-                { "max-read-bytes", required_argument, NULL, OPT_MAX_READ },
-                { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+                { "config", required_argument, NULL, OPT_CONFIG },
+                { "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, OPT_VERSION },
+                { "socket", required_argument, NULL, 's' },
+                { "socket-mode", required_argument, NULL, OPT_CONF },
+                { "socket-group", required_argument, NULL, OPT_CONF },
+                { "parallelism", required_argument, NULL, OPT_CONF },
+                { "max-inflight", required_argument, NULL, OPT_CONF },
+                { "max-connections", required_argument, NULL, OPT_CONF },
+                { "max-message-size", required_argument, NULL, OPT_CONF },
+                { "max-files", required_argument, NULL, OPT_CONF },
+                { "max-read-bytes", required_argument, NULL, OPT_CONF },
+                { "buffer-memory", required_argument, NULL, OPT_CONF },
+                { "max-bandwidth", required_argument, NULL, OPT_CONF },
+                { "max-attempts", required_argument, NULL, OPT_CONF },
+                { "s3-endpoint", required_argument, NULL, OPT_CONF },
+                { "s3-region", required_argument, NULL, OPT_CONF },
+                { "s3-profile", required_argument, NULL, OPT_CONF },
+                { "s3-addressing-style", required_argument, NULL, OPT_CONF },
+                { "log-level", required_argument, NULL, OPT_CONF },
+                { "log-target", required_argument, NULL, OPT_CONF },
                 {},
         };
-        int c, r = 0;
-        uint64_t v;
-        unsigned u;
+        /* clang-format on */
+        int c, idx;
 
-        while ((c = getopt_long(argc, argv, "s:h", opts, NULL)) >= 0) {
+        a->flags = calloc((size_t) argc, sizeof(*a->flags));
+        if (!a->flags)
+                return -ENOMEM;
+        while ((c = getopt_long(argc, argv, "c:s:h", opts, &idx)) >= 0) {
                 switch (c) {
+                case OPT_CONFIG:
+                        a->config = optarg;
+                        break;
+                case OPT_CHECK_CONFIG:
+                        a->check_config = true;
+                        break;
                 case 's':
-                        cfg->socket_path = optarg;
+                        a->flags[a->n_flags++] = (flag_arg){ "socket", optarg };
                         break;
-                case OPT_PARALLELISM:
-                        r = parse_count(optarg, 100000, &cfg->parallelism);
-                        break;
-                case OPT_MAX_INFLIGHT:
-                        r = parse_count(optarg, 100000, &cfg->max_inflight);
-                        break;
-                case OPT_MAX_CONNECTIONS:
-                        r = parse_count(optarg, 1000000, &cfg->max_connections);
-                        break;
-                case OPT_MAX_MESSAGE:
-                        r = parse_size(optarg, &v);
-                        if (r == 0 && (v < 1024 || v > (1ULL << 31)))
-                                r = -EINVAL;
-                        cfg->max_message = (size_t) v;
-                        break;
-                case OPT_MAX_FILES:
-                        r = parse_count(optarg, 100000000, &u);
-                        cfg->max_entries = u;
-                        break;
-                case OPT_MAX_READ:
-                        r = parse_size(optarg, &cfg->max_read_bytes);
-                        break;
-                case OPT_LOG_LEVEL:
-                        r = log_level_parse(optarg);
-                        if (r >= 0)
-                                log_set_level((log_level) r), r = 0;
+                case OPT_CONF:
+                        a->flags[a->n_flags++] = (flag_arg){ opts[idx].name, optarg };
                         break;
                 case 'h':
                         usage(stdout);
@@ -152,17 +165,156 @@ static int parse_args(int argc, char **argv, daemon_config *cfg) {
                         usage(stderr);
                         return -EINVAL;
                 }
-                if (r < 0) {
-                        fprintf(stderr, "fdsd: invalid value for --%s: '%s'\n",
-                                c == 's' ? "socket" : opts[c - OPT_PARALLELISM + 1].name, optarg);
-                        return -EINVAL;
-                }
         }
         if (optind < argc) {
                 fprintf(stderr, "fdsd: unexpected argument '%s'\n", argv[optind]);
                 return -EINVAL;
         }
         return 0;
+}
+
+static conf_gen *conf_gen_free(conf_gen *g) {
+        while (g) {
+                conf_gen *older = g->older;
+                conf_done(&g->conf);
+                free(g->default_socket);
+                free(g);
+                g = older;
+        }
+        return NULL;
+}
+
+/* The S3 defaults as the engine will judge them (endpoint URL well formed,
+ * ...), so that a mistake stops fdsd at start rather than failing calls. */
+static int conf_check_s3(const fdsd_conf *c, char **ret_error) {
+        const s3_settings_defaults s3 = {
+                .endpoint_url = c->d.s3_endpoint,
+                .region = c->d.s3_region,
+                .addressing_style = c->d.s3_addressing_style,
+                .profile = c->d.s3_profile,
+                .access_key_id = c->d.s3_access_key_id,
+                .secret_access_key = c->d.s3_secret_access_key,
+                .session_token = c->d.s3_session_token,
+        };
+        char *why = NULL;
+        int r = s3_settings_check_defaults(&s3, &why);
+
+        if (r < 0 && why && asprintf(ret_error, "[s3]: %s", why) < 0)
+                *ret_error = NULL;
+        free(why);
+        return r;
+}
+
+/* The settings: built-in defaults, the file, the flags. On failure
+ * *ret_error says why (NULL for -ENOMEM). */
+static int conf_build(const args *a, mode_t mask, conf_gen **ret, char **ret_error) {
+        conf_gen *g = calloc(1, sizeof(*g));
+        int r;
+
+        *ret_error = NULL;
+        if (!g)
+                return -ENOMEM;
+        conf_init(&g->conf, mask);
+        r = conf_load(&g->conf, a->config ? a->config : FDS_CONFIG_FILE, a->config != NULL, ret_error);
+        for (size_t i = 0; r >= 0 && i < a->n_flags; i++)
+                r = conf_set_flag(&g->conf, a->flags[i].name, a->flags[i].value, ret_error);
+        if (r >= 0)
+                r = conf_check(&g->conf, ret_error);
+        if (r >= 0)
+                r = conf_check_s3(&g->conf, ret_error);
+        if (r >= 0 && !g->conf.d.socket_path) {
+                r = fds_socket_path_default(&g->default_socket);
+                g->conf.d.socket_path = g->default_socket;
+        }
+        if (r < 0) {
+                conf_gen_free(g);
+                return r;
+        }
+        *ret = g;
+        return 0;
+}
+
+/* Credentials in a file others may read are worth a word. */
+static void conf_warn_secrets(const fdsd_conf *c) {
+        struct stat st;
+
+        if (!c->source || !(c->d.s3_secret_access_key || c->d.s3_session_token))
+                return;
+        if (stat(c->source, &st) == 0 && (st.st_mode & 0077))
+                log_warning("\"%s\" holds S3 credentials and others may read it (mode %04o); chmod 600 it",
+                            c->source, (unsigned) (st.st_mode & 07777));
+}
+
+static bool str_differs(const char *a, const char *b) {
+        return (a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0);
+}
+
+/* Settings the running daemon cannot take over, compared with those it
+ * started with: said at every reload until the file agrees again. */
+static void conf_warn_restart(const fdsd_conf *old, const fdsd_conf *new) {
+        const daemon_config *o = &old->d, *n = &new->d;
+        const char *changed[16];
+        size_t k = 0;
+
+        if (str_differs(o->socket_path, n->socket_path))
+                changed[k++] = "socket.path";
+        if (old->socket_mode != new->socket_mode)
+                changed[k++] = "socket.mode";
+        if (old->socket_gid != new->socket_gid)
+                changed[k++] = "socket.group";
+        if (o->buffer_memory != n->buffer_memory)
+                changed[k++] = "limits.buffer_memory";
+        if (o->max_bandwidth != n->max_bandwidth)
+                changed[k++] = "transfer.max_bandwidth";
+        if (str_differs(o->s3_endpoint, n->s3_endpoint) || str_differs(o->s3_region, n->s3_region) ||
+            str_differs(o->s3_profile, n->s3_profile) ||
+            str_differs(o->s3_addressing_style, n->s3_addressing_style) ||
+            str_differs(o->s3_access_key_id, n->s3_access_key_id) ||
+            str_differs(o->s3_secret_access_key, n->s3_secret_access_key) ||
+            str_differs(o->s3_session_token, n->s3_session_token))
+                changed[k++] = "[s3]";
+        for (size_t i = 0; i < k; i++)
+                log_warning("reload: %s changed; it takes effect when fdsd restarts", changed[i]);
+}
+
+static void fdsd_reload(fdsd *f) {
+        daemon_config *c = &f->d.cfg;
+        conf_gen *g = NULL;
+        char *err = NULL;
+        int r;
+
+        notify_reloading(&f->notify);
+        r = conf_build(&f->args, f->umask, &g, &err);
+        if (r < 0) {
+                log_error("reload: %s; the settings stay as they were", err ? err : strerror(-r));
+                free(err);
+                notify_ready(&f->notify);
+                return;
+        }
+        conf_warn_restart(&f->started->conf, &g->conf);
+        const daemon_config *n = &g->conf.d;
+        c->parallelism = n->parallelism;
+        c->max_inflight = n->max_inflight;
+        c->max_message = n->max_message;
+        c->max_entries = n->max_entries;
+        c->max_read_bytes = n->max_read_bytes;
+        c->max_connections = n->max_connections;
+        c->max_attempts = n->max_attempts;
+        c->multipart = n->multipart;
+        c->multipart_threshold = n->multipart_threshold;
+        c->multipart_chunksize = n->multipart_chunksize;
+        c->max_concurrency = n->max_concurrency;
+        /* More room starts queued files at once; less lets running ones finish. */
+        f->d.sched.limit = n->max_inflight;
+        scheduler_pump(&f->d.sched);
+        log_set_level(g->conf.log_level);
+        log_open(g->conf.log_target);
+        conf_warn_secrets(&g->conf);
+        g->older = f->conf;
+        f->conf = g;
+        log_info("reloaded the settings%s%s%s", g->conf.source ? " from \"" : " (no settings file)",
+                 g->conf.source ? g->conf.source : "", g->conf.source ? "\"" : "");
+        notify_ready(&f->notify);
 }
 
 static void on_shutdown_timeout(uv_timer_t *t) {
@@ -188,9 +340,13 @@ static void fdsd_stop(fdsd *f) {
                 return;
         f->d.stopping = true;
         log_info("stopping");
+        notify_stopping(&f->notify);
+        notify_close(&f->notify);
+        status_meter_close(&f->meter);
         server_close(&f->srv);
         uv_close((uv_handle_t *) &f->sigint, NULL);
         uv_close((uv_handle_t *) &f->sigterm, NULL);
+        uv_close((uv_handle_t *) &f->sighup, NULL);
         /* Closing a session cancels its batch; worker jobs stop at their next
          * chunk, and the loop ends when the last one has reported back. */
         list_for_each_safe(n, t, &f->d.sessions)
@@ -202,7 +358,10 @@ static void fdsd_stop(fdsd *f) {
 }
 
 static void on_signal(uv_signal_t *s, int signum) {
-        fdsd_stop(s->data);
+        if (signum == SIGHUP)
+                fdsd_reload(s->data);
+        else
+                fdsd_stop(s->data);
 }
 
 static void close_walk(uv_handle_t *h, void *arg) {
@@ -213,40 +372,78 @@ static void close_walk(uv_handle_t *h, void *arg) {
         }
 }
 
+/* systemd's socket when it passed one, else one we bind. */
+static int fdsd_listen(fdsd *f) {
+        const fdsd_conf *c = &f->conf->conf;
+        int fd, r;
+
+        r = server_activation_fd(&fd);
+        if (r == 0) {
+                r = server_adopt(&f->srv, &f->d, fd);
+                if (r < 0)
+                        log_error("cannot serve on the socket systemd passed: %s", strerror(-r));
+                else
+                        log_info("listening on \"%s\" (socket activation)", f->srv.path);
+                return r;
+        }
+        if (r != -ENOENT) {
+                log_error("socket activation: %s",
+                          r == -EBADF      ? "several sockets passed and none is named \"" SERVER_FD_NAME "\""
+                          : r == -ENOTSOCK ? "the socket passed is not a listening Unix stream socket"
+                                           : strerror(-r));
+                return r;
+        }
+        r = server_listen(&f->srv, &f->d, c->d.socket_path, c->socket_mode, c->socket_gid);
+        if (r < 0)
+                log_error("cannot listen on \"%s\": %s%s", c->d.socket_path, strerror(-r),
+                          r == -EADDRINUSE ? " (another fdsd is serving it)" : "");
+        else
+                log_info("listening on \"%s\"", c->d.socket_path);
+        return r;
+}
+
+static int fdsd_check_config(fdsd *f) {
+        int r = conf_print(&f->conf->conf, stdout);
+        if (r < 0) {
+                fprintf(stderr, "fdsd: cannot print the settings: %s\n", strerror(-r));
+                return 1;
+        }
+        return 0;
+}
+
 int main(int argc, char **argv) {
         static fdsd f;
-        char *default_path = NULL;
+        char *err = NULL;
         int r;
 
-        f.d.cfg = (daemon_config){
-                .parallelism = 16,
-                .max_inflight = 64,
-                .max_message = 64 * 1024 * 1024,
-                .max_entries = 1000000,
-                .max_read_bytes = 64 * 1024 * 1024,
-                .max_connections = 1024,
-                .max_reply_backlog = 4 * 1024 * 1024,
-                .max_attempts = 5,
-                .validate_concurrency = 64,
-                .multipart = true,
-                .multipart_threshold = 8 * 1024 * 1024,
-                .multipart_chunksize = 8 * 1024 * 1024,
-                .max_concurrency = 10,
-                .buffer_memory = 64 * 1024 * 1024,
-        };
-        r = parse_args(argc, argv, &f.d.cfg);
-        if (r != 0)
-                return r > 0 ? 0 : 2;
-        if (!f.d.cfg.socket_path) {
-                if (fds_socket_path_default(&default_path) < 0)
-                        return 1;
-                f.d.cfg.socket_path = default_path;
-        }
-        signal(SIGPIPE, SIG_IGN);
         /* Read once, before any thread exists: umask() is process-wide. */
-        mode_t mask = umask(0022);
-        umask(mask);
-        f.d.cfg.file_mode = 0666 & ~mask;
+        f.umask = umask(0022);
+        umask(f.umask);
+        r = parse_args(argc, argv, &f.args);
+        if (r != 0) {
+                free(f.args.flags);
+                return r > 0 ? 0 : 2;
+        }
+        r = conf_build(&f.args, f.umask, &f.conf, &err);
+        if (r < 0) {
+                fprintf(stderr, "fdsd: %s\n", err ? err : strerror(-r));
+                free(err);
+                free(f.args.flags);
+                return r == -ENOMEM ? 1 : 2;
+        }
+        f.started = f.conf;
+        log_set_level(f.conf->conf.log_level);
+        log_open(f.conf->conf.log_target);
+        conf_warn_secrets(&f.conf->conf);
+        if (f.args.check_config) {
+                r = fdsd_check_config(&f);
+                conf_gen_free(f.conf);
+                free(f.args.flags);
+                return r;
+        }
+        f.d.cfg = f.conf->conf.d;
+
+        signal(SIGPIPE, SIG_IGN);
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
                 log_error("curl_global_init failed");
                 return 1;
@@ -276,20 +473,25 @@ int main(int argc, char **argv) {
                 log_error("cannot set up the HTTP engine: %s", strerror(-r));
                 return 1;
         }
+        if ((r = status_meter_start(&f.meter, &f.d)) < 0 || (r = notify_init(&f.notify, &f.d)) < 0) {
+                log_error("timer: %s", uv_strerror(r));
+                return 1;
+        }
         uv_signal_init(&f.loop, &f.sigint);
         uv_signal_init(&f.loop, &f.sigterm);
-        f.sigint.data = f.sigterm.data = &f;
+        uv_signal_init(&f.loop, &f.sighup);
+        f.sigint.data = f.sigterm.data = f.sighup.data = &f;
         uv_signal_start(&f.sigint, on_signal, SIGINT);
         uv_signal_start(&f.sigterm, on_signal, SIGTERM);
+        uv_signal_start(&f.sighup, on_signal, SIGHUP);
 
-        r = server_listen(&f.srv, &f.d, f.d.cfg.socket_path);
+        r = fdsd_listen(&f);
         if (r < 0) {
-                log_error("cannot listen on \"%s\": %s%s", f.d.cfg.socket_path, strerror(-r),
-                          r == -EADDRINUSE ? " (another fdsd is serving it)" : "");
+                notify_failed(&f.notify, r, "cannot listen");
                 f.exit_code = 1;
                 fdsd_stop(&f);
         } else
-                log_info("listening on \"%s\"", f.d.cfg.socket_path);
+                notify_ready(&f.notify);
 
         uv_run(&f.loop, UV_RUN_DEFAULT);
 
@@ -307,6 +509,7 @@ int main(int argc, char **argv) {
                  f.d.stats.connections_total, f.d.stats.files_ok, f.d.stats.files_failed, f.d.stats.bytes);
         s3_ctx_free(f.d.s3);
         curl_global_cleanup();
-        free(default_path);
+        conf_gen_free(f.conf);
+        free(f.args.flags);
         return f.exit_code;
 }

@@ -14,6 +14,7 @@
 #include "message.h"
 #include "request.h"
 #include "session.h"
+#include "status.h"
 
 static void reply(session *s, json_t *params, bool continues) {
         char *buf;
@@ -96,6 +97,7 @@ static json_t *keyed_reply(const batch *b, const char *ok_name) {
 
 static void on_file_done(batch *b, batch_file *f, void *userdata) {
         session *s = userdata;
+        status_file_done(s->daemon, b, f);
         if (b->kind != BATCH_COPY || !b->call.more || b->call.oneway)
                 return;
         reply(s, json_pack("{s:o}", "result", copy_result_json(f)), true);
@@ -106,11 +108,24 @@ static const char *const kind_names[] = { "Copy", "Size", "Read" };
 static void on_end(batch *b, int status, void *userdata) {
         session *s = userdata;
 
-        if (status == 0)
-                log_info("batch %" PRIu64 ": %s from uid %u pid %d: %" PRIu64 " ok, %" PRIu64
-                         " failed, %" PRIu64 " bytes, %.3f s",
-                         b->id, kind_names[b->kind], (unsigned) s->peer_uid, (int) s->peer_pid,
-                         b->files_ok, b->files_failed, b->bytes, (double) batch_elapsed_ns(b) / 1e9);
+        status_batch_end(s->daemon, b, status);
+        if (status == 0) {
+                /* For the journal: FDS_BATCH=, the peer, and the first failure. */
+                const batch_file *fail = NULL;
+                for (size_t i = 0; b->files_failed && !fail && i < b->n_files; i++)
+                        if (b->files[i].err.code != FDS_CODE_OK)
+                                fail = &b->files[i];
+                log_fields lf = { .batch = b->id, .peer = true, .peer_uid = s->peer_uid,
+                                  .peer_pid = s->peer_pid, .path = fail ? fail->entry->src : NULL,
+                                  .code = fail ? fds_code_name(fail->err.code) : NULL };
+                log_struct(LOG_LEVEL_INFO, &lf,
+                           "batch %" PRIu64 ": %s from uid %u pid %d: %" PRIu64 " ok, %" PRIu64
+                           " failed, %" PRIu64 " bytes, %.3f s%s%s%s%s",
+                           b->id, kind_names[b->kind], (unsigned) s->peer_uid, (int) s->peer_pid,
+                           b->files_ok, b->files_failed, b->bytes, (double) batch_elapsed_ns(b) / 1e9,
+                           fail ? "; first failure: \"" : "", fail ? fail->entry->src : "",
+                           fail ? "\": " : "", fail ? lf.code : "");
+        }
         if (!b->call.oneway) {
                 switch (status) {
                 case 0:
@@ -215,6 +230,8 @@ void method_dispatch(session *s, const char *msg, size_t len) {
                 transfer_call(s, &call, BATCH_SIZE);
         else if (strcmp(call.method, FDS_INTERFACE ".Read") == 0)
                 transfer_call(s, &call, BATCH_READ);
+        else if (strcmp(call.method, FDS_INTERFACE ".Status") == 0)
+                status_call(s, &call);
         else if (strncmp(call.method, FDS_INTERFACE ".", strlen(FDS_INTERFACE) + 1) == 0)
                 reply_error(s, VARLINK_ERROR_METHOD_NOT_FOUND, json_pack("{s:s}", "method", call.method));
         else

@@ -9,3 +9,4 @@
 #include <fds/error.h>
 #include <fds/files.h>
 #include <fds/options.h>
+#include <fds/status.h>
