@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <pwd.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,6 +32,8 @@ typedef enum conf_type {
         CONF_WORD,        /* one of choices, stored as the static string */
         CONF_ENUM,        /* one of choices, stored as its index (an int) */
         CONF_GROUP,       /* a group name or number */
+        CONF_USERS,       /* user names or numbers, separated by commas or spaces */
+        CONF_GROUPS,      /* group names or numbers, likewise */
 } conf_type;
 
 typedef struct conf_key {
@@ -68,6 +71,17 @@ static const conf_key keys[] = {
         { "limits", "max_files", "max-files", CONF_COUNT, FIELD(d.max_entries), 1, 100000000 },
         { "limits", "max_read_bytes", "max-read-bytes", CONF_SIZE, FIELD(d.max_read_bytes), 0, TiB },
         { "limits", "buffer_memory", "buffer-memory", CONF_SIZE, FIELD(d.buffer_memory), MiB, TiB },
+        { "limits", "max_connections_per_user", "max-connections-per-user", CONF_COUNT,
+          FIELD(d.max_connections_per_uid), 0, 1000000 },
+        { "limits", "max_inflight_per_user", "max-inflight-per-user", CONF_COUNT,
+          FIELD(d.max_inflight_per_uid), 0, 100000 },
+        { "limits", "max_buffered_per_user", "max-buffered-per-user", CONF_SIZE,
+          FIELD(d.max_buffered_per_uid), 0, TiB },
+        { "limits", "write_stall_timeout", "write-stall-timeout", CONF_COUNT,
+          FIELD(d.write_stall_timeout_s), 0, 86400 },
+
+        { "access", "allow_users", "allow-user", CONF_USERS, FIELD(allow_users) },
+        { "access", "allow_groups", "allow-group", CONF_GROUPS, FIELD(allow_groups) },
 
         { "s3", "endpoint", "s3-endpoint", CONF_URL, FIELD(d.s3_endpoint) },
         { "s3", "region", "s3-region", CONF_REGION, FIELD(d.s3_region) },
@@ -216,6 +230,89 @@ static bool is_printable(const char *s) {
                 if ((unsigned char) *s < 0x20 || *s == 0x7f)
                         return false;
         return true;
+}
+
+static int resolve_user(const char *s, uid_t *ret) {
+        struct passwd pw, *res = NULL;
+        size_t size = 16384;
+        uint64_t v;
+        char *buf;
+        int r;
+
+        if (parse_number(s, &v) == 0 && strspn(s, "0123456789") == strlen(s)) {
+                if (v >= (uid_t) -1)
+                        return -ERANGE;
+                *ret = (uid_t) v;
+                return 0;
+        }
+        for (;;) {
+                buf = malloc(size);
+                if (!buf)
+                        return -ENOMEM;
+                r = getpwnam_r(s, &pw, buf, size, &res);
+                if (r != ERANGE || size >= 1024 * 1024)
+                        break;
+                free(buf);
+                size *= 2;
+        }
+        if (r == 0 && res)
+                *ret = res->pw_uid;
+        free(buf);
+        return r == 0 && res ? 0 : -ENOENT;
+}
+
+static int resolve_group(const char *s, gid_t *ret);
+
+/* "alice, 1001 bob": each a name or a number. The array is owned by c
+ * (kept with its strings); a name that does not exist is an error. */
+static int resolve_list(fdsd_conf *c, const char *value, bool groups, void **ret, size_t *ret_n) {
+        char *copy = strdup(value), *save = NULL;
+        size_t n = 0, cap = 8;
+        uint32_t *ids = malloc(cap * sizeof(uint32_t));
+        int r = 0;
+
+        if (!copy || !ids) {
+                r = -ENOMEM;
+                goto out;
+        }
+        for (char *w = strtok_r(copy, ", \t", &save); w; w = strtok_r(NULL, ", \t", &save)) {
+                if (n == cap) {
+                        uint32_t *p = realloc(ids, (cap *= 2) * sizeof(uint32_t));
+                        if (!p) {
+                                r = -ENOMEM;
+                                goto out;
+                        }
+                        ids = p;
+                }
+                if (groups) {
+                        gid_t g = 0;
+                        r = resolve_group(w, &g);
+                        ids[n++] = g;
+                } else {
+                        uid_t u = 0;
+                        r = resolve_user(w, &u);
+                        ids[n++] = u;
+                }
+                if (r < 0)
+                        goto out;
+        }
+        if (n == 0) {
+                r = -EINVAL;
+                goto out;
+        }
+        const char *owned;
+        r = conf_strdup(c, "", &owned); /* a slot in c->strings to own ids */
+        if (r < 0)
+                goto out;
+        free(c->strings[c->n_strings - 1]);
+        c->strings[c->n_strings - 1] = (char *) ids;
+        *ret = ids;
+        *ret_n = n;
+        ids = NULL;
+out:
+        free(ids);
+        free(copy);
+        return r;
 }
 
 static int resolve_group(const char *s, gid_t *ret) {
@@ -368,6 +465,27 @@ static int conf_set(fdsd_conf *c, const conf_key *k, const char *value, char *ex
                 }
                 c->socket_gid = gid;
                 break;
+        case CONF_USERS:
+        case CONF_GROUPS: {
+                void *ids;
+                size_t n;
+                r = resolve_list(c, value, k->type == CONF_GROUPS, &ids, &n);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0) {
+                        snprintf(expected, size, "existing %s names or numbers, separated by commas",
+                                 k->type == CONF_GROUPS ? "group" : "user");
+                        return -EINVAL;
+                }
+                if (k->type == CONF_GROUPS) {
+                        c->d.allow_gids = ids;
+                        c->d.n_allow_gids = n;
+                } else {
+                        c->d.allow_uids = ids;
+                        c->d.n_allow_uids = n;
+                }
+                break;
+        }
         case CONF_STRING:
                 break;
         }

@@ -23,6 +23,8 @@ typedef struct fdsd_conf {
         daemon_config d;        /* what the daemon runs with */
         mode_t socket_mode;     /* of a socket fdsd binds itself */
         const char *socket_group; /* NULL: the daemon's own group */
+        const char *allow_users;  /* as written; resolved into d.allow_uids */
+        const char *allow_groups; /* as written; resolved into d.allow_gids */
         gid_t socket_gid;       /* socket_group resolved; (gid_t) -1 when unset */
         log_level log_level;
         log_target log_target;

@@ -88,6 +88,13 @@ static void usage(FILE *f) {
                 "      --buffer-memory B      transfer buffers, daemon-wide (64M)\n"
                 "      --max-bandwidth B      bytes per second, daemon-wide; 0: no cap (0)\n"
                 "      --max-attempts N       tries per S3 request (5)\n"
+                "      --allow-user LIST      users who may connect (names or uids, commas); with\n"
+                "      --allow-group LIST     groups, they replace the default: the daemon's user\n"
+                "                             and root, and for a root fdsd the socket's group\n"
+                "      --max-connections-per-user N   (default: three quarters of the daemon's)\n"
+                "      --max-inflight-per-user N      files in flight (three quarters of the daemon's)\n"
+                "      --max-buffered-per-user B      memory of half-read messages (2 messages)\n"
+                "      --write-stall-timeout S        drop a client that reads nothing this long (60)\n"
                 "      --s3-endpoint URL      default S3 endpoint\n"
                 "      --s3-region REGION     default S3 region\n"
                 "      --s3-profile NAME      default AWS profile\n"
@@ -127,6 +134,12 @@ static int parse_args(int argc, char **argv, args *a) {
                 { "buffer-memory", required_argument, NULL, OPT_CONF },
                 { "max-bandwidth", required_argument, NULL, OPT_CONF },
                 { "max-attempts", required_argument, NULL, OPT_CONF },
+                { "allow-user", required_argument, NULL, OPT_CONF },
+                { "allow-group", required_argument, NULL, OPT_CONF },
+                { "max-connections-per-user", required_argument, NULL, OPT_CONF },
+                { "max-inflight-per-user", required_argument, NULL, OPT_CONF },
+                { "max-buffered-per-user", required_argument, NULL, OPT_CONF },
+                { "write-stall-timeout", required_argument, NULL, OPT_CONF },
                 { "s3-endpoint", required_argument, NULL, OPT_CONF },
                 { "s3-region", required_argument, NULL, OPT_CONF },
                 { "s3-profile", required_argument, NULL, OPT_CONF },

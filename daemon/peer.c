@@ -39,16 +39,16 @@ bool peer_allowed(const fds_daemon *d, uid_t uid, gid_t gid, const gid_t *groups
         return false;
 }
 
+/* Another user always finds at least a quarter of the connections. */
 unsigned peer_max_connections(const fds_daemon *d) {
         unsigned v = d->cfg.max_connections_per_uid;
-        return v ? v : (d->cfg.max_connections > 4 ? d->cfg.max_connections / 4 : 1);
+        return v ? v : d->cfg.max_connections - d->cfg.max_connections / 4;
 }
 
 /* Another user always finds at least a quarter of the slots. */
 unsigned peer_max_inflight(const fds_daemon *d) {
         unsigned v = d->cfg.max_inflight_per_uid;
-        unsigned dflt = d->cfg.max_inflight * 3 / 4;
-        return v ? v : (dflt ? dflt : 1);
+        return v ? v : d->cfg.max_inflight - d->cfg.max_inflight / 4;
 }
 
 size_t peer_max_buffered(const fds_daemon *d) {
@@ -57,8 +57,8 @@ size_t peer_max_buffered(const fds_daemon *d) {
 }
 
 unsigned peer_write_stall_ms(const fds_daemon *d) {
-        unsigned v = d->cfg.write_stall_timeout_ms;
-        return v ? v : 60000;
+        unsigned v = d->cfg.write_stall_timeout_s;
+        return v ? v * 1000 : 60000;
 }
 
 peer *peer_get(fds_daemon *d, uid_t uid) {

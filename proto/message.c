@@ -43,7 +43,10 @@ int fds_call_parse(const char *msg, size_t len, fds_call *ret, const char **ret_
          * inside strings, so every string we see is a valid C string. */
         c.root = json_loadb(msg, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
         if (!c.root) {
-                *ret_reason = "not valid JSON";
+                /* jansson takes 64-bit integers and doubles only. */
+                *ret_reason = strstr(jerr.text, "too big") || strstr(jerr.text, "overflow")
+                                      ? "a number is out of range (64-bit integers and doubles only)"
+                                      : "not valid JSON";
                 return -EBADMSG;
         }
         if (!json_is_object(c.root)) {

@@ -311,3 +311,47 @@ def shared_tmpdir(prefix):
 
 def rmtree(path):
     shutil.rmtree(path, ignore_errors=True)
+
+
+# Run as another user: sends each call of argv[2] (a JSON list of
+# [method, parameters]) on one connection, prints each reply as a line.
+CALLS_AS_USER = """
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+buf = b""
+for method, params in json.loads(sys.argv[2]):
+    s.sendall(json.dumps({"method": method, "parameters": params}).encode() + b"\\0")
+    while b"\\0" not in buf:
+        data = s.recv(65536)
+        if not data:
+            sys.exit("connection closed")
+        buf += data
+    msg, _, buf = buf.partition(b"\\0")
+    print(msg.decode())
+"""
+
+
+def calls_as(user, socket_path, calls):
+    """Replies to calls ([method, parameters] each) made on one connection,
+    by user (a uid, through setpriv) or, for None, by this process."""
+    if user is None:
+        with Varlink(socket_path) as c:
+            out = []
+            for method, params in calls:
+                c.send(method, params)
+                out.append(c.recv())
+            return out
+    p = subprocess.run(["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups",
+                        "/usr/bin/python3", "-c", CALLS_AS_USER, socket_path,
+                        json.dumps(calls)], capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    return [json.loads(x) for x in p.stdout.splitlines()]
+
+
+def run_fdsctl_as(user, *args):
+    priv = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups"] \
+        if user is not None else []
+    p = subprocess.run(priv + [FDSCTL] + list(args), capture_output=True, timeout=60)
+    assert_no_sanitizer_reports(p.stderr)
+    return p

@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from fdstest import (FDSCTL, IFACE, Varlink, assert_no_sanitizer_reports,
+from fdstest import (FDSCTL, IFACE, Varlink, assert_no_sanitizer_reports, calls_as, run_fdsctl_as,
                      documented_file_error_codes, make_tree, read, rmtree, shared_tmpdir,
                      temp_files, write)
 
@@ -296,50 +296,6 @@ def test_file_error_codes_are_documented(client, tmp_path):
         f"documents only {sorted(documented_file_error_codes())}")
 
 
-# Run as another user: sends each call of argv[2] (a JSON list of
-# [method, parameters]) on one connection, prints each reply as a line.
-CALLS_AS_USER = """
-import json, socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-buf = b""
-for method, params in json.loads(sys.argv[2]):
-    s.sendall(json.dumps({"method": method, "parameters": params}).encode() + b"\\0")
-    while b"\\0" not in buf:
-        data = s.recv(65536)
-        if not data:
-            sys.exit("connection closed")
-        buf += data
-    msg, _, buf = buf.partition(b"\\0")
-    print(msg.decode())
-"""
-
-
-def calls_as(user, socket_path, calls):
-    """Replies to calls ([method, parameters] each) made on one connection,
-    by user (a uid, through setpriv) or, for None, by this process."""
-    if user is None:
-        with Varlink(socket_path) as c:
-            out = []
-            for method, params in calls:
-                c.send(method, params)
-                out.append(c.recv())
-            return out
-    p = subprocess.run(["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups",
-                        "/usr/bin/python3", "-c", CALLS_AS_USER, socket_path,
-                        json.dumps(calls)], capture_output=True, timeout=60)
-    assert p.returncode == 0, p.stderr
-    return [json.loads(x) for x in p.stdout.splitlines()]
-
-
-def run_fdsctl_as(user, *args):
-    priv = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups"] \
-        if user is not None else []
-    p = subprocess.run(priv + [FDSCTL] + list(args), capture_output=True, timeout=60)
-    assert_no_sanitizer_reports(p.stderr)
-    return p
-
-
 def test_unreadable_source(start_fdsd, tmp_path):
     """A source the client may not read (chmod 000) rejects the batch. Root
     bypasses permission checks, so as root the client runs as nobody."""
@@ -361,7 +317,9 @@ def test_unreadable_source(start_fdsd, tmp_path):
             os.chown(secret, user, user)  # the client's own file, mode 000
         os.chmod(secret, 0o000)
         os.chmod(locked, 0o555)
-        d = start_fdsd(workdir=work)
+        # Another user is welcome only by name (the default policy admits
+        # the daemon's own user and root).
+        d = start_fdsd(*(["--allow-user", f"root,{user}"] if user is not None else []), workdir=work)
         os.chmod(d.socket, 0o777)
         bad_copy, size, read_, partial = calls_as(user, d.socket, [
             [f"{IFACE}.Copy", {"copies": copies([(ok, f"{out}/ok"), (secret, f"{out}/secret")])}],
@@ -415,7 +373,7 @@ def test_client_credentials_are_honoured(start_fdsd, tmp_path):
         locked = os.path.join(work, "locked")
         os.makedirs(locked)
         os.chmod(locked, 0o755)
-        d = start_fdsd(workdir=work)
+        d = start_fdsd("--allow-user", f"root,{nobody}", workdir=work)
         os.chmod(d.socket, 0o777)
         calls = [
             [f"{IFACE}.Read", {"files": {"s": secret, "p": public}}],
