@@ -27,6 +27,9 @@ static int settings_ready(fds_daemon *d, char **ret_reason) {
                 .region = d->cfg.s3_region,
                 .addressing_style = d->cfg.s3_addressing_style,
                 .profile = d->cfg.s3_profile,
+                .access_key_id = d->cfg.s3_access_key_id,
+                .secret_access_key = d->cfg.s3_secret_access_key,
+                .session_token = d->cfg.s3_session_token,
         };
         return s3_settings_check_defaults(&d->s3_defaults, ret_reason);
 }
