@@ -251,7 +251,9 @@ int batch_start_one(batch *b) {
                 if (b->peer)
                         b->peer->inflight--;
                 free(j);
-                file_error_set_errno(&f->err, r, "cannot start");
+                /* A job that refused to start may have said why. */
+                if (f->err.code == FDS_CODE_OK)
+                        file_error_set_errno(&f->err, r, "cannot start");
                 batch_file_finish(b, f);
         }
         return 0;

@@ -50,6 +50,7 @@ typedef struct batch_file {
         uint64_t src_size;    /* validation: size seen */
         char *etag;           /* validation: an S3 source's ETag, pinned for the transfer */
         char *vreason;        /* validation: why the source failed, when errno says too little */
+        int vhttp;            /* validation: HTTP status of a failed S3 check */
         bool src_known;       /* size and ETag came from a listing: no HEAD needed */
         unsigned attempts;    /* S3 requests: tries the last request took */
 } batch_file;

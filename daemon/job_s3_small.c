@@ -137,6 +137,12 @@ static int copy_start(job *j) {
         batch *b = j->batch;
         small_job *sj = (small_job *) j;
 
+        /* As for local files: a copy onto itself is refused, not sent. */
+        if (strcmp(e->src_loc.bucket, e->dst_loc.bucket) == 0 && strcmp(e->src_loc.key, e->dst_loc.key) == 0) {
+                file_error_set(&j->file->err, FDS_CODE_SAME_FILE, "source and destination are the same object");
+                return -EINVAL;
+        }
+
         /* CopyObject takes at most 5 GiB; above the threshold parts go in
          * parallel anyway. The size is known from validation or a listing. */
         if ((j->file->src_size > PARTS_MAX_SIZE || (b->multipart && j->file->src_size > b->multipart_threshold)) &&

@@ -62,8 +62,16 @@ s3_site *s3_site_free(s3_site *s) {
         return NULL;
 }
 
+/* "127.0.0.1:7480", "[::1]:9000": a bucket cannot be a label of those. */
+static bool host_is_ip(const char *host) {
+        if (host[0] == '[')
+                return true;
+        size_t n = strcspn(host, ":");
+        return n > 0 && strspn(host, "0123456789.") >= n;
+}
+
 bool s3_site_virtual(const s3_site *site, const char *bucket) {
-        if (site->path_style)
+        if (site->path_style || host_is_ip(site->host))
                 return false;
         for (const char *p = bucket; *p; p++)
                 if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' ||
@@ -372,10 +380,15 @@ static void on_http_done(http_request *req, const http_result *res, void *userda
         int error = res->error;
 
         c->req = NULL;
+        /* A response cut short (reset, timeout, partial body) is a network
+         * failure even when its status line had arrived: the status of a
+         * body we do not have says nothing. */
+        if (error < 0 && error != -ECANCELED)
+                status = 0;
         if (c->xml) {
                 if (s3_xml_parser_finish(c->xml, &xml) < 0)
                         xml = NULL;
-                c->xml = NULL;
+                c->xml = s3_xml_parser_free(c->xml);
         }
         if (error == 0 && status >= 200 && status < 300 && c->opts.parse_xml && !xml)
                 error = -EBADMSG;

@@ -288,7 +288,7 @@ void mp_cancel(mp_file *f) {
                         delay_add(&f->b->daemon->delay, &p->later, 0, on_later);
                 }
         }
-        /* The create or complete in flight: the abort follows its end. */
-        if (f->call && !f->aborting)
-                s3_call_cancel(f->call);
+        /* A create or complete in flight is not canceled: the server may
+         * have acted on it already, and only its answer says whether there
+         * is an upload to abort (or an object that is whole). */
 }

@@ -182,6 +182,7 @@ static int read_collect(batch *b) {
                         if (f->vreason) {
                                 if (file_error_set(&f->err, fds_code_from_errno(f->vr), f->vreason) < 0)
                                         return -ENOMEM;
+                                f->err.http_status = f->vhttp;
                         } else
                                 job_local_set_error(f, f->vr);
                         batch_file_finish(b, f);
@@ -237,6 +238,7 @@ static void head_done(s3_call *c, const s3_result *r, void *userdata) {
         } else {
                 char why[640];
                 f->vr = r->error;
+                f->vhttp = (int) r->http_status;
                 if (r->http_status == 404)
                         snprintf(why, sizeof(why), "source object does not exist (HTTP 404)");
                 else if (r->http_status)
