@@ -1,0 +1,263 @@
+# SPDX-License-Identifier: MIT
+"""S3 integration tests: a real fdsd over a real socket against a real S3
+server (Ceph RADOS Gateway, tests/s3/rgw.sh), with Debian's boto3 as the
+independent oracle.
+
+One RGW serves the whole session (stopped at the end, also on failure); each
+test gets a fresh bucket and its own fdsd. fdsd gets its S3 settings either
+from its environment (AWS_ENDPOINT_URL, ...) or per call in options.s3; the
+`fds` fixture runs a test both ways.
+
+These tests are meson's `integration-s3` test (the parent directory's
+conftest leaves this folder out of the local `integration` test).
+
+Environment: FDSD, FDSCTL (the binaries), FDS_RGW_INSTALL=0 (do not try
+`rgw.sh install` when the Ceph daemons are missing; skip instead).
+"""
+
+import atexit
+import itertools
+import os
+import sys
+import time
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "s3"))
+
+import conftest_rgw  # noqa: E402  (tests/s3)
+import s3fds  # noqa: E402
+from s3fds import FDSD, IFACE, Daemon, copies  # noqa: E402
+
+# A bucket that held more than this is followed by an RGW gc (memstore keeps
+# deleted data in RAM until then).
+GC_AFTER_BYTES = 4 << 20
+
+
+def pytest_report_header(config):
+    return [f"fdsd: {FDSD}", f"S3 server: RGW via {conftest_rgw.RGW_SH}"]
+
+
+# ---- the S3 server -----------------------------------------------------
+
+@pytest.fixture(scope="session")
+def rgw(tmp_path_factory):
+    """The session's RGW: its env dict (AWS_ENDPOINT_URL, ..., RGW_DIR)."""
+    if not conftest_rgw.available():
+        if os.environ.get("FDS_RGW_INSTALL") == "0":
+            pytest.skip("radosgw is not installed (tests/s3/rgw.sh install) and "
+                        "FDS_RGW_INSTALL=0")
+        try:
+            conftest_rgw.install()
+        except Exception as e:  # pylint: disable=broad-except
+            pytest.skip(f"radosgw is not installed and `tests/s3/rgw.sh install` failed: {e}")
+        if not conftest_rgw.available():
+            pytest.skip("radosgw is still not installed after `tests/s3/rgw.sh install`")
+    directory = str(tmp_path_factory.mktemp("rgw-session") / "rgw")
+    # Belt and braces: stop it even if pytest dies before fixture teardown.
+    atexit.register(_stop_quietly, directory)
+    try:
+        env = conftest_rgw.start(directory)
+    except Exception as e:  # pylint: disable=broad-except
+        _stop_quietly(directory)
+        pytest.skip(f"the RGW S3 server could not be started: {e}")
+    try:
+        yield env
+    finally:
+        conftest_rgw.stop(directory)
+
+
+def _stop_quietly(directory):
+    try:
+        conftest_rgw.stop(directory)
+    except Exception:  # pylint: disable=broad-except
+        pass
+
+
+@pytest.fixture(scope="session")
+def s3(rgw):
+    """boto3 client for the test user (path style, no retries)."""
+    return conftest_rgw.boto3_client(rgw)
+
+
+_bucket_seq = itertools.count()
+
+
+def empty_bucket(s3, name):
+    """Delete every object of a bucket; the bytes they held."""
+    total = 0
+    while True:
+        listing = s3.list_objects_v2(Bucket=name)
+        objs = listing.get("Contents", [])
+        if not objs:
+            return total
+        total += sum(o["Size"] for o in objs)
+        s3.delete_objects(Bucket=name, Delete={"Objects": [{"Key": o["Key"]} for o in objs],
+                                               "Quiet": True})
+
+
+@pytest.fixture
+def make_bucket(rgw, s3):
+    """make_bucket() -> a new empty bucket's name; all are deleted (and RGW
+    garbage-collected if they were big) after the test."""
+    names = []
+
+    def make():
+        name = f"fds-{os.getpid()}-{next(_bucket_seq)}-{int(time.time() * 1000) % 100000}"
+        s3.create_bucket(Bucket=name)
+        names.append(name)
+        return name
+
+    yield make
+    # The test may have left the server paused.
+    conftest_rgw.resume(rgw)
+    total = 0
+    for name in names:
+        total += empty_bucket(s3, name)
+        s3.delete_bucket(Bucket=name)
+    if total > GC_AFTER_BYTES:
+        conftest_rgw.gc(rgw)
+
+
+@pytest.fixture
+def bucket(make_bucket):
+    return make_bucket()
+
+
+# ---- fdsd --------------------------------------------------------------
+
+def base_env(home):
+    """fdsd's environment with no S3 settings at all: no AWS_* variables, a
+    HOME without ~/.aws, and no instance metadata service to wait for."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["HOME"] = home
+    env["AWS_CONFIG_FILE"] = os.path.join(home, "no-aws-config")
+    env["AWS_SHARED_CREDENTIALS_FILE"] = os.path.join(home, "no-aws-credentials")
+    env["AWS_EC2_METADATA_DISABLED"] = "true"
+    return env
+
+
+def s3_options(rgw, **override):
+    """options.s3 naming the session's RGW and the test user."""
+    o = {
+        "endpoint_url": rgw["AWS_ENDPOINT_URL"],
+        "region": rgw["AWS_REGION"],
+        "addressing_style": "path",
+        "access_key_id": rgw["AWS_ACCESS_KEY_ID"],
+        "secret_access_key": rgw["AWS_SECRET_ACCESS_KEY"],
+    }
+    o.update(override)
+    return o
+
+
+class Fds:
+    """An fdsd plus the options.s3 each call carries (None: it uses its
+    environment)."""
+
+    def __init__(self, daemon, s3opts=None, mode="env"):
+        self.daemon = daemon
+        self.s3opts = s3opts
+        self.mode = mode
+
+    def options(self, **options):
+        o = dict(options)
+        if self.s3opts is not None:
+            o["s3"] = dict(self.s3opts, **o.get("s3", {}))
+        return o
+
+    def params(self, key, value, options):
+        p = {key: value}
+        o = self.options(**options)
+        if o:
+            p["options"] = o
+        return p
+
+    def connect(self, timeout=s3fds.REPLY_TIMEOUT):
+        return self.daemon.connect(timeout)
+
+    def copy(self, pairs, **options):
+        """Non-streaming Copy: the reply's parameters."""
+        with self.connect() as c:
+            return c.call(f"{IFACE}.Copy", self.params("copies", copies(pairs), options))
+
+    def copy_more(self, pairs, **options):
+        """Streaming Copy: (results in arrival order, summary)."""
+        with self.connect() as c:
+            replies = list(c.replies(f"{IFACE}.Copy", self.params("copies", copies(pairs), options)))
+        last = replies[-1]
+        assert "error" not in last, last
+        assert all(r.get("continues") is True for r in replies[:-1]), replies[-1]
+        assert set(last["parameters"]) == {"summary"}, last
+        return [r["parameters"]["result"] for r in replies[:-1]], last["parameters"]["summary"]
+
+    def copy_error(self, pairs, **options):
+        with self.connect() as c:
+            return c.call_error(f"{IFACE}.Copy", self.params("copies", copies(pairs), options))
+
+    def size(self, files, **options):
+        with self.connect() as c:
+            return c.call(f"{IFACE}.Size", self.params("files", files, options))
+
+    def read(self, files, **options):
+        with self.connect() as c:
+            return c.call(f"{IFACE}.Read", self.params("files", files, options))
+
+    def files_error(self, method, files, **options):
+        with self.connect() as c:
+            return c.call_error(f"{IFACE}.{method}", self.params("files", files, options))
+
+
+@pytest.fixture
+def start_fds(request, tmp_path):
+    """start_fds(s3="env"|"options"|"none", env=None, args=()) -> Fds.
+
+    "env": the RGW settings in fdsd's environment; "options": a bare
+    environment and the settings in every call's options.s3; "none": neither
+    (and no RGW needed).
+    env adds to (or, with None values, removes from) fdsd's environment. At
+    teardown each fdsd gets SIGTERM and must exit 0 with no sanitizer report.
+    """
+    daemons = []
+    home = str(tmp_path / "home")
+    os.makedirs(home, exist_ok=True)
+
+    def start(s3="env", env=None, args=()):
+        e = base_env(home)
+        # Only a daemon that talks to the session's RGW needs it started.
+        rgw = request.getfixturevalue("rgw") if s3 in ("env", "options") else None
+        if s3 == "env":
+            e.update(conftest_rgw.subprocess_env(rgw, base={}))
+        for k, v in (env or {}).items():
+            if v is None:
+                e.pop(k, None)
+            else:
+                e[k] = v
+        d = Daemon(str(tmp_path), e, ["--log-level", "debug", *args], name=f"fdsd{len(daemons)}")
+        daemons.append(d)
+        d.start()
+        return Fds(d, s3_options(rgw) if s3 == "options" else None, s3)
+
+    yield start
+
+    problems = []
+    for d in daemons:
+        p = d.stop_and_check()
+        if p:
+            problems.append(f"{d.log_path}: " + "\n".join(p))
+        print(f"---- {d.log_path} ----\n{d.log()[-20000:]}")
+    if problems:
+        pytest.fail("\n\n".join(problems), pytrace=False)
+
+
+@pytest.fixture(params=["env", "options"])
+def fds(request, start_fds):
+    """An fdsd with S3 settings in its environment, or passed per call."""
+    return start_fds(request.param)
+
+
+@pytest.fixture
+def fds_env(start_fds):
+    """An fdsd with the S3 settings in its environment."""
+    return start_fds("env")
