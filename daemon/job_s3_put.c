@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 
-/* local -> S3: PutObject streamed from the file. A small file is read whole
- * on a worker thread and sent from memory with its Content-MD5, which the
- * server checks; a larger one is streamed through two buffers filled by
- * uv_fs_read, so no disk read ever blocks the loop. */
+/* local -> S3. The job opens the file first (with the peer's identity) and
+ * then picks a strategy by its size: up to 8 MiB it is read whole into a
+ * buffer granted by the budget, hashed and sent from memory; larger ones
+ * go to the multipart strategy, or, with multipart off, are hashed in a
+ * first pass and streamed through two buffers filled by uv_fs_read. Every
+ * request carries Content-MD5, which the server checks, and no disk read
+ * ever blocks the loop. */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -47,16 +50,23 @@ typedef struct put_job {
         s3_kept result;         /* copied out of the call's completion */
         mp_file mp;
         bool multipart;         /* the multipart strategy runs */
+        budget_waiter mem;      /* this job's buffers, from the daemon's budget */
+        delay_entry later;
+        bool whole;             /* read whole and sent from memory */
 } put_job;
+
+/* Read whole up to this size (a budget grant each); above it, stream. */
+#define PUT_WHOLE_MAX (8ULL * 1024 * 1024)
 
 static void put_finish(put_job *pj) {
         batch_file *f = pj->base.file;
 
+        budget_release(&pj->base.batch->daemon->buffers, &pj->mem);
         if (pj->multipart) {
                 mp_report(&pj->mp, "multipart upload failed");
                 if (pj->mp.r == 0)
                         f->bytes = pj->size;
-                f->attempts = pj->mp.fail.r.attempts;
+                f->attempts = pj->mp.attempts;
                 mp_free(&pj->mp);
                 pj->r = pj->mp.r;
                 pj->sent = false;
@@ -188,8 +198,42 @@ static void put_done(s3_call *c, const s3_result *r, void *userdata) {
                 put_finish(pj);
 }
 
+static void put_send(put_job *pj);
+static void put_hash(put_job *pj);
+static void on_hash_mem(budget_waiter *w);
+
 static void put_mp_done(mp_file *mp) {
         put_finish((put_job *) ((char *) mp - offsetof(put_job, mp)));
+}
+
+static int md5_base64(const uint8_t d[16], char out[32]) {
+        char *b64 = base64_encode(d, 16);
+        if (!b64)
+                return -ENOMEM;
+        snprintf(out, 32, "%s", b64);
+        free(b64);
+        return 0;
+}
+
+/* Any thread: the file whole into bufs[0], hashed for Content-MD5. */
+static int read_whole(put_job *pj) {
+        pj->bufs[0] = malloc(pj->size ? pj->size : 1);
+        if (!pj->bufs[0])
+                return -ENOMEM;
+        size_t got = 0;
+        while (got < pj->size) {
+                ssize_t n = pread(pj->fd, pj->bufs[0] + got, pj->size - got, (off_t) got);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return n < 0 ? -errno : -ENODATA; /* the file shrank under us */
+                got += (size_t) n;
+        }
+        uint8_t digest[16];
+        int r = md5_digest(pj->bufs[0], pj->size, digest);
+        if (r < 0)
+                return r;
+        return md5_base64(digest, pj->content_md5);
 }
 
 /* Worker thread: open, and for a small file read it whole and hash it. */
@@ -220,40 +264,32 @@ static void put_open_work(uv_work_t *w) {
                 (void) posix_fadvise(pj->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
                 return;
         }
-        pj->bufs[0] = malloc(pj->size ? pj->size : 1);
-        if (!pj->bufs[0]) {
-                pj->r = -ENOMEM;
+        pj->r = read_whole(pj);
+}
+
+/* Worker (libuv's pool: the file is open already): a whole file, or the
+ * MD5 of a large one before it is streamed. */
+static void put_hash_work(uv_work_t *w) {
+        put_job *pj = w->data;
+        if (pj->whole) {
+                pj->r = read_whole(pj);
                 return;
         }
-        size_t got = 0;
-        while (got < pj->size) {
-                ssize_t n = pread(pj->fd, pj->bufs[0] + got, pj->size - got, (off_t) got);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0) {
-                        pj->r = n < 0 ? -errno : -ENODATA;
-                        return;
-                }
-                got += (size_t) n;
+        char hex[33];
+        uint8_t d[16];
+        pj->r = md5_file_hex(pj->fd, pj->size, hex);
+        for (int i = 0; pj->r >= 0 && i < 16; i++) {
+                unsigned v;
+                sscanf(hex + 2 * i, "%2x", &v);
+                d[i] = (uint8_t) v;
         }
-        uint8_t digest[16];
-        if ((pj->r = md5_digest(pj->bufs[0], pj->size, digest)) < 0)
-                return;
-        char *b64 = base64_encode(digest, sizeof(digest));
-        if (!b64) {
-                pj->r = -ENOMEM;
-                return;
-        }
-        snprintf(pj->content_md5, sizeof(pj->content_md5), "%s", b64);
-        free(b64);
-        close(pj->fd);
-        pj->fd = -1;
+        if (pj->r >= 0)
+                pj->r = md5_base64(d, pj->content_md5);
 }
 
 static void put_open_after(uv_work_t *w, int status) {
         put_job *pj = w->data;
         batch *b = pj->base.batch;
-        const fds_entry *e = pj->base.file->entry;
 
         if (status == UV_ECANCELED || atomic_load(&pj->base.cancel))
                 pj->r = -ECANCELED;
@@ -264,6 +300,8 @@ static void put_open_after(uv_work_t *w, int status) {
                 return;
         }
         if (b->multipart && pj->size > b->multipart_threshold) {
+                /* Parts get grants of their own. */
+                budget_release(&b->daemon->buffers, &pj->mem);
                 pj->r = mpu_begin(&pj->mp, b, pj->base.file, pj->fd, pj->size, put_mp_done);
                 if (pj->r == 0)
                         pj->multipart = true;
@@ -279,8 +317,28 @@ static void put_open_after(uv_work_t *w, int status) {
                 put_finish(pj);
                 return;
         }
-        bool small = pj->size <= JOB_S3_BUF_SIZE;
-        if (!small) {
+        if (pj->size <= JOB_S3_BUF_SIZE) {
+                put_send(pj);
+                return;
+        }
+        /* Larger: a grant of its own size (whole) or of two buffers (stream),
+         * then hashed on a worker before anything is sent. */
+        budget *bud = &b->daemon->buffers;
+        pj->whole = pj->size <= PUT_WHOLE_MAX && pj->size <= bud->limit / 2;
+        budget_release(bud, &pj->mem);
+        if (budget_acquire(bud, &pj->mem, pj->whole ? pj->size : 2 * JOB_S3_BUF_SIZE, on_hash_mem))
+                put_hash(pj);
+}
+
+static void put_hash_after(uv_work_t *w, int status) {
+        put_job *pj = w->data;
+        if (status < 0 || atomic_load(&pj->base.cancel))
+                pj->r = status < 0 ? status : -ECANCELED;
+        if (pj->r < 0) {
+                put_finish(pj);
+                return;
+        }
+        if (!pj->whole) {
                 pj->bufs[0] = malloc(JOB_S3_BUF_SIZE);
                 pj->bufs[1] = malloc(JOB_S3_BUF_SIZE);
                 if (!pj->bufs[0] || !pj->bufs[1]) {
@@ -290,16 +348,43 @@ static void put_open_after(uv_work_t *w, int status) {
                 }
                 read_kick(pj);
         }
+        put_send(pj);
+}
+
+static void put_hash(put_job *pj) {
+        pj->work.data = pj;
+        int r = uv_queue_work(pj->base.batch->daemon->loop, &pj->work, put_hash_work, put_hash_after);
+        if (r < 0) {
+                pj->r = r;
+                put_finish(pj);
+        }
+}
+
+static void on_hash_mem(budget_waiter *w) {
+        put_job *pj = (put_job *) ((char *) w - offsetof(put_job, mem));
+        if (atomic_load(&pj->base.cancel)) {
+                pj->r = -ECANCELED;
+                put_finish(pj);
+                return;
+        }
+        put_hash(pj);
+}
+
+/* One PUT with Content-MD5: from memory (bufs[0] whole) or streamed. */
+static void put_send(put_job *pj) {
+        batch *b = pj->base.batch;
+        const fds_entry *e = pj->base.file->entry;
+        bool small = pj->size <= JOB_S3_BUF_SIZE || pj->whole;
         sigv4_pair md5 = { "Content-MD5", pj->content_md5 };
         s3_call_opts o = job_s3_opts(b, &e->dst_loc);
         o.method = HTTP_PUT;
         o.has_body = true;
         o.body_length = pj->size;
-        if (small) {
+        o.headers = &md5;
+        o.n_headers = 1;
+        if (small)
                 o.body = pj->bufs[0];
-                o.headers = &md5;
-                o.n_headers = 1;
-        } else {
+        else {
                 o.read = put_read;
                 o.rewind = put_rewind;
                 o.on_retry = put_retry;
@@ -315,15 +400,50 @@ static void put_open_after(uv_work_t *w, int status) {
         }
 }
 
+static void put_open(put_job *pj) {
+        pj->work.data = pj;
+        int r = fsq_queue(pj->base.batch->daemon->fsq, batch_creds(pj->base.batch), &pj->work, put_open_work,
+                          put_open_after);
+        if (r < 0) {
+                pj->r = r;
+                put_finish(pj);
+        }
+}
+
+static void on_open_mem(budget_waiter *w) {
+        put_job *pj = (put_job *) ((char *) w - offsetof(put_job, mem));
+        if (atomic_load(&pj->base.cancel)) {
+                pj->r = -ECANCELED;
+                put_finish(pj);
+                return;
+        }
+        put_open(pj);
+}
+
+static void on_later(delay_entry *e) {
+        put_finish((put_job *) ((char *) e - offsetof(put_job, later)));
+}
+
+/* The first grant covers a small file read whole (most uploads need no
+ * other); a larger file trades it for what its strategy needs. */
 static int put_start(job *j) {
         put_job *pj = (put_job *) j;
         pj->fd = -1;
-        pj->work.data = pj;
-        return fsq_queue(j->batch->daemon->fsq, batch_creds(j->batch), &pj->work, put_open_work, put_open_after);
+        list_init(&pj->later.link);
+        if (budget_acquire(&j->batch->daemon->buffers, &pj->mem, JOB_S3_BUF_SIZE, on_open_mem))
+                put_open(pj);
+        return 0;
 }
 
 static void put_cancel(job *j) {
         put_job *pj = (put_job *) j;
+        if (pj->mem.state == 1) {
+                /* Waiting for memory: end from the loop, not from here. */
+                budget_release(&j->batch->daemon->buffers, &pj->mem);
+                pj->r = -ECANCELED;
+                delay_add(&j->batch->daemon->delay, &pj->later, 0, on_later);
+                return;
+        }
         if (pj->multipart)
                 mp_cancel(&pj->mp);
         else if (pj->call)

@@ -127,7 +127,7 @@ static void mcopy_done(mp_file *mp) {
         mp_report(mp, "multipart copy failed");
         if (mp->r == 0)
                 f->bytes = f->src_size;
-        f->attempts = mp->fail.r.attempts;
+        f->attempts = mp->attempts;
         mp_free(mp);
         batch_job_done(&sj->base);
 }

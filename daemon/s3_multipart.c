@@ -69,6 +69,8 @@ static int on_part_header(http_request *req, const char *name, const char *value
 
 void mp_part_done(mp_part *p, int r, const s3_result *res) {
         mp_file *f = p->file;
+        if (res && res->attempts > f->attempts)
+                f->attempts = res->attempts;
         p->busy = false;
         p->call = NULL;
         budget_release(&f->b->daemon->buffers, &p->mem);

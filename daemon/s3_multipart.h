@@ -58,6 +58,7 @@ struct mp_file {
         bool canceled;
         bool aborting;
         s3_kept fail;            /* the first S3 failure */
+        unsigned attempts;       /* the most tries any of its requests took */
 };
 
 /* Plan the parts and create the upload; ops->finished runs in any case

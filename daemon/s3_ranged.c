@@ -27,6 +27,7 @@ static void keep_failure(rg_file *f, int r, const s3_result *res) {
 
 void rg_report(rg_file *f) {
         batch_file *bf = f->bf;
+        bf->attempts = f->attempts;
         if (f->r >= 0) {
                 bf->bytes = f->size;
                 return;
@@ -41,10 +42,8 @@ void rg_report(rg_file *f) {
                 job_s3_set_error(bf, &f->fail.r, "download failed");
         else
                 file_error_set_errno(&bf->err, f->r, "download failed");
-        if (f->fail.set) {
+        if (f->fail.set)
                 bf->err.http_status = (int) f->fail.r.http_status;
-                bf->attempts = f->fail.r.attempts;
-        }
 }
 
 void rg_free(rg_file *f) {
@@ -120,6 +119,8 @@ static void rg_settle(rg_file *f) {
 
 static void part_end(rg_part *p, int r, const s3_result *res) {
         rg_file *f = p->file;
+        if (res && res->attempts > f->attempts)
+                f->attempts = res->attempts;
         p->busy = false;
         p->call = NULL;
         free(p->buf);
@@ -173,6 +174,8 @@ static int part_retry(s3_call *c, void *userdata) {
 static void part_done(s3_call *c, const s3_result *res, void *userdata) {
         rg_part *p = userdata;
         p->call = NULL;
+        if (res->attempts > p->file->attempts)
+                p->file->attempts = res->attempts;
         int r = res->error;
         if (r == 0 && p->got != p->len)
                 r = -EPIPE; /* a short range: the object is not what we planned for */

@@ -48,6 +48,7 @@ struct rg_file {
         char expect_md5[33];
         bool check_md5;
         s3_kept fail;            /* the first S3 failure */
+        unsigned attempts;       /* the most tries any range took */
 };
 
 /* done(f) runs once, later, from the loop, once this returned 0. */
