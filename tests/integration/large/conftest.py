@@ -1,0 +1,235 @@
+# SPDX-License-Identifier: MIT
+"""Large-object S3 tests: multipart upload, ranged download, multipart copy,
+retries, cancellation, bandwidth caps, checksums, memory bounds.
+
+A real fdsd over a real Unix socket talks to a real S3 server (Ceph RADOS
+Gateway, tests/s3/rgw.sh, one per session on 127.0.0.1), usually through
+proxy.py, a small fault-injecting reverse proxy of this folder; Debian's boto3
+(talking to RGW directly) is the independent oracle.
+
+These are meson's `integration-large` test. When pytest is pointed at the
+parent directory (meson's `integration` test) they are not collected, so they
+do not run twice; name this directory (or a file in it) or set
+FDS_LARGE_TESTS=1 to run them:
+
+    FDSD=build/daemon/fdsd FDSCTL=build/client/fdsctl \
+        /usr/bin/python3 -m pytest -q tests/integration/large
+
+Environment: FDSD, FDSCTL (the binaries), FDS_RGW_INSTALL=0 (do not try
+`rgw.sh install` when the Ceph daemons are missing; skip instead).
+"""
+
+import atexit
+import itertools
+import os
+import sys
+import time
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "s3"))
+
+import conftest_rgw  # noqa: E402  (tests/s3)
+import fdslarge  # noqa: E402
+from fdslarge import FDSCTL, FDSD, Daemon, Fds, uploads_in_progress  # noqa: E402
+from proxy import FaultProxy  # noqa: E402
+
+# After a test whose buckets held more than this, RGW's gc runs (memstore
+# keeps deleted data in RAM until then).
+GC_AFTER_BYTES = 4 << 20
+
+
+def _inside(path, root):
+    path = os.path.realpath(path)
+    return path == root or path.startswith(root + os.sep)
+
+
+def pytest_ignore_collect(collection_path, config):
+    """Collect these tests only when asked for by path (or FDS_LARGE_TESTS=1)."""
+    if os.environ.get("FDS_LARGE_TESTS") == "1":
+        return None
+    here = os.path.realpath(HERE)
+    if not _inside(str(collection_path), here):
+        return None
+    base = str(config.invocation_params.dir)
+    for arg in config.args:
+        p = arg.split("::", 1)[0]
+        p = p if os.path.isabs(p) else os.path.join(base, p)
+        if _inside(p, here):
+            return None
+    return True
+
+
+def pytest_report_header(config):
+    return [f"fdsd: {FDSD}", f"fdsctl: {FDSCTL}",
+            f"S3 server: RGW via {conftest_rgw.RGW_SH}, behind tests/integration/large/proxy.py"]
+
+
+# ---- the S3 server -----------------------------------------------------
+
+def _stop_quietly(directory):
+    try:
+        conftest_rgw.stop(directory)
+    except Exception:  # pylint: disable=broad-except
+        pass
+
+
+@pytest.fixture(scope="session")
+def rgw(tmp_path_factory):
+    """The session's RGW: its env dict (AWS_ENDPOINT_URL, ..., RGW_DIR, RGW_PORT)."""
+    if not conftest_rgw.available():
+        if os.environ.get("FDS_RGW_INSTALL") == "0":
+            pytest.skip("radosgw is not installed (tests/s3/rgw.sh install) and FDS_RGW_INSTALL=0")
+        try:
+            conftest_rgw.install()
+        except Exception as e:  # pylint: disable=broad-except
+            pytest.skip(f"radosgw is not installed and `tests/s3/rgw.sh install` failed: {e}")
+        if not conftest_rgw.available():
+            pytest.skip("radosgw is still not installed after `tests/s3/rgw.sh install`")
+    directory = str(tmp_path_factory.mktemp("rgw-large") / "rgw")
+    atexit.register(_stop_quietly, directory)
+    try:
+        env = conftest_rgw.start(directory)
+    except Exception as e:  # pylint: disable=broad-except
+        _stop_quietly(directory)
+        pytest.skip(f"the RGW S3 server could not be started: {e}")
+    try:
+        yield env
+    finally:
+        conftest_rgw.stop(directory)
+
+
+@pytest.fixture(scope="session")
+def s3(rgw):
+    """boto3 talking to RGW directly (path style, no retries): the oracle."""
+    return conftest_rgw.boto3_client(rgw)
+
+
+def _empty_bucket(s3, name):
+    total = 0
+    for key, upload_id in uploads_in_progress(s3, name):
+        s3.abort_multipart_upload(Bucket=name, Key=key, UploadId=upload_id)
+        total += GC_AFTER_BYTES + 1  # parts hold memory too
+    while True:
+        listing = s3.list_objects_v2(Bucket=name)
+        objs = listing.get("Contents", [])
+        if not objs:
+            return total
+        total += sum(o["Size"] for o in objs)
+        s3.delete_objects(Bucket=name, Delete={"Objects": [{"Key": o["Key"]} for o in objs],
+                                               "Quiet": True})
+
+
+_bucket_seq = itertools.count()
+
+
+@pytest.fixture
+def make_bucket(rgw, s3):
+    """make_bucket() -> a new empty bucket's name; all are emptied (uploads in
+    progress aborted), deleted and, if they were big, garbage-collected."""
+    names = []
+
+    def make():
+        name = f"large-{os.getpid()}-{next(_bucket_seq)}-{int(time.time() * 1000) % 100000}"
+        s3.create_bucket(Bucket=name)
+        names.append(name)
+        return name
+
+    yield make
+    total = 0
+    for name in names:
+        total += _empty_bucket(s3, name)
+        s3.delete_bucket(Bucket=name)
+    if total > GC_AFTER_BYTES:
+        conftest_rgw.gc(rgw)
+
+
+@pytest.fixture
+def bucket(make_bucket):
+    return make_bucket()
+
+
+# ---- the proxy ---------------------------------------------------------
+
+@pytest.fixture
+def proxy(rgw):
+    """A FaultProxy in front of the session's RGW, stopped after the test."""
+    p = FaultProxy("127.0.0.1", rgw["RGW_PORT"]).start()
+    try:
+        yield p
+    finally:
+        p.stop()
+
+
+# ---- fdsd --------------------------------------------------------------
+
+_help_text = []
+
+
+def _help():
+    if not _help_text:
+        _help_text.append(fdslarge.fdsd_help())
+    return _help_text[0]
+
+
+@pytest.fixture
+def start_fds(request, tmp_path, rgw):
+    """start_fds(endpoint=None, args=(), env=None) -> Fds.
+
+    The fdsd gets the RGW user's settings in its environment, with
+    AWS_ENDPOINT_URL = endpoint (default: the test's proxy; "rgw": RGW
+    itself). env adds to (None values: removes from) that environment. At
+    teardown each fdsd gets SIGTERM and must exit 0 in time with no sanitizer
+    report in its log."""
+    daemons = []
+    home = str(tmp_path / "home")
+    os.makedirs(home, exist_ok=True)
+
+    def start(endpoint=None, args=(), env=None):
+        if endpoint is None:
+            endpoint = request.getfixturevalue("proxy").url
+        elif endpoint == "rgw":
+            endpoint = rgw["AWS_ENDPOINT_URL"]
+        e = fdslarge.base_env(home)
+        e.update(conftest_rgw.subprocess_env(rgw, base={}))
+        e["AWS_ENDPOINT_URL"] = endpoint
+        for k, v in (env or {}).items():
+            if v is None:
+                e.pop(k, None)
+            else:
+                e[k] = v
+        base = ["--log-level", "debug"]
+        if "--config" in _help():
+            # Settings from an empty file, not from a configuration the host may have.
+            conf = tmp_path / "fdsd-empty.conf"
+            conf.write_text("")
+            base = ["--config", str(conf)] + base
+        d = Daemon(str(tmp_path), e, [*base, *args], name=f"fdsd{len(daemons)}")
+        daemons.append(d)
+        d.start()
+        return Fds(d)
+
+    yield start
+
+    problems = []
+    for d in daemons:
+        p = d.stop_and_check()
+        if p:
+            problems.append(f"{d.log_path}: " + "\n".join(p))
+        print(f"---- {d.log_path} ----\n{d.log()[-20000:]}")
+    if problems:
+        pytest.fail("\n\n".join(problems), pytrace=False)
+
+
+@pytest.fixture
+def fds(start_fds):
+    """An fdsd whose S3 endpoint is the test's proxy."""
+    return start_fds()
+
+
+@pytest.fixture
+def fds_direct(start_fds):
+    """An fdsd talking to RGW directly (timing tests: no proxy in the path)."""
+    return start_fds("rgw")
