@@ -23,6 +23,9 @@
 #include "md5.h"
 #include "s3_ranged.h"
 
+/* Objects up to this size (when known) gather in one buffer. */
+#define GET_WHOLE_MAX (8ULL * 1024 * 1024)
+
 typedef enum get_work {
         GET_WORK_WRITE,
         GET_WORK_COMMIT,
@@ -93,7 +96,9 @@ static void get_work_fn(uv_work_t *w) {
         }
         if (r >= 0 && gj->len[gj->wbuf] > 0) {
                 r = pwrite_all(gj->tmp->fd, gj->bufs[gj->wbuf], gj->len[gj->wbuf], gj->woff);
-                if (r >= 0)
+                /* Only an MD5 ETag can be checked; a multipart one costs
+                 * the hashing for nothing. */
+                if (r >= 0 && gj->check_md5)
                         r = md5_update(gj->md5, gj->bufs[gj->wbuf], gj->len[gj->wbuf]);
         }
         /* End to end: the bytes on disk hash to what the server stored. */
@@ -220,6 +225,9 @@ static int get_body(http_request *req, const void *data, size_t len, void *userd
                         gj->waiting = true;
                         return HTTP_PAUSE;
                 }
+                /* The second buffer, first needed now (streaming only). */
+                if (!gj->bufs[gj->cur ^ 1] && !(gj->bufs[gj->cur ^ 1] = malloc(gj->buf_size)))
+                        return -ENOMEM;
                 int r = get_queue(gj, GET_WORK_WRITE, gj->cur);
                 if (r < 0)
                         return r;
@@ -274,8 +282,7 @@ static void get_begin(get_job *gj) {
         int r = -ENOMEM;
 
         gj->bufs[0] = malloc(gj->buf_size);
-        gj->bufs[1] = malloc(gj->buf_size);
-        if (gj->bufs[0] && gj->bufs[1])
+        if (gj->bufs[0])
                 r = md5_new(&gj->md5);
         if (r >= 0) {
                 sigv4_pair if_match = { "If-Match", f->etag };
@@ -320,11 +327,18 @@ static int get_start(job *j) {
                 gj->ranged = true;
                 return rg_start(&gj->rg, b, f, ranged_done);
         }
-        /* Two buffers, no larger than the object when its size is known. */
-        gj->buf_size = JOB_S3_BUF_SIZE;
-        if (f->etag && f->src_size < JOB_S3_BUF_SIZE)
+        /* An object of known size up to 8 MiB gathers in one buffer of its
+         * size and is written in one worker hop; otherwise two streaming
+         * buffers. */
+        uint64_t grant;
+        if (f->etag && f->src_size <= GET_WHOLE_MAX && f->src_size <= b->daemon->buffers.limit / 2) {
                 gj->buf_size = f->src_size ? (size_t) f->src_size : 1;
-        if (budget_acquire(&b->daemon->buffers, &gj->mem, 2 * gj->buf_size, on_mem) > 0)
+                grant = gj->buf_size;
+        } else {
+                gj->buf_size = JOB_S3_BUF_SIZE;
+                grant = 2 * JOB_S3_BUF_SIZE;
+        }
+        if (budget_acquire(&b->daemon->buffers, &gj->mem, grant, on_mem) > 0)
                 get_begin(gj);
         return 0;
 }

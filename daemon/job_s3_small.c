@@ -26,6 +26,7 @@ typedef struct small_job {
         size_t len, cap, max;
         uint64_t size;          /* Size: Content-Length */
         bool have_size;
+        char *etag;             /* Copy without validation: the source's */
         mp_file mp;             /* Copy of a large object: part by part */
         bool multipart;
 } small_job;
@@ -50,12 +51,16 @@ static void small_done(s3_call *c, const s3_result *r, void *userdata) {
         } else
                 f->bytes = f->src_size;
         free(sj->data);
+        free(sj->etag);
         batch_job_done(&sj->base);
 }
 
 static int head_header(http_request *req, const char *name, const char *value, void *userdata) {
         small_job *sj = userdata;
-        if (strcasecmp(name, "content-length") == 0) {
+        if (strcasecmp(name, "etag") == 0) {
+                free(sj->etag);
+                sj->etag = strdup(value);
+        } else if (strcasecmp(name, "content-length") == 0) {
                 char *end;
                 sj->size = strtoull(value, &end, 10);
                 sj->have_size = *value && !*end;
@@ -132,10 +137,53 @@ static void mcopy_done(mp_file *mp) {
         batch_job_done(&sj->base);
 }
 
+static int copy_start(job *j);
+
+/* Without validation the copy still needs its source's size and ETag:
+ * above 5 GiB only a multipart copy works, and the result says the bytes. */
+static void copy_head_done(s3_call *c, const s3_result *r, void *userdata) {
+        small_job *sj = userdata;
+        batch_file *f = sj->base.file;
+        int q = r->error;
+        sj->call = NULL;
+        /* A HEAD error has no body: NoSuchKey and NoSuchBucket look alike.
+         * The copy itself fails with the server's own words. */
+        if (q < 0 && (r->http_status == 404 || r->http_status == 403)) {
+                f->src_known = true;
+                q = copy_start(&sj->base);
+                if (q == 0)
+                        return;
+        }
+        if (q == 0) {
+                f->src_size = sj->size;
+                f->etag = sj->etag;
+                sj->etag = NULL;
+                f->src_known = true;
+                q = copy_start(&sj->base);
+                if (q == 0)
+                        return;
+                if (f->err.code == FDS_CODE_OK)
+                        file_error_set_errno(&f->err, q, "copy failed");
+        } else
+                job_s3_set_error(f, r, "copy failed");
+        f->attempts = r->attempts;
+        free(sj->etag);
+        batch_job_done(&sj->base);
+}
+
 static int copy_start(job *j) {
         const fds_entry *e = j->file->entry;
         batch *b = j->batch;
         small_job *sj = (small_job *) j;
+
+        if (!j->file->etag && !j->file->src_known) {
+                s3_call_opts o = job_s3_opts(b, &e->src_loc);
+                o.method = HTTP_HEAD;
+                o.on_header = head_header;
+                o.on_done = copy_head_done;
+                o.userdata = sj;
+                return s3_call_start(b->daemon->s3, &o, &sj->call);
+        }
 
         /* As for local files: a copy onto itself is refused, not sent. */
         if (strcmp(e->src_loc.bucket, e->dst_loc.bucket) == 0 && strcmp(e->src_loc.key, e->dst_loc.key) == 0) {
