@@ -48,6 +48,14 @@ int budget_acquire(budget *b, budget_waiter *w, uint64_t n, void (*cb)(budget_wa
         return 0;
 }
 
+bool budget_cancel_wait(budget *b, budget_waiter *w, delay_entry *later, delay_fn fn) {
+        if ((w->state != W_QUEUED && w->state != W_PENDING) || list_linked(&later->link))
+                return false;
+        budget_release(b, w);
+        delay_add(b->dq, later, 0, fn);
+        return true;
+}
+
 void budget_release(budget *b, budget_waiter *w) {
         switch (w->state) {
         case W_QUEUED:

@@ -7,6 +7,7 @@
  * a grant is delivered from the loop, never from inside the call that
  * freed the memory. */
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "delay.h"
@@ -36,3 +37,8 @@ void budget_init(budget *b, uint64_t limit, delay_queue *dq);
 int budget_acquire(budget *b, budget_waiter *w, uint64_t n, void (*cb)(budget_waiter *w));
 /* Give back what w holds, or stop waiting. */
 void budget_release(budget *b, budget_waiter *w);
+/* For a cancel: if w is still waiting (or its grant not yet delivered),
+ * stop that and have fn run from the loop instead, so the canceled work
+ * ends through its normal path but never inside the cancel call. Returns
+ * whether it did. */
+bool budget_cancel_wait(budget *b, budget_waiter *w, delay_entry *later, delay_fn fn);

@@ -232,36 +232,57 @@ static bool is_printable(const char *s) {
         return true;
 }
 
-static int resolve_user(const char *s, uid_t *ret) {
+/* One name lookup with a buffer of the given size: 0 and the id, ENOENT,
+ * ERANGE for a bigger buffer, or another errno (the getpwnam_r style). */
+typedef int (*id_lookup_fn)(const char *name, char *buf, size_t size, uint32_t *ret);
+
+static int lookup_user(const char *name, char *buf, size_t size, uint32_t *ret) {
         struct passwd pw, *res = NULL;
+        int r = getpwnam_r(name, &pw, buf, size, &res);
+        if (r == 0 && res)
+                *ret = res->pw_uid;
+        return r ? r : res ? 0 : ENOENT;
+}
+
+static int lookup_group(const char *name, char *buf, size_t size, uint32_t *ret) {
+        struct group grp, *res = NULL;
+        int r = getgrnam_r(name, &grp, buf, size, &res);
+        if (r == 0 && res)
+                *ret = res->gr_gid;
+        return r ? r : res ? 0 : ENOENT;
+}
+
+/* A user or group given by number or by name. */
+static int resolve_id(const char *s, id_lookup_fn lookup, uint32_t *ret) {
         size_t size = 16384;
         uint64_t v;
-        char *buf;
         int r;
 
         if (parse_number(s, &v) == 0 && strspn(s, "0123456789") == strlen(s)) {
-                if (v >= (uid_t) -1)
+                if (v >= (uint32_t) -1)
                         return -ERANGE;
-                *ret = (uid_t) v;
+                *ret = (uint32_t) v;
                 return 0;
         }
         for (;;) {
-                buf = malloc(size);
+                char *buf = malloc(size);
                 if (!buf)
                         return -ENOMEM;
-                r = getpwnam_r(s, &pw, buf, size, &res);
-                if (r != ERANGE || size >= 1024 * 1024)
-                        break;
+                r = lookup(s, buf, size, ret);
                 free(buf);
+                if (r != ERANGE || size >= 1024 * 1024)
+                        return -r;
                 size *= 2;
         }
-        if (r == 0 && res)
-                *ret = res->pw_uid;
-        free(buf);
-        return r == 0 && res ? 0 : -ENOENT;
 }
 
-static int resolve_group(const char *s, gid_t *ret);
+static int resolve_user(const char *s, uid_t *ret) {
+        return resolve_id(s, lookup_user, ret);
+}
+
+static int resolve_group(const char *s, gid_t *ret) {
+        return resolve_id(s, lookup_group, ret);
+}
 
 /* "alice, 1001 bob": each a name or a number. The array is owned by c
  * (kept with its strings); a name that does not exist is an error. */
@@ -315,36 +336,6 @@ out:
         return r;
 }
 
-static int resolve_group(const char *s, gid_t *ret) {
-        struct group grp, *res = NULL;
-        size_t size = 16384;
-        uint64_t v;
-        char *buf;
-        int r;
-
-        if (parse_number(s, &v) == 0 && strspn(s, "0123456789") == strlen(s)) {
-                if (v >= (gid_t) -1)
-                        return -ERANGE;
-                *ret = (gid_t) v;
-                return 0;
-        }
-        for (;;) {
-                buf = malloc(size);
-                if (!buf)
-                        return -ENOMEM;
-                r = getgrnam_r(s, &grp, buf, size, &res);
-                if (r != ERANGE || size >= 1024 * 1024)
-                        break;
-                free(buf);
-                size *= 2;
-        }
-        if (r == 0 && res)
-                *ret = res->gr_gid;
-        free(buf);
-        if (r != 0)
-                return -r;
-        return res ? 0 : -ENOENT;
-}
 
 static void store_uint(fdsd_conf *c, const conf_key *k, uint64_t v) {
         char *p = (char *) c + k->offset;

@@ -349,12 +349,8 @@ static void get_cancel(job *j) {
                 rg_cancel(&gj->rg);
         else if (gj->call)
                 s3_call_cancel(gj->call);
-        else if (gj->mem.state == 1) {
-                /* Waiting for memory: report from the loop, not from here. */
-                budget_release(&j->batch->daemon->buffers, &gj->mem);
+        else if (budget_cancel_wait(&j->batch->daemon->buffers, &gj->mem, &gj->later, on_later))
                 gj->r = -ECANCELED;
-                delay_add(&j->batch->daemon->delay, &gj->later, 0, on_later);
-        }
 }
 
 const job_type job_s3_get = {

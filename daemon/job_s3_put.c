@@ -437,11 +437,8 @@ static int put_start(job *j) {
 
 static void put_cancel(job *j) {
         put_job *pj = (put_job *) j;
-        if (pj->mem.state == 1) {
-                /* Waiting for memory: end from the loop, not from here. */
-                budget_release(&j->batch->daemon->buffers, &pj->mem);
+        if (budget_cancel_wait(&j->batch->daemon->buffers, &pj->mem, &pj->later, on_later)) {
                 pj->r = -ECANCELED;
-                delay_add(&j->batch->daemon->delay, &pj->later, 0, on_later);
                 return;
         }
         if (pj->multipart)

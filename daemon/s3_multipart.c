@@ -283,12 +283,8 @@ void mp_cancel(mp_file *f) {
                         continue;
                 if (p->call)
                         s3_call_cancel(p->call);
-                else if ((p->mem.state == 1 || p->mem.state == 2) && !list_linked(&p->later.link)) {
-                        /* Still waiting for memory: nothing started. Report
-                         * from the loop, never from inside a cancel. */
-                        budget_release(&f->b->daemon->buffers, &p->mem);
-                        delay_add(&f->b->daemon->delay, &p->later, 0, on_later);
-                }
+                else
+                        budget_cancel_wait(&f->b->daemon->buffers, &p->mem, &p->later, on_later);
         }
         /* A create or complete in flight is not canceled: the server may
          * have acted on it already, and only its answer says whether there

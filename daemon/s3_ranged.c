@@ -265,9 +265,7 @@ void rg_cancel(rg_file *f) {
                         continue;
                 if (p->call)
                         s3_call_cancel(p->call);
-                else if ((p->mem.state == 1 || p->mem.state == 2) && !list_linked(&p->later.link)) {
-                        budget_release(&f->b->daemon->buffers, &p->mem);
-                        delay_add(&f->b->daemon->delay, &p->later, 0, on_later);
-                }
+                else
+                        budget_cancel_wait(&f->b->daemon->buffers, &p->mem, &p->later, on_later);
         }
 }
