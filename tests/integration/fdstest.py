@@ -6,8 +6,11 @@ Nothing here is mocked: every test talks to the fdsd binary named by $FDSD
 over a Unix socket, and runs the fdsctl binary named by $FDSCTL.
 """
 
+import atexit
 import base64
 import errno
+import hashlib
+import itertools
 import json
 import os
 import random
@@ -154,25 +157,37 @@ class Varlink:
         assert "error" in reply, f"expected an error, got {reply}"
         return reply
 
-    def call_more(self, method, parameters=None):
-        """All replies of a "more" call, the last one without continues."""
+    def replies(self, method, parameters=None):
+        """Generator over the replies of a "more" call, the last included."""
         self.send(method, parameters, more=True)
-        replies = []
         while True:
             reply = self.recv()
-            replies.append(reply)
+            yield reply
             if "error" in reply or not reply.get("continues"):
-                return replies
+                return
+
+    def call_more(self, method, parameters=None):
+        """All replies of a "more" call, the last one without continues."""
+        return list(self.replies(method, parameters))
 
 
 class Daemon:
-    """One fdsd process with its socket and log in a directory of its own."""
+    """One fdsd process with its socket and log in a directory of its own,
+    run with env (None: this process's environment).
 
-    def __init__(self, workdir, args=(), socket_path=None, name="fdsd"):
+    The class attributes are the defaults of the methods' timeouts; the S3
+    suites' subclasses raise them."""
+
+    reply_timeout = REPLY_TIMEOUT
+    stop_timeout = STOP_TIMEOUT
+    log_timeout = 10.0
+
+    def __init__(self, workdir, args=(), socket_path=None, name="fdsd", env=None):
         self.workdir = workdir
         self.socket = socket_path or os.path.join(workdir, f"{name}.sock")
         self.log_path = os.path.join(workdir, f"{name}.log")
         self.args = list(args)
+        self.env = env
         self.proc = None
         self.returncode = None
 
@@ -182,7 +197,7 @@ class Daemon:
     def start(self, wait=True):
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL,
-                                         stdout=log, stderr=log)
+                                         stdout=log, stderr=log, env=self.env)
         if wait:
             self.wait_ready()
         return self
@@ -204,8 +219,8 @@ class Daemon:
                 raise AssertionError(f"fdsd did not accept on {self.socket}:\n{self.log()}")
             time.sleep(0.02)
 
-    def connect(self, timeout=REPLY_TIMEOUT):
-        return Varlink(self.socket, timeout)
+    def connect(self, timeout=None):
+        return Varlink(self.socket, self.reply_timeout if timeout is None else timeout)
 
     def log(self):
         try:
@@ -214,8 +229,8 @@ class Daemon:
         except FileNotFoundError:
             return ""
 
-    def wait_log(self, pattern, timeout=10.0):
-        deadline = time.monotonic() + timeout
+    def wait_log(self, pattern, timeout=None):
+        deadline = time.monotonic() + (self.log_timeout if timeout is None else timeout)
         while not re.search(pattern, self.log()):
             if time.monotonic() > deadline:
                 raise AssertionError(f"{pattern!r} not in the log:\n{self.log()}")
@@ -224,24 +239,27 @@ class Daemon:
     def running(self):
         return self.proc is not None and self.proc.poll() is None
 
-    def terminate(self, timeout=STOP_TIMEOUT):
+    def terminate(self, timeout=None):
         """SIGTERM and wait: the exit status, None if still running."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
         try:
-            self.returncode = self.proc.wait(timeout)
+            self.returncode = self.proc.wait(self.stop_timeout if timeout is None else timeout)
         except subprocess.TimeoutExpired:
             return None
         return self.returncode
+
+    stop = terminate
 
     def kill(self):
         if self.proc and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
 
-    def check_stopped_cleanly(self, timeout=STOP_TIMEOUT):
+    def check_stopped_cleanly(self, timeout=None):
         """Stop (if running) and raise unless fdsd exited 0 within timeout
         with no sanitizer report in its log."""
+        timeout = self.stop_timeout if timeout is None else timeout
         rc = self.terminate(timeout)
         if rc is None:
             self.kill()
@@ -250,6 +268,59 @@ class Daemon:
         reports = sanitizer_reports(self.log())
         assert not reports, "sanitizer reports in the fdsd log:\n" + self.log()
         assert rc == 0, f"fdsd exited with {rc} after SIGTERM:\n{self.log()}"
+
+    def stop_and_check(self, timeout=None):
+        """SIGTERM; a list of problems (empty: exit 0 in time, no sanitizer
+        report). A daemon never started has none."""
+        if self.proc is None:
+            return []
+        timeout = self.stop_timeout if timeout is None else timeout
+        problems = []
+        was_running = self.proc.poll() is None
+        rc = self.terminate(timeout)
+        if rc is None:
+            self.kill()
+            problems.append(f"fdsd did not exit within {timeout} s of SIGTERM")
+        elif rc != 0:
+            problems.append(f"fdsd exited with {rc}" + (" after SIGTERM" if was_running else ""))
+        reports = sanitizer_reports(self.log())
+        if reports:
+            problems.append("sanitizer reports in the fdsd log:\n" + "\n".join(reports[:20]))
+        return problems
+
+
+def stop_daemons(daemons):
+    """Fixture teardown: stop_and_check() each daemon, print its log (shown
+    by pytest only when the test failed), fail the test on any problem."""
+    problems = []
+    for d in daemons:
+        p = d.stop_and_check()
+        if p:
+            problems.append(f"{d.log_path}: " + "\n".join(p))
+        print(f"---- {d.log_path} ----\n{d.log()[-20000:]}")
+    if problems:
+        pytest.fail("\n\n".join(problems), pytrace=False)
+
+
+def base_env(home):
+    """fdsd's environment with no S3 settings of the caller's: no AWS_*
+    variables, a HOME without ~/.aws, no instance metadata service."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["HOME"] = home
+    env["AWS_CONFIG_FILE"] = os.path.join(home, "no-aws-config")
+    env["AWS_SHARED_CREDENTIALS_FILE"] = os.path.join(home, "no-aws-credentials")
+    env["AWS_EC2_METADATA_DISABLED"] = "true"
+    return env
+
+
+def update_env(env, changes):
+    """Apply changes to env: None values remove, others set."""
+    for k, v in (changes or {}).items():
+        if v is None:
+            env.pop(k, None)
+        else:
+            env[k] = v
+    return env
 
 
 # ---- files ------------------------------------------------------------
@@ -299,6 +370,111 @@ def temp_files(root):
 
 def b64(data):
     return base64.b64encode(data).decode()
+
+
+def md5_hex(data):
+    return hashlib.md5(data).hexdigest()
+
+
+def pattern(size, seed, salt=b"fds"):
+    """size bytes, cheap to make, different for every (salt, seed) and every
+    64 KiB block (not random, so a misplaced, repeated or missing block
+    shows)."""
+    block = hashlib.sha256(salt + b"-%d" % seed).digest() * 2048  # 64 KiB
+    out = bytearray()
+    i = 0
+    while len(out) < size:
+        out += (b"%016x%012x" % (seed, i)) + block[: 65536 - 28]
+        i += 1
+    del out[size:]
+    return bytes(out)
+
+
+# ---- the S3 suites' session server (tests/s3/conftest_rgw.py) ----------
+
+def _stop_rgw_quietly(rgw_mod, directory):
+    try:
+        rgw_mod.stop(directory)
+    except Exception:  # pylint: disable=broad-except
+        pass
+
+
+def rgw_session(rgw_mod, directory):
+    """Body of a session fixture: start RGW in directory (installing it
+    unless FDS_RGW_INSTALL=0, else skip), yield its env dict, stop it."""
+    if not rgw_mod.available():
+        if os.environ.get("FDS_RGW_INSTALL") == "0":
+            pytest.skip("radosgw is not installed (tests/s3/rgw.sh install) and FDS_RGW_INSTALL=0")
+        try:
+            rgw_mod.install()
+        except Exception as e:  # pylint: disable=broad-except
+            pytest.skip(f"radosgw is not installed and `tests/s3/rgw.sh install` failed: {e}")
+        if not rgw_mod.available():
+            pytest.skip("radosgw is still not installed after `tests/s3/rgw.sh install`")
+    # Belt and braces: stop it even if pytest dies before fixture teardown.
+    atexit.register(_stop_rgw_quietly, rgw_mod, directory)
+    try:
+        env = rgw_mod.start(directory)
+    except Exception as e:  # pylint: disable=broad-except
+        _stop_rgw_quietly(rgw_mod, directory)
+        pytest.skip(f"the RGW S3 server could not be started: {e}")
+    try:
+        yield env
+    finally:
+        rgw_mod.stop(directory)
+
+
+def uploads_in_progress(s3, bucket):
+    """ListMultipartUploads (boto3): [(key, upload id)]."""
+    out = s3.list_multipart_uploads(Bucket=bucket)
+    return [(u["Key"], u["UploadId"]) for u in out.get("Uploads", [])]
+
+
+def empty_bucket(s3, name, abort_uploads=False, upload_bytes=0):
+    """Delete every object of a bucket (boto3) and, with abort_uploads, its
+    multipart uploads in progress (counted as upload_bytes each): the bytes
+    they held."""
+    total = 0
+    if abort_uploads:
+        for key, upload_id in uploads_in_progress(s3, name):
+            s3.abort_multipart_upload(Bucket=name, Key=key, UploadId=upload_id)
+            total += upload_bytes
+    while True:
+        listing = s3.list_objects_v2(Bucket=name)
+        objs = listing.get("Contents", [])
+        if not objs:
+            return total
+        total += sum(o["Size"] for o in objs)
+        s3.delete_objects(Bucket=name, Delete={"Objects": [{"Key": o["Key"]} for o in objs],
+                                               "Quiet": True})
+
+
+_bucket_seq = itertools.count()
+
+
+def make_buckets(rgw_mod, rgw, s3, prefix, gc_after_bytes, abort_uploads=False, resume=False):
+    """Body of a make_bucket fixture: yield make() -> a new empty bucket's
+    name; afterwards (resume: after resuming a paused RGW) empty and delete
+    them all (abort_uploads: see empty_bucket) and, if they held more than
+    gc_after_bytes, run RGW's gc (memstore keeps deleted data in RAM until
+    then)."""
+    names = []
+
+    def make():
+        name = f"{prefix}-{os.getpid()}-{next(_bucket_seq)}-{int(time.time() * 1000) % 100000}"
+        s3.create_bucket(Bucket=name)
+        names.append(name)
+        return name
+
+    yield make
+    if resume:
+        rgw_mod.resume(rgw)
+    total = 0
+    for name in names:
+        total += empty_bucket(s3, name, abort_uploads, gc_after_bytes + 1)
+        s3.delete_bucket(Bucket=name)
+    if total > gc_after_bytes:
+        rgw_mod.gc(rgw)
 
 
 def shared_tmpdir(prefix):

@@ -19,11 +19,8 @@ Environment: FDSD, FDSCTL (the binaries), FDS_RGW_INSTALL=0 (do not try
 `rgw.sh install` when the Ceph daemons are missing; skip instead).
 """
 
-import atexit
-import itertools
 import os
 import sys
-import time
 
 import pytest
 
@@ -32,8 +29,9 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "s3"))
 
 import conftest_rgw  # noqa: E402  (tests/s3)
-import fdslarge  # noqa: E402
-from fdslarge import FDSCTL, FDSD, Daemon, Fds, uploads_in_progress  # noqa: E402
+import fdslarge  # noqa: E402  (puts tests/integration on sys.path for fdstest)
+import fdstest  # noqa: E402
+from fdslarge import FDSCTL, FDSD, Daemon, Fds  # noqa: E402
 from proxy import FaultProxy  # noqa: E402
 
 # After a test whose buckets held more than this, RGW's gc runs (memstore
@@ -69,36 +67,11 @@ def pytest_report_header(config):
 
 # ---- the S3 server -----------------------------------------------------
 
-def _stop_quietly(directory):
-    try:
-        conftest_rgw.stop(directory)
-    except Exception:  # pylint: disable=broad-except
-        pass
-
-
 @pytest.fixture(scope="session")
 def rgw(tmp_path_factory):
     """The session's RGW: its env dict (AWS_ENDPOINT_URL, ..., RGW_DIR, RGW_PORT)."""
-    if not conftest_rgw.available():
-        if os.environ.get("FDS_RGW_INSTALL") == "0":
-            pytest.skip("radosgw is not installed (tests/s3/rgw.sh install) and FDS_RGW_INSTALL=0")
-        try:
-            conftest_rgw.install()
-        except Exception as e:  # pylint: disable=broad-except
-            pytest.skip(f"radosgw is not installed and `tests/s3/rgw.sh install` failed: {e}")
-        if not conftest_rgw.available():
-            pytest.skip("radosgw is still not installed after `tests/s3/rgw.sh install`")
-    directory = str(tmp_path_factory.mktemp("rgw-large") / "rgw")
-    atexit.register(_stop_quietly, directory)
-    try:
-        env = conftest_rgw.start(directory)
-    except Exception as e:  # pylint: disable=broad-except
-        _stop_quietly(directory)
-        pytest.skip(f"the RGW S3 server could not be started: {e}")
-    try:
-        yield env
-    finally:
-        conftest_rgw.stop(directory)
+    yield from fdstest.rgw_session(
+        conftest_rgw, str(tmp_path_factory.mktemp("rgw-large") / "rgw"))
 
 
 @pytest.fixture(scope="session")
@@ -107,43 +80,13 @@ def s3(rgw):
     return conftest_rgw.boto3_client(rgw)
 
 
-def _empty_bucket(s3, name):
-    total = 0
-    for key, upload_id in uploads_in_progress(s3, name):
-        s3.abort_multipart_upload(Bucket=name, Key=key, UploadId=upload_id)
-        total += GC_AFTER_BYTES + 1  # parts hold memory too
-    while True:
-        listing = s3.list_objects_v2(Bucket=name)
-        objs = listing.get("Contents", [])
-        if not objs:
-            return total
-        total += sum(o["Size"] for o in objs)
-        s3.delete_objects(Bucket=name, Delete={"Objects": [{"Key": o["Key"]} for o in objs],
-                                               "Quiet": True})
-
-
-_bucket_seq = itertools.count()
-
-
 @pytest.fixture
 def make_bucket(rgw, s3):
     """make_bucket() -> a new empty bucket's name; all are emptied (uploads in
-    progress aborted), deleted and, if they were big, garbage-collected."""
-    names = []
-
-    def make():
-        name = f"large-{os.getpid()}-{next(_bucket_seq)}-{int(time.time() * 1000) % 100000}"
-        s3.create_bucket(Bucket=name)
-        names.append(name)
-        return name
-
-    yield make
-    total = 0
-    for name in names:
-        total += _empty_bucket(s3, name)
-        s3.delete_bucket(Bucket=name)
-    if total > GC_AFTER_BYTES:
-        conftest_rgw.gc(rgw)
+    progress aborted; their parts hold memory too), deleted and, if they were
+    big, garbage-collected."""
+    yield from fdstest.make_buckets(conftest_rgw, rgw, s3, "large", GC_AFTER_BYTES,
+                                    abort_uploads=True)
 
 
 @pytest.fixture
@@ -192,14 +135,10 @@ def start_fds(request, tmp_path, rgw):
             endpoint = request.getfixturevalue("proxy").url
         elif endpoint == "rgw":
             endpoint = rgw["AWS_ENDPOINT_URL"]
-        e = fdslarge.base_env(home)
+        e = fdstest.base_env(home)
         e.update(conftest_rgw.subprocess_env(rgw, base={}))
         e["AWS_ENDPOINT_URL"] = endpoint
-        for k, v in (env or {}).items():
-            if v is None:
-                e.pop(k, None)
-            else:
-                e[k] = v
+        fdstest.update_env(e, env)
         base = ["--log-level", "debug"]
         if "--config" in _help():
             # Settings from an empty file, not from a configuration the host may have.
@@ -212,15 +151,7 @@ def start_fds(request, tmp_path, rgw):
         return Fds(d)
 
     yield start
-
-    problems = []
-    for d in daemons:
-        p = d.stop_and_check()
-        if p:
-            problems.append(f"{d.log_path}: " + "\n".join(p))
-        print(f"---- {d.log_path} ----\n{d.log()[-20000:]}")
-    if problems:
-        pytest.fail("\n\n".join(problems), pytrace=False)
+    fdstest.stop_daemons(daemons)
 
 
 @pytest.fixture

@@ -15,11 +15,8 @@ Environment: FDSD, FDSCTL (the binaries), FDS_RGW_INSTALL=0 (do not try
 `rgw.sh install` when the Ceph daemons are missing; skip instead).
 """
 
-import atexit
-import itertools
 import os
 import sys
-import time
 
 import pytest
 
@@ -28,7 +25,8 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "s3"))
 
 import conftest_rgw  # noqa: E402  (tests/s3)
-import s3fds  # noqa: E402
+import s3fds  # noqa: E402  (puts tests/integration on sys.path for fdstest)
+import fdstest  # noqa: E402
 from s3fds import FDSD, IFACE, Daemon, copies  # noqa: E402
 
 # A bucket that held more than this is followed by an RGW gc (memstore keeps
@@ -45,35 +43,8 @@ def pytest_report_header(config):
 @pytest.fixture(scope="session")
 def rgw(tmp_path_factory):
     """The session's RGW: its env dict (AWS_ENDPOINT_URL, ..., RGW_DIR)."""
-    if not conftest_rgw.available():
-        if os.environ.get("FDS_RGW_INSTALL") == "0":
-            pytest.skip("radosgw is not installed (tests/s3/rgw.sh install) and "
-                        "FDS_RGW_INSTALL=0")
-        try:
-            conftest_rgw.install()
-        except Exception as e:  # pylint: disable=broad-except
-            pytest.skip(f"radosgw is not installed and `tests/s3/rgw.sh install` failed: {e}")
-        if not conftest_rgw.available():
-            pytest.skip("radosgw is still not installed after `tests/s3/rgw.sh install`")
-    directory = str(tmp_path_factory.mktemp("rgw-session") / "rgw")
-    # Belt and braces: stop it even if pytest dies before fixture teardown.
-    atexit.register(_stop_quietly, directory)
-    try:
-        env = conftest_rgw.start(directory)
-    except Exception as e:  # pylint: disable=broad-except
-        _stop_quietly(directory)
-        pytest.skip(f"the RGW S3 server could not be started: {e}")
-    try:
-        yield env
-    finally:
-        conftest_rgw.stop(directory)
-
-
-def _stop_quietly(directory):
-    try:
-        conftest_rgw.stop(directory)
-    except Exception:  # pylint: disable=broad-except
-        pass
+    yield from fdstest.rgw_session(
+        conftest_rgw, str(tmp_path_factory.mktemp("rgw-session") / "rgw"))
 
 
 @pytest.fixture(scope="session")
@@ -82,43 +53,12 @@ def s3(rgw):
     return conftest_rgw.boto3_client(rgw)
 
 
-_bucket_seq = itertools.count()
-
-
-def empty_bucket(s3, name):
-    """Delete every object of a bucket; the bytes they held."""
-    total = 0
-    while True:
-        listing = s3.list_objects_v2(Bucket=name)
-        objs = listing.get("Contents", [])
-        if not objs:
-            return total
-        total += sum(o["Size"] for o in objs)
-        s3.delete_objects(Bucket=name, Delete={"Objects": [{"Key": o["Key"]} for o in objs],
-                                               "Quiet": True})
-
-
 @pytest.fixture
 def make_bucket(rgw, s3):
     """make_bucket() -> a new empty bucket's name; all are deleted (and RGW
     garbage-collected if they were big) after the test."""
-    names = []
-
-    def make():
-        name = f"fds-{os.getpid()}-{next(_bucket_seq)}-{int(time.time() * 1000) % 100000}"
-        s3.create_bucket(Bucket=name)
-        names.append(name)
-        return name
-
-    yield make
-    # The test may have left the server paused.
-    conftest_rgw.resume(rgw)
-    total = 0
-    for name in names:
-        total += empty_bucket(s3, name)
-        s3.delete_bucket(Bucket=name)
-    if total > GC_AFTER_BYTES:
-        conftest_rgw.gc(rgw)
+    # The test may have left the server paused: resume it first.
+    yield from fdstest.make_buckets(conftest_rgw, rgw, s3, "fds", GC_AFTER_BYTES, resume=True)
 
 
 @pytest.fixture
@@ -127,17 +67,6 @@ def bucket(make_bucket):
 
 
 # ---- fdsd --------------------------------------------------------------
-
-def base_env(home):
-    """fdsd's environment with no S3 settings at all: no AWS_* variables, a
-    HOME without ~/.aws, and no instance metadata service to wait for."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env["HOME"] = home
-    env["AWS_CONFIG_FILE"] = os.path.join(home, "no-aws-config")
-    env["AWS_SHARED_CREDENTIALS_FILE"] = os.path.join(home, "no-aws-credentials")
-    env["AWS_EC2_METADATA_DISABLED"] = "true"
-    return env
-
 
 def s3_options(rgw, **override):
     """options.s3 naming the session's RGW and the test user."""
@@ -224,31 +153,19 @@ def start_fds(request, tmp_path):
     os.makedirs(home, exist_ok=True)
 
     def start(s3="env", env=None, args=()):
-        e = base_env(home)
+        e = fdstest.base_env(home)
         # Only a daemon that talks to the session's RGW needs it started.
         rgw = request.getfixturevalue("rgw") if s3 in ("env", "options") else None
         if s3 == "env":
             e.update(conftest_rgw.subprocess_env(rgw, base={}))
-        for k, v in (env or {}).items():
-            if v is None:
-                e.pop(k, None)
-            else:
-                e[k] = v
+        fdstest.update_env(e, env)
         d = Daemon(str(tmp_path), e, ["--log-level", "debug", *args], name=f"fdsd{len(daemons)}")
         daemons.append(d)
         d.start()
         return Fds(d, s3_options(rgw) if s3 == "options" else None, s3)
 
     yield start
-
-    problems = []
-    for d in daemons:
-        p = d.stop_and_check()
-        if p:
-            problems.append(f"{d.log_path}: " + "\n".join(p))
-        print(f"---- {d.log_path} ----\n{d.log()[-20000:]}")
-    if problems:
-        pytest.fail("\n\n".join(problems), pytrace=False)
+    fdstest.stop_daemons(daemons)
 
 
 @pytest.fixture(params=["env", "options"])
