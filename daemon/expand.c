@@ -218,10 +218,16 @@ static char *dir_prefix(const char *key) {
         return p;
 }
 
+/* Both sides parsed: an entry with a bad source or destination is already a
+ * problem of the request, and has nothing to join its files to. */
+static bool expandable(const fds_entry *e) {
+        return e->recursive && (e->src_loc.path || e->src_loc.bucket) && (e->dst_loc.path || e->dst_loc.bucket);
+}
+
 int expand_start(batch *b, void (*done)(batch *b)) {
         size_t n = 0;
         for (size_t i = 0; i < b->req.n_entries; i++)
-                n += b->req.entries[i].recursive && (b->req.entries[i].src_loc.path || b->req.entries[i].src_loc.bucket);
+                n += expandable(&b->req.entries[i]);
         if (n == 0)
                 return 0;
         expand_state *st = calloc(1, sizeof(*st));
@@ -233,7 +239,7 @@ int expand_start(batch *b, void (*done)(batch *b)) {
         b->expand = st;
         for (size_t i = 0; i < b->req.n_entries; i++) {
                 fds_entry *e = &b->req.entries[i];
-                if (!e->recursive || !(e->src_loc.path || e->src_loc.bucket))
+                if (!expandable(e))
                         continue;
                 expand_item *it = &st->items[st->n++];
                 *it = (expand_item){ .b = b, .entry = e, .st = st, .max = b->daemon->cfg.max_entries };

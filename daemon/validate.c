@@ -57,7 +57,9 @@ void validate_range(batch *b, size_t lo, size_t hi) {
         for (size_t i = lo; i < hi; i++) {
                 batch_file *f = &b->files[i];
                 const fds_entry *e = f->entry;
-                if (!entry_parsed(e, false))
+                /* A recursive entry left here could not be expanded: its own
+                 * problem is reported already. */
+                if (!entry_parsed(e, false) || e->recursive)
                         continue;
                 if (e->src_loc.kind == FDS_LOCATION_LOCAL)
                         f->vr = source_check(e->src, &f->src_size);

@@ -166,3 +166,18 @@ def test_fdsctl_recursive_and_no_validate(run_fdsctl, tmp_path, tree):
     lines = [x for x in p.stderr.decode().splitlines() if x.startswith("fdsctl: ")]
     assert len(lines) == 1 and f"{tmp_path}/missing" in lines[0] and "NotFound" in lines[0]
     assert read(str(tmp_path / "n1")) == b"a"
+
+
+@pytest.mark.parametrize("dst", ["s3://p/m/", "relative/dir", "s3:///x/", ""])
+def test_recursive_with_bad_destination_is_a_problem_not_a_crash(fdsd, tmp_path, dst):
+    """A recursive entry whose destination does not parse is reported like
+    any bad path; the daemon goes on serving."""
+    src = tmp_path / "tree"
+    (src / "sub").mkdir(parents=True)
+    (src / "sub" / "f").write_bytes(b"f")
+    with fdsd.connect() as c:
+        e = c.call_error(f"{IFACE}.Copy", {"copies": [{"src": str(src), "dst": dst, "recursive": True}]})
+        assert e["error"] == f"{IFACE}.InvalidRequest", e
+        problems = e["parameters"]["problems"]
+        assert [p["path"] for p in problems] == [dst], problems
+        assert c.call("org.varlink.service.GetInfo")["product"] == "fdsd"
