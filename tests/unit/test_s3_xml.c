@@ -9,13 +9,13 @@
  * (tests/data) comes from argv[1] or $FDS_TEST_DATA.
  */
 #include <check.h>
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture.h"
 #include "s3_xml.h"
 
 static char *xml_dir;
@@ -23,23 +23,11 @@ static char **fixtures; /* names without ".xml" */
 static size_t n_fixtures;
 
 static char *slurp(const char *name, const char *suffix, size_t *ret_len) {
-        char *path, *buf = NULL;
-        size_t len = 0;
-
+        char *path;
         ck_assert_int_ge(asprintf(&path, "%s/%s%s", xml_dir, name, suffix), 0);
-        FILE *f = fopen(path, "re");
-        ck_assert_msg(f, "cannot open %s", path);
+        char *buf = fixture_read(path, ret_len);
+        ck_assert_msg(buf, "cannot read %s", path);
         free(path);
-        FILE *m = open_memstream(&buf, &len);
-        ck_assert_ptr_nonnull(m);
-        char chunk[4096];
-        size_t n;
-        while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-                ck_assert_uint_eq(fwrite(chunk, 1, n, m), n);
-        fclose(f);
-        ck_assert_int_eq(fclose(m), 0);
-        if (ret_len)
-                *ret_len = len;
         return buf;
 }
 
@@ -338,32 +326,12 @@ START_TEST(test_long_listing) {
 }
 END_TEST
 
-static int name_cmp(const void *a, const void *b) {
-        return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
-static int find_fixtures(void) {
-        DIR *d = opendir(xml_dir);
-        struct dirent *de;
-
-        if (!d)
-                return -errno;
-        while ((de = readdir(d))) {
-                size_t len = strlen(de->d_name);
-                if (len <= 4 || strcmp(de->d_name + len - 4, ".xml") != 0)
-                        continue;
-                char **f = realloc(fixtures, (n_fixtures + 1) * sizeof(*fixtures));
-                if (f)
-                        fixtures = f;
-                if (!f || !(fixtures[n_fixtures] = strndup(de->d_name, len - 4))) {
-                        closedir(d);
-                        return -ENOMEM;
-                }
-                n_fixtures++;
-        }
-        closedir(d);
-        qsort(fixtures, n_fixtures, sizeof(*fixtures), name_cmp);
-        return 0;
+/* Every NAME.xml is a fixture, known by NAME. */
+static char *keep_xml(const char *dir, const char *name) {
+        size_t len = strlen(name);
+        if (len <= 4 || strcmp(name + len - 4, ".xml") != 0)
+                return NULL;
+        return strndup(name, len - 4);
 }
 
 int main(int argc, char *argv[]) {
@@ -373,7 +341,7 @@ int main(int argc, char *argv[]) {
                 fprintf(stderr, "usage: %s TEST_DATA_DIR (or set FDS_TEST_DATA)\n", argv[0]);
                 return EXIT_FAILURE;
         }
-        if (asprintf(&xml_dir, "%s/s3_xml", data) < 0 || find_fixtures() < 0 || n_fixtures == 0) {
+        if (asprintf(&xml_dir, "%s/s3_xml", data) < 0 || fixture_list(xml_dir, keep_xml, &fixtures, &n_fixtures) < 0 || n_fixtures == 0) {
                 fprintf(stderr, "no fixtures found in %s/s3_xml\n", data);
                 return EXIT_FAILURE;
         }

@@ -7,7 +7,6 @@
  * (tests/data) comes from argv[1] or $FDS_TEST_DATA.
  */
 #include <check.h>
-#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -16,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "sigv4.h"
 
 static char *sigv4_dir;
@@ -24,23 +24,12 @@ static size_t n_cases;
 
 /* A whole file with one trailing newline dropped, or NULL if there is none. */
 static char *slurp(const char *dir, const char *name) {
-        char *path, *buf = NULL;
-        size_t len = 0;
-
+        char *path;
+        size_t len;
         ck_assert_int_ge(asprintf(&path, "%s/%s", dir, name), 0);
-        FILE *f = fopen(path, "re");
+        char *buf = fixture_read(path, &len);
         free(path);
-        if (!f)
-                return NULL;
-        FILE *m = open_memstream(&buf, &len);
-        ck_assert_ptr_nonnull(m);
-        char chunk[4096];
-        size_t n;
-        while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-                ck_assert_uint_eq(fwrite(chunk, 1, n, m), n);
-        fclose(f);
-        ck_assert_int_eq(fclose(m), 0);
-        if (len > 0 && buf[len - 1] == '\n')
+        if (buf && len > 0 && buf[len - 1] == '\n')
                 buf[len - 1] = '\0';
         return buf;
 }
@@ -322,37 +311,16 @@ START_TEST(test_outputs) {
 }
 END_TEST
 
-static int case_cmp(const void *a, const void *b) {
-        return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
 /* Every subfolder holding a request.json is a case. */
-static int find_cases(void) {
-        DIR *d = opendir(sigv4_dir);
-        struct dirent *de;
-
-        if (!d)
-                return -errno;
-        while ((de = readdir(d))) {
-                char *p;
-                if (de->d_name[0] == '.' || asprintf(&p, "%s/%s/request.json", sigv4_dir, de->d_name) < 0)
-                        continue;
-                bool is_case = access(p, R_OK) == 0;
-                free(p);
-                if (!is_case)
-                        continue;
-                char **c = realloc(cases, (n_cases + 1) * sizeof(*cases));
-                if (c)
-                        cases = c;
-                if (!c || !(cases[n_cases] = strdup(de->d_name))) {
-                        closedir(d);
-                        return -ENOMEM;
-                }
-                n_cases++;
+static char *keep_case(const char *dir, const char *name) {
+        char *p;
+        if (asprintf(&p, "%s/%s/request.json", dir, name) < 0) {
+                errno = ENOMEM;
+                return NULL;
         }
-        closedir(d);
-        qsort(cases, n_cases, sizeof(*cases), case_cmp);
-        return 0;
+        bool is_case = access(p, R_OK) == 0;
+        free(p);
+        return is_case ? strdup(name) : NULL;
 }
 
 int main(int argc, char *argv[]) {
@@ -362,7 +330,7 @@ int main(int argc, char *argv[]) {
                 fprintf(stderr, "usage: %s TEST_DATA_DIR (or set FDS_TEST_DATA)\n", argv[0]);
                 return EXIT_FAILURE;
         }
-        if (asprintf(&sigv4_dir, "%s/sigv4", data) < 0 || find_cases() < 0 || n_cases == 0) {
+        if (asprintf(&sigv4_dir, "%s/sigv4", data) < 0 || fixture_list(sigv4_dir, keep_case, &cases, &n_cases) < 0 || n_cases == 0) {
                 fprintf(stderr, "no sigv4 cases found in %s/sigv4\n", data);
                 return EXIT_FAILURE;
         }
