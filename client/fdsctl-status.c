@@ -39,7 +39,7 @@ static const char *human_duration(double seconds, char buf[static 48]) {
 }
 
 static int print_json(const fds_status *st) {
-        json_t *o = json_pack("{s:s, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+        json_t *o = json_pack("{s:s, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
                               "version", st->version, "uptime_seconds", st->uptime_seconds,
                               "connections", (json_int_t) st->connections,
                               "connections_total", (json_int_t) st->connections_total,
@@ -51,6 +51,7 @@ static int print_json(const fds_status *st) {
                               "files_failed", (json_int_t) st->files_failed,
                               "bytes", (json_int_t) st->bytes,
                               "bytes_per_second", (json_int_t) st->bytes_per_second,
+                              "s3_requests", (json_int_t) st->s3_requests,
                               "retries", (json_int_t) st->retries,
                               "calls_failed", (json_int_t) st->calls_failed);
         int r;
@@ -78,12 +79,12 @@ int status_print(const fds_status *st, bool json) {
                        "files:        %" PRIu64 " in flight, %" PRIu64 " queued; %" PRIu64 " ok, %" PRIu64
                        " failed since start\n"
                        "moved:        %s, %s/s now\n"
-                       "retries:      %" PRIu64 "\n"
+                       "s3 requests:  %" PRIu64 " (%" PRIu64 " retried)\n"
                        "calls failed: %" PRIu64 "\n",
                        st->version, human_duration(st->uptime_seconds, up), st->connections,
                        st->connections_total, st->batches, st->batches_total, st->files_in_flight,
                        st->files_queued, st->files_ok, st->files_failed, human_bytes(st->bytes, moved),
-                       human_bytes(st->bytes_per_second, rate), st->retries, st->calls_failed);
+                       human_bytes(st->bytes_per_second, rate), st->s3_requests, st->retries, st->calls_failed);
         if (r < 0 || fflush(stdout) != 0 || ferror(stdout)) {
                 fprintf(stderr, "fdsctl: cannot write the status: %s\n", r < 0 ? strerror(-r) : strerror(errno));
                 return r < 0 ? r : -EIO;

@@ -16,7 +16,8 @@ static const struct {
         COUNTER(connections),     COUNTER(connections_total), COUNTER(batches),
         COUNTER(batches_total),   COUNTER(files_in_flight),   COUNTER(files_queued),
         COUNTER(files_ok),        COUNTER(files_failed),      COUNTER(bytes),
-        COUNTER(bytes_per_second), COUNTER(retries),          COUNTER(calls_failed),
+        COUNTER(bytes_per_second), COUNTER(s3_requests),      COUNTER(retries),
+        COUNTER(calls_failed),
 };
 
 int fds_client_status(fds_client *c, fds_status *ret) {

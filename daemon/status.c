@@ -70,9 +70,13 @@ static uint64_t retries(const fds_daemon *d) {
         return d->s3 ? s3_ctx_stats(d->s3)->retries : 0;
 }
 
+static uint64_t s3_requests(const fds_daemon *d) {
+        return d->s3 ? s3_ctx_stats(d->s3)->requests : 0;
+}
+
 json_t *status_json(const fds_daemon *d) {
         /* clang-format off */
-        return json_pack("{s:s, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+        return json_pack("{s:s, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
                          "version", FDS_VERSION,
                          "uptime_seconds", (double) (uv_hrtime() - d->started_ns) / 1e9,
                          "connections", (json_int_t) d->n_sessions,
@@ -85,6 +89,7 @@ json_t *status_json(const fds_daemon *d) {
                          "files_failed", (json_int_t) d->stats.files_failed,
                          "bytes", (json_int_t) d->stats.bytes_moved,
                          "bytes_per_second", (json_int_t) d->bytes_per_sec,
+                         "s3_requests", (json_int_t) s3_requests(d),
                          "retries", (json_int_t) retries(d),
                          "calls_failed", (json_int_t) d->stats.calls_failed);
         /* clang-format on */

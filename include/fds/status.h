@@ -23,6 +23,7 @@ typedef struct fds_status {
         uint64_t files_failed;
         uint64_t bytes;            /* of files Copy and Read finished */
         uint64_t bytes_per_second; /* over the last few seconds */
+        uint64_t s3_requests;      /* S3 requests sent, every try counted */
         uint64_t retries;          /* S3 requests tried again */
         uint64_t calls_failed;     /* InvalidRequest, ReadLimitExceeded */
 } fds_status;

@@ -14,7 +14,7 @@ from fdstest import FDSCTL, IFACE, SERVICE, make_sparse, need_fdsctl, write
 
 FIELDS = {"version": str, "uptime_seconds": float, "connections": int, "connections_total": int,
           "batches": int, "batches_total": int, "files_in_flight": int, "files_queued": int,
-          "files_ok": int, "files_failed": int, "bytes": int, "bytes_per_second": int, "retries": int,
+          "files_ok": int, "files_failed": int, "bytes": int, "bytes_per_second": int, "s3_requests": int, "retries": int,
           "calls_failed": int}
 
 
@@ -68,6 +68,7 @@ def test_status_counts(start_daemon, tmp_path):
     assert s["bytes"] == 1000 + 3000 + 1000, s
     assert s["calls_failed"] == 1, s
     assert s["retries"] == 0, s
+    assert s["s3_requests"] == 0, s  # all local
 
 
 def test_status_rate(start_daemon, tmp_path):
@@ -124,7 +125,7 @@ def test_fdsctl_status_human(fdsctl_status, tmp_path):
     lines = p.stdout.splitlines()
     assert re.fullmatch(r"fdsd \S+, up \d+s", lines[0]), lines
     assert [line.split(":")[0] for line in lines[1:]] == [
-        "connections", "batches", "files", "moved", "retries", "calls failed"]
+        "connections", "batches", "files", "moved", "s3 requests", "calls failed"]
     assert re.fullmatch(r"connections:\s+\d+ \(\d+ since start\)", lines[1]), lines
     assert re.fullmatch(r"moved:\s+0 B, 0 B/s now", lines[4]), lines
 
