@@ -16,6 +16,7 @@
 #include "session.h"
 #include "s3_client.h"
 #include "validate.h"
+#include "validate_list.h"
 
 int file_error_set(file_error *e, fds_code code, const char *message) {
         char *m = strdup(message ? message : "");
@@ -78,6 +79,7 @@ int batch_new(fds_daemon *d, batch_kind kind, fds_call *call, fds_request *req, 
         list_init(&b->sched_link);
         list_init(&b->jobs);
         list_init(&b->heads);
+        list_init(&b->lists);
         d->n_batches++;
         *ret = b;
         return 0;
@@ -320,6 +322,14 @@ static void on_validate_done(validate_chunk *c, void *userdata) {
                 batch_validated(b);
 }
 
+static void on_list_done(batch *b) {
+        b->validating--;
+        b->listing--;
+        batch_validate_next(b);
+        if (validate_complete(b))
+                batch_validated(b);
+}
+
 static void on_head_done(batch *b) {
         b->validating--;
         batch_validate_next(b);
@@ -344,8 +354,9 @@ static void batch_validate_next(batch *b) {
                 b->validating++;
         }
         /* S3 sources: a HEAD each, many at a time (they wait on the network,
-         * not on us). What they learn is kept for the transfer. */
-        while (!b->canceled && b->validating < 2 + b->daemon->cfg.validate_concurrency &&
+         * not on us), for those the listings did not find. What they learn
+         * is kept for the transfer. */
+        while (!b->canceled && b->listing == 0 && b->validating < 2 + b->daemon->cfg.validate_concurrency &&
                b->head_next < b->n_files) {
                 int r = validate_head_start(b, &b->files[b->head_next++], on_head_done);
                 if (r > 0)
@@ -413,6 +424,9 @@ static void batch_validate_begin(batch *b) {
                 batch_validated(b);
                 return;
         }
+        int n = validate_lists_start(b, on_list_done);
+        b->listing += (unsigned) n;
+        b->validating += (unsigned) n;
         batch_validate_next(b);
         if (validate_complete(b))
                 batch_validated(b);
@@ -432,6 +446,7 @@ void batch_cancel(batch *b) {
                         j->type->cancel(j);
         }
         validate_heads_cancel(b);
+        validate_lists_cancel(b);
         validate_site_cancel(b);
         expand_cancel(b);
         batch_check_end(b); /* may free b */

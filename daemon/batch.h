@@ -99,6 +99,8 @@ struct batch {
         list_node sched_link;
         list_node jobs;             /* running jobs */
         list_node heads;            /* validation HEADs in flight */
+        list_node lists;            /* validation listings in flight */
+        unsigned listing;           /* of them: HEADs wait until they end */
         struct expand_state *expand; /* recursive entries being listed */
         const batch_owner *owner;
         void *owner_data;

@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: MIT */
+
+/* S3 sources that share a bucket and a "directory" are checked together
+ * with ListObjectsV2 (1,000 keys a page) instead of a HEAD each. A dataset's
+ * files usually sit side by side, so a 1,000-file download asks the server
+ * one question before it starts instead of 1,000, and the listing gives what
+ * a HEAD would (size and ETag) for the transfer to pin.
+ *
+ * The listing is an optimisation, never the judge: a file it does not find,
+ * a listing refused (no s3:ListBucket) or failed, or a directory with so many
+ * other objects that listing costs more than it saves, all leave those files
+ * to their HEAD, which gives the precise per-file error as before. */
+
+#include "validate_list.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "batch.h"
+#include "daemon.h"
+#include "job_s3.h"
+#include "s3_client.h"
+
+/* Fewer files than this in one directory: HEADs are cheaper than a page. */
+#define VLIST_MIN_FILES 8
+/* Stop listing (and HEAD the rest) once this many entries were read per
+ * file still wanted, plus one page: a directory crowded with other
+ * objects. */
+#define VLIST_ENTRIES_PER_FILE 4
+#define VLIST_PAGE 1000
+
+typedef struct vlist {
+        batch *b;
+        batch_file **files;     /* sorted by key; all in one bucket and directory */
+        size_t n;
+        size_t cursor;          /* first file not matched or passed yet */
+        uint64_t listed;        /* entries read so far */
+        char *prefix;           /* the directory, '/' included ("" at the top) */
+        char *start_after;
+        char *token;
+        s3_call *call;
+        void (*done)(batch *b);
+        list_node link;
+} vlist;
+
+static const char *file_key(const batch_file *f) {
+        return f->entry->src_loc.key;
+}
+
+static const char *file_bucket(const batch_file *f) {
+        return f->entry->src_loc.bucket;
+}
+
+/* Length of key's directory part, its last '/' included. */
+static size_t dir_len(const char *key) {
+        const char *slash = strrchr(key, '/');
+        return slash ? (size_t) (slash - key) + 1 : 0;
+}
+
+static int file_cmp(const void *pa, const void *pb) {
+        const batch_file *a = *(batch_file *const *) pa, *b = *(batch_file *const *) pb;
+        int c = strcmp(file_bucket(a), file_bucket(b));
+        /* strcmp orders bytes as unsigned, as S3 orders UTF-8 keys. */
+        return c ? c : strcmp(file_key(a), file_key(b));
+}
+
+static bool same_group(const batch_file *a, const batch_file *b) {
+        size_t n = dir_len(file_key(a));
+        return strcmp(file_bucket(a), file_bucket(b)) == 0 && dir_len(file_key(b)) == n &&
+               strncmp(file_key(a), file_key(b), n) == 0;
+}
+
+static bool wants_check(const batch_file *f) {
+        const fds_entry *e = f->entry;
+        return e->src_loc.kind == FDS_LOCATION_S3 && !e->recursive && !f->src_known && e->src_loc.bucket &&
+               e->src_loc.key && *e->src_loc.key;
+}
+
+static vlist *vlist_free(vlist *v) {
+        if (!v)
+                return NULL;
+        list_del(&v->link);
+        free(v->files);
+        free(v->prefix);
+        free(v->start_after);
+        free(v->token);
+        free(v);
+        return NULL;
+}
+
+static int vlist_object(const s3_xml_object *o, void *userdata) {
+        vlist *v = userdata;
+
+        v->listed++;
+        while (v->cursor < v->n && strcmp(file_key(v->files[v->cursor]), o->key) < 0)
+                v->cursor++; /* not there: left to its HEAD */
+        while (v->cursor < v->n && strcmp(file_key(v->files[v->cursor]), o->key) == 0) {
+                batch_file *f = v->files[v->cursor++];
+                char *etag = o->etag ? strdup(o->etag) : NULL;
+                if (!etag)
+                        continue; /* its HEAD will tell */
+                free(f->etag);
+                f->etag = etag;
+                f->src_size = o->size;
+                f->src_known = true;
+        }
+        return 0;
+}
+
+static int vlist_page(vlist *v);
+
+static void vlist_end(vlist *v) {
+        void (*done)(batch *) = v->done;
+        batch *b = v->b;
+        vlist_free(v);
+        done(b);
+}
+
+static void vlist_done(s3_call *c, const s3_result *r, void *userdata) {
+        vlist *v = userdata;
+
+        v->call = NULL;
+        /* Any failure: the files not matched yet get their HEADs. */
+        bool more = r->error == 0 && r->xml && r->xml->is_truncated && r->xml->next_continuation_token &&
+                    !v->b->canceled && v->cursor < v->n &&
+                    v->listed < VLIST_ENTRIES_PER_FILE * (uint64_t) v->n + VLIST_PAGE;
+        if (more) {
+                free(v->token);
+                v->token = strdup(r->xml->next_continuation_token);
+                if (v->token && vlist_page(v) >= 0)
+                        return;
+        }
+        vlist_end(v);
+}
+
+static int vlist_page(vlist *v) {
+        batch *b = v->b;
+        s3_xml_callbacks cbs = { .object = vlist_object, .userdata = v };
+        sigv4_pair q[5] = {
+                { "list-type", "2" },
+                { "prefix", v->prefix },
+                { "delimiter", "/" },
+        };
+        size_t nq = 3;
+        if (v->token)
+                q[nq++] = (sigv4_pair){ "continuation-token", v->token };
+        else
+                q[nq++] = (sigv4_pair){ "start-after", v->start_after };
+        fds_location l = { .kind = FDS_LOCATION_S3, .bucket = (char *) file_bucket(v->files[0]) };
+        s3_call_opts o = job_s3_opts(b, &l);
+        o.key = NULL;
+        o.method = HTTP_GET;
+        o.query = q;
+        o.n_query = nq;
+        o.parse_xml = true;
+        o.xml_callbacks = &cbs;
+        o.on_done = vlist_done;
+        o.userdata = v;
+        return s3_call_start(b->daemon->s3, &o, &v->call);
+}
+
+/* One listing for files[0..n): 1 started, 0 not worth it or not possible. */
+static int vlist_start(batch *b, batch_file **files, size_t n, void (*done)(batch *b)) {
+        if (n < VLIST_MIN_FILES)
+                return 0;
+        vlist *v = calloc(1, sizeof(*v));
+        if (!v)
+                return -ENOMEM;
+        *v = (vlist){ .b = b, .n = n, .done = done };
+        list_init(&v->link);
+        const char *first = file_key(files[0]);
+        size_t dl = dir_len(first);
+        v->files = malloc(n * sizeof(*v->files));
+        v->prefix = strndup(first, dl);
+        /* Just before the first key wanted: a proper prefix sorts first. */
+        v->start_after = strndup(first, strlen(first) - 1);
+        if (!v->files || !v->prefix || !v->start_after) {
+                vlist_free(v);
+                return -ENOMEM;
+        }
+        memcpy(v->files, files, n * sizeof(*v->files));
+        if (vlist_page(v) < 0) {
+                vlist_free(v);
+                return 0; /* the HEADs will do */
+        }
+        list_add_tail(&b->lists, &v->link);
+        return 1;
+}
+
+int validate_lists_start(batch *b, void (*done)(batch *b)) {
+        if (!b->site || b->kind == BATCH_SIZE)
+                return 0;
+        size_t n = 0;
+        for (size_t i = 0; i < b->n_files; i++)
+                n += wants_check(&b->files[i]);
+        if (n < VLIST_MIN_FILES)
+                return 0;
+        batch_file **all = malloc(n * sizeof(*all));
+        if (!all)
+                return 0;
+        n = 0;
+        for (size_t i = 0; i < b->n_files; i++)
+                if (wants_check(&b->files[i]))
+                        all[n++] = &b->files[i];
+        qsort(all, n, sizeof(*all), file_cmp);
+        int started = 0, r = 0;
+        /* Out of memory part way: the groups not started get HEADs. */
+        for (size_t lo = 0, hi; lo < n && r >= 0; lo = hi) {
+                for (hi = lo + 1; hi < n && same_group(all[lo], all[hi]); hi++)
+                        ;
+                r = vlist_start(b, all + lo, hi - lo, done);
+                started += r > 0;
+        }
+        free(all);
+        return started;
+}
+
+void validate_lists_cancel(batch *b) {
+        list_node *n, *t;
+        list_for_each_safe(n, t, &b->lists) {
+                vlist *v = list_entry(n, vlist, link);
+                if (v->call)
+                        s3_call_cancel(v->call);
+        }
+}

@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* Validation of S3 sources by listing: files that share a bucket and a
+ * directory are looked up with ListObjectsV2 pages instead of a HEAD each.
+ * Files found get their size and ETag (src_known); the rest keep their HEAD. */
+
+typedef struct batch batch;
+
+/* Start one listing per directory worth listing; each calls done once when
+ * it ends (found what it could, failed, or was canceled). Returns how many
+ * started (0: none, the HEADs do all the work). */
+int validate_lists_start(batch *b, void (*done)(batch *b));
+void validate_lists_cancel(batch *b);
