@@ -420,13 +420,16 @@ static void on_expanded(batch *b) {
 }
 
 static void batch_validate_begin(batch *b) {
-        if (!validate_needed(b)) {
-                batch_validated(b);
-                return;
-        }
         int n = validate_lists_start(b, on_list_done);
         b->listing += (unsigned) n;
         b->validating += (unsigned) n;
+        if (!validate_needed(b)) {
+                /* Only listings for S3 -> S3 sizes, if any: no checks. */
+                b->validate_next = b->head_next = b->n_files;
+                if (n == 0)
+                        batch_validated(b);
+                return;
+        }
         batch_validate_next(b);
         if (validate_complete(b))
                 batch_validated(b);

@@ -21,6 +21,7 @@
 #include "daemon.h"
 #include "job_s3.h"
 #include "s3_client.h"
+#include "validate.h"
 
 /* Fewer files than this in one directory: HEADs are cheaper than a page. */
 #define VLIST_MIN_FILES 8
@@ -71,10 +72,13 @@ static bool same_group(const batch_file *a, const batch_file *b) {
                strncmp(file_key(a), file_key(b), n) == 0;
 }
 
-static bool wants_check(const batch_file *f) {
+/* Validation looks up every S3 source; without it only an S3 -> S3 copy
+ * needs its source's size (one CopyObject, or parts). */
+static bool wants_check(const batch *b, const batch_file *f) {
         const fds_entry *e = f->entry;
         return e->src_loc.kind == FDS_LOCATION_S3 && !e->recursive && !f->src_known && e->src_loc.bucket &&
-               e->src_loc.key && *e->src_loc.key;
+               e->src_loc.key && *e->src_loc.key &&
+               (validate_needed(b) || e->dst_loc.kind == FDS_LOCATION_S3);
 }
 
 static vlist *vlist_free(vlist *v) {
@@ -193,7 +197,7 @@ int validate_lists_start(batch *b, void (*done)(batch *b)) {
                 return 0;
         size_t n = 0;
         for (size_t i = 0; i < b->n_files; i++)
-                n += wants_check(&b->files[i]);
+                n += wants_check(b, &b->files[i]);
         if (n < VLIST_MIN_FILES)
                 return 0;
         batch_file **all = malloc(n * sizeof(*all));
@@ -201,7 +205,7 @@ int validate_lists_start(batch *b, void (*done)(batch *b)) {
                 return 0;
         n = 0;
         for (size_t i = 0; i < b->n_files; i++)
-                if (wants_check(&b->files[i]))
+                if (wants_check(b, &b->files[i]))
                         all[n++] = &b->files[i];
         qsort(all, n, sizeof(*all), file_cmp);
         int started = 0, r = 0;

@@ -3,7 +3,9 @@
 
 /* Validation of S3 sources by listing: files that share a bucket and a
  * directory are looked up with ListObjectsV2 pages instead of a HEAD each.
- * Files found get their size and ETag (src_known); the rest keep their HEAD. */
+ * Files found get their size and ETag (src_known); the rest keep their HEAD.
+ * Without validation only S3 -> S3 copies are looked up: they need their
+ * source's size before they start anyway. */
 
 typedef struct batch batch;
 

@@ -153,3 +153,31 @@ def test_crowded_directory_stops_listing(fds_env, s3, bucket, tmp_path):
     assert requests == 2 + 1 + 8, requests
     for i in range(8):
         assert read(f"{out}/{i}") == b""
+
+
+def test_unvalidated_copies_list_for_their_sizes(fds_env, s3, make_bucket, tmp_path):
+    """validate: false starts files at once, but an S3 -> S3 copy needs its
+    source's size first (CopyObject or parts): one listing gives it for the
+    whole directory. A missing source is that file's own error. Downloads
+    need no size and send no listing."""
+    b1, b2 = make_bucket(), make_bucket()
+    keys = [f"in/{i}" for i in range(10)]
+    data = put_all(s3, b1, keys)
+    pairs = [(f"s3://{b1}/{k}", f"s3://{b2}/{k}") for k in keys + ["in/none"]]
+    before = s3_requests(fds_env)
+    reply = fds_env.copy(pairs, validate=False)
+    requests = s3_requests(fds_env) - before
+    s = reply["summary"]
+    assert (s["files_ok"], s["files_failed"]) == (10, 1), reply
+    [bad] = [r for r in reply["results"] if not r["ok"]]
+    assert bad["index"] == 10 and bad["error"]["http_status"] == 404, bad
+    # The LIST, 10 CopyObjects, and for the missing one a HEAD and the
+    # CopyObject that says NoSuchKey in the server's words.
+    assert requests == 1 + 10 + 2, requests
+    for k in keys:
+        assert s3.get_object(Bucket=b2, Key=k)["Body"].read() == data[k]
+
+    out = str(tmp_path / "out")
+    reply, requests = download(fds_env, b1, keys, out, validate=False)
+    assert reply["summary"]["files_ok"] == 10, reply
+    assert requests == 10, requests
