@@ -96,6 +96,7 @@ typedef struct fds_daemon {
         throttle bandwidth;
         budget buffers;
         fsq *fsq;                   /* file operations with the peer's identity */
+        struct md5q *md5q;          /* MD5 of whole buffers, in SIMD lanes */
         bool transfer_ready;
         /* status.c: when the daemon started (CLOCK_MONOTONIC, ns) and the
          * transfer rate of the last few seconds. */

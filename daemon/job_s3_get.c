@@ -21,6 +21,7 @@
 #include "job_s3.h"
 #include "local.h"
 #include "md5.h"
+#include "md5q.h"
 #include "s3_ranged.h"
 
 /* Objects up to this size (when known) gather in one buffer. */
@@ -55,6 +56,7 @@ typedef struct get_job {
         char expect_md5[33];    /* from a single-part ETag */
         bool check_md5;
         bool no_md5;
+        md5q_req hash;          /* a whole object, hashed in the daemon's lanes */
         budget_waiter mem;      /* the two buffers, from the daemon's budget */
         size_t buf_size;
         delay_entry later;
@@ -153,11 +155,31 @@ static int get_queue(get_job *gj, get_work kind, unsigned buf) {
         return r;
 }
 
-/* After the transfer: write what is left and rename, or drop the temporary. */
+static void get_finish(get_job *gj);
+
+static void on_hashed(md5q_req *h) {
+        get_job *gj = h->userdata;
+        char got[33];
+        md5_hex(h->job.digest, got);
+        gj->check_md5 = false; /* done */
+        if (strcmp(got, gj->expect_md5) != 0) {
+                gj->mismatch = true;
+                gj->r = -EBADMSG;
+                gj->sent = false;
+        }
+        get_finish(gj);
+}
+
+/* After the transfer: write what is left and rename, or drop the temporary.
+ * An object held whole is checked before it is written. */
 static void get_finish(get_job *gj) {
         int r;
         if (gj->r == 0 && atomic_load(&gj->base.cancel))
                 gj->r = -ECANCELED, gj->sent = false;
+        if (gj->r == 0 && gj->check_md5 && gj->file_off == 0 && !gj->tmp &&
+            md5q_submit(gj->base.batch->daemon->md5q, &gj->hash, gj->bufs[gj->cur], gj->len[gj->cur], on_hashed,
+                        gj) == 0)
+                return;
         if (gj->r == 0)
                 r = get_queue(gj, GET_WORK_COMMIT, gj->cur);
         else {

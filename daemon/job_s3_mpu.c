@@ -3,26 +3,27 @@
 /* local -> S3 above the multipart threshold, the multipart strategy of the
  * upload job (job_s3_put.c decides once it knows the size). Each part
  * is read whole on a worker thread into a buffer granted by the daemon's
- * budget, hashed (Content-MD5, which the server checks) and PUT from
- * memory, so a retried part is sent again without touching the disk. */
+ * budget, hashed in the daemon's MD5 lanes (Content-MD5, which the server
+ * checks) and PUT from memory, so a retried part is sent again without
+ * touching the disk. */
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
 
-#include "base64.h"
 #include "daemon.h"
 #include "job.h"
 #include "job_s3.h"
 #include "md5.h"
+#include "md5q.h"
 #include "s3_multipart.h"
 
 typedef struct part_read {
         uv_work_t work;
+        md5q_req hash;
         mp_part *p;
         int fd;
         int r;
@@ -47,20 +48,12 @@ static void part_read_work(uv_work_t *w) {
                 }
                 got += (uint64_t) n;
         }
-        uint8_t d[16];
-        pr->r = md5_digest(p->buf, p->len, d);
-        char *b64 = pr->r < 0 ? NULL : base64_encode(d, sizeof(d));
-        if (pr->r >= 0 && !b64)
-                pr->r = -ENOMEM;
-        if (b64)
-                snprintf(p->md5, sizeof(p->md5), "%s", b64);
-        free(b64);
 }
 
-static void part_read_after(uv_work_t *w, int status) {
-        part_read *pr = w->data;
+static void on_part_hashed(md5q_req *h) {
+        part_read *pr = h->userdata;
         mp_part *p = pr->p;
-        int r = status == UV_ECANCELED ? -ECANCELED : pr->r;
+        int r = md5_base64(h->job.digest, p->md5);
         free(pr);
         p->worker = false;
         if (r == 0 && p->file->r < 0)
@@ -82,6 +75,23 @@ static void part_read_after(uv_work_t *w, int status) {
         r = s3_call_start(p->file->b->daemon->s3, &o, &p->call);
         if (r < 0)
                 mp_part_done(p, r, NULL);
+}
+
+/* Read: the part's Content-MD5 next, in the daemon's lanes with the other
+ * parts and files being hashed. */
+static void part_read_after(uv_work_t *w, int status) {
+        part_read *pr = w->data;
+        mp_part *p = pr->p;
+        int r = status == UV_ECANCELED ? -ECANCELED : pr->r;
+        if (r == 0 && p->file->r < 0)
+                r = -ECANCELED;
+        if (r == 0)
+                r = md5q_submit(p->file->b->daemon->md5q, &pr->hash, p->buf, p->len, on_part_hashed, pr);
+        if (r < 0) {
+                free(pr);
+                p->worker = false;
+                mp_part_done(p, r, NULL);
+        }
 }
 
 static void mpu_part_start(mp_part *p) {

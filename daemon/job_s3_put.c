@@ -16,12 +16,12 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "base64.h"
 #include "daemon.h"
 #include "fsq.h"
 #include "job.h"
 #include "job_s3.h"
 #include "md5.h"
+#include "md5q.h"
 #include "parts.h"
 #include "s3_multipart.h"
 
@@ -53,6 +53,7 @@ typedef struct put_job {
         budget_waiter mem;      /* this job's buffers, from the daemon's budget */
         delay_entry later;
         bool whole;             /* read whole and sent from memory */
+        md5q_req hash;          /* Content-MD5 of a whole file */
 } put_job;
 
 /* Read whole up to this size (a budget grant each); above it, stream. */
@@ -200,22 +201,14 @@ static void put_done(s3_call *c, const s3_result *r, void *userdata) {
 
 static void put_send(put_job *pj);
 static void put_hash(put_job *pj);
+static void put_digest(put_job *pj);
 static void on_hash_mem(budget_waiter *w);
 
 static void put_mp_done(mp_file *mp) {
         put_finish((put_job *) ((char *) mp - offsetof(put_job, mp)));
 }
 
-static int md5_base64(const uint8_t d[16], char out[32]) {
-        char *b64 = base64_encode(d, 16);
-        if (!b64)
-                return -ENOMEM;
-        snprintf(out, 32, "%s", b64);
-        free(b64);
-        return 0;
-}
-
-/* Any thread: the file whole into bufs[0], hashed for Content-MD5. */
+/* Any thread: the file whole into bufs[0]. */
 static int read_whole(put_job *pj) {
         pj->bufs[0] = malloc(pj->size ? pj->size : 1);
         if (!pj->bufs[0])
@@ -229,14 +222,10 @@ static int read_whole(put_job *pj) {
                         return n < 0 ? -errno : -ENODATA; /* the file shrank under us */
                 got += (size_t) n;
         }
-        uint8_t digest[16];
-        int r = md5_digest(pj->bufs[0], pj->size, digest);
-        if (r < 0)
-                return r;
-        return md5_base64(digest, pj->content_md5);
+        return 0;
 }
 
-/* Worker thread: open, and for a small file read it whole and hash it. */
+/* Worker thread: open, and read a small file whole. */
 static void put_open_work(uv_work_t *w) {
         put_job *pj = w->data;
         const char *path = pj->base.file->entry->src;
@@ -268,7 +257,7 @@ static void put_open_work(uv_work_t *w) {
 }
 
 /* Worker (libuv's pool: the file is open already): a whole file, or the
- * MD5 of a large one before it is streamed. */
+ * MD5 of a large one before it is streamed (one message: no lanes to share). */
 static void put_hash_work(uv_work_t *w) {
         put_job *pj = w->data;
         if (pj->whole) {
@@ -318,7 +307,7 @@ static void put_open_after(uv_work_t *w, int status) {
                 return;
         }
         if (pj->size <= JOB_S3_BUF_SIZE) {
-                put_send(pj);
+                put_digest(pj);
                 return;
         }
         /* Larger: a grant of its own size (whole) or of two buffers (stream),
@@ -347,13 +336,36 @@ static void put_hash_after(uv_work_t *w, int status) {
                         return;
                 }
                 read_kick(pj);
+                put_send(pj);
+                return;
         }
-        put_send(pj);
+        put_digest(pj);
 }
 
 static void put_hash(put_job *pj) {
         pj->work.data = pj;
         int r = uv_queue_work(pj->base.batch->daemon->loop, &pj->work, put_hash_work, put_hash_after);
+        if (r < 0) {
+                pj->r = r;
+                put_finish(pj);
+        }
+}
+
+static void on_hashed(md5q_req *h) {
+        put_job *pj = h->userdata;
+        pj->r = md5_base64(h->job.digest, pj->content_md5);
+        if (pj->r == 0 && atomic_load(&pj->base.cancel))
+                pj->r = -ECANCELED;
+        if (pj->r < 0) {
+                put_finish(pj);
+                return;
+        }
+        put_send(pj);
+}
+
+/* The file is whole in bufs[0]: its Content-MD5 in the daemon's lanes. */
+static void put_digest(put_job *pj) {
+        int r = md5q_submit(pj->base.batch->daemon->md5q, &pj->hash, pj->bufs[0], pj->size, on_hashed, pj);
         if (r < 0) {
                 pj->r = r;
                 put_finish(pj);

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #include "md5.h"
 
+#include "base64.h"
+
 #include <errno.h>
+#include <stdio.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +43,7 @@ int md5_reset(md5_ctx *c) {
         return EVP_DigestInit_ex(c->evp, EVP_md5(), NULL) == 1 ? 0 : -EIO;
 }
 
-static void hex(const uint8_t *d, char out[33]) {
+void md5_hex(const uint8_t d[16], char out[33]) {
         static const char digits[] = "0123456789abcdef";
         for (int i = 0; i < 16; i++) {
                 out[2 * i] = digits[d[i] >> 4];
@@ -49,12 +52,21 @@ static void hex(const uint8_t *d, char out[33]) {
         out[32] = '\0';
 }
 
+int md5_base64(const uint8_t d[16], char ret[25]) {
+        char *b64 = base64_encode(d, 16);
+        if (!b64)
+                return -ENOMEM;
+        snprintf(ret, 25, "%s", b64);
+        free(b64);
+        return 0;
+}
+
 int md5_final_hex(md5_ctx *c, char ret[33]) {
         uint8_t d[EVP_MAX_MD_SIZE];
         unsigned n = 0;
         if (EVP_DigestFinal_ex(c->evp, d, &n) != 1 || n != 16)
                 return -EIO;
-        hex(d, ret);
+        md5_hex(d, ret);
         return 0;
 }
 

@@ -8,6 +8,10 @@
 #include <stdint.h>
 
 int md5_digest(const void *data, size_t len, uint8_t ret[16]);
+/* A digest in base64, as Content-MD5 writes it (24 characters). 0 or -ENOMEM. */
+int md5_base64(const uint8_t d[16], char ret[25]);
+/* A digest in lower-case hex, as ETags write it. */
+void md5_hex(const uint8_t d[16], char ret[33]);
 
 typedef struct md5_ctx md5_ctx;
 int md5_new(md5_ctx **ret);

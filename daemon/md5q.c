@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: MIT */
+#include "md5q.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+/* Bytes each lane advances between looks at the queue: small enough that a
+ * new request waits little for a lane, large enough to amortize the lock. */
+#define MD5Q_STEP (64 * 1024)
+#define MD5Q_MAX_LANES 16
+
+/* An empty message still needs a pointer: md5mb hashes its padding. */
+static const uint8_t empty;
+
+struct md5q {
+        uv_loop_t *loop;
+        uv_async_t async;       /* worker -> loop: digests ready */
+        uv_work_t work;         /* the hashing run, at most one queued */
+        bool queued;            /* loop only: work is queued or running */
+        uv_mutex_t lock;
+        list_node pending;      /* submitted, not in a lane yet (locked) */
+        list_node done;         /* hashed, not reported yet (locked) */
+        md5mb *mb;              /* worker only while queued */
+        bool closing;
+};
+
+static md5q_req *req_of(list_node *n) {
+        return list_entry(n, md5q_req, link);
+}
+
+static void md5q_work(uv_work_t *w) {
+        md5q *q = w->data;
+        md5mb_job *out[MD5Q_MAX_LANES];
+
+        for (;;) {
+                uv_mutex_lock(&q->lock);
+                while (!list_empty(&q->pending) && md5mb_active(q->mb) < md5mb_lanes(q->mb)) {
+                        md5q_req *r = req_of(q->pending.next);
+                        list_del(&r->link);
+                        /* Cannot fail: lanes checked, data and length were
+                         * checked by md5q_submit. */
+                        md5mb_add(q->mb, &r->job);
+                }
+                bool idle = md5mb_active(q->mb) == 0;
+                uv_mutex_unlock(&q->lock);
+                if (idle)
+                        return;
+                size_t n = md5mb_step(q->mb, MD5Q_STEP, out, MD5Q_MAX_LANES);
+                if (n == 0)
+                        continue;
+                uv_mutex_lock(&q->lock);
+                for (size_t i = 0; i < n; i++)
+                        list_add_tail(&q->done, &((md5q_req *) out[i]->userdata)->link);
+                uv_mutex_unlock(&q->lock);
+                uv_async_send(&q->async);
+        }
+}
+
+static void md5q_report(md5q *q) {
+        list_node done, *n, *t;
+
+        list_init(&done);
+        uv_mutex_lock(&q->lock);
+        if (!list_empty(&q->done)) {
+                /* Move the whole list over. */
+                done.next = q->done.next;
+                done.prev = q->done.prev;
+                done.next->prev = &done;
+                done.prev->next = &done;
+                list_init(&q->done);
+        }
+        uv_mutex_unlock(&q->lock);
+        list_for_each_safe(n, t, &done) {
+                md5q_req *r = req_of(n);
+                list_del(&r->link);
+                r->done(r);
+        }
+}
+
+static void md5q_queue(md5q *q);
+static void on_close(uv_handle_t *h);
+
+static void md5q_after(uv_work_t *w, int status) {
+        md5q *q = w->data;
+        (void) status; /* never canceled: nobody calls uv_cancel on it */
+        /* Still marked queued: what the callbacks submit waits for below. */
+        md5q_report(q);
+        q->queued = false;
+        if (q->closing) {
+                uv_close((uv_handle_t *) &q->async, on_close);
+                return;
+        }
+        uv_mutex_lock(&q->lock);
+        bool more = !list_empty(&q->pending);
+        uv_mutex_unlock(&q->lock);
+        /* Submitted after the run looked for the last time. */
+        if (more)
+                md5q_queue(q);
+}
+
+static void md5q_queue(md5q *q) {
+        q->work.data = q;
+        if (uv_queue_work(q->loop, &q->work, md5q_work, md5q_after) == 0)
+                q->queued = true;
+        /* uv_queue_work fails only without a work callback. */
+}
+
+static void on_async(uv_async_t *a) {
+        md5q_report(a->data);
+}
+
+int md5q_new(uv_loop_t *loop, md5q **ret) {
+        md5q *q = calloc(1, sizeof(*q));
+        if (!q)
+                return -ENOMEM;
+        q->loop = loop;
+        list_init(&q->pending);
+        list_init(&q->done);
+        int r = md5mb_new(&q->mb);
+        if (r < 0) {
+                free(q);
+                return r;
+        }
+        if (md5mb_lanes(q->mb) > MD5Q_MAX_LANES || (r = uv_mutex_init(&q->lock)) < 0) {
+                md5mb_free(q->mb);
+                free(q);
+                return r < 0 ? r : -EINVAL;
+        }
+        r = uv_async_init(loop, &q->async, on_async);
+        if (r < 0) {
+                uv_mutex_destroy(&q->lock);
+                md5mb_free(q->mb);
+                free(q);
+                return r;
+        }
+        q->async.data = q;
+        *ret = q;
+        return 0;
+}
+
+static void on_close(uv_handle_t *h) {
+        md5q *q = h->data;
+        uv_mutex_destroy(&q->lock);
+        md5mb_free(q->mb);
+        free(q);
+}
+
+void md5q_close(md5q *q) {
+        if (!q || q->closing)
+                return;
+        q->closing = true;
+        /* A run that reported its last digest may not have returned yet. */
+        if (!q->queued)
+                uv_close((uv_handle_t *) &q->async, on_close);
+}
+
+int md5q_submit(md5q *q, md5q_req *r, const void *data, size_t len, void (*done)(md5q_req *r),
+                void *userdata) {
+        if (!done || (!data && len > 0) || len > SIZE_MAX - 128)
+                return -EINVAL;
+        r->job = (md5mb_job){ .data = len ? data : &empty, .len = len, .userdata = r };
+        r->done = done;
+        r->userdata = userdata;
+        uv_mutex_lock(&q->lock);
+        list_add_tail(&q->pending, &r->link);
+        uv_mutex_unlock(&q->lock);
+        /* A run going on takes it into a lane as soon as one is free. */
+        if (!q->queued)
+                md5q_queue(q);
+        return 0;
+}
+
