@@ -123,8 +123,27 @@ static bool job_done(const md5mb_job *j) {
         return j->off == padded_len(j->len);
 }
 
+bool md5mb_job_done(const md5mb_job *j) {
+        return job_done(j);
+}
+
+static size_t job_avail(const md5mb_job *j) {
+        return j->avail && j->avail < j->len ? j->avail : j->len;
+}
+
+/* Where the blocks read in place end for now: all of them once every byte
+ * is there, else the whole blocks of what is. */
+static size_t body_end(const md5mb_job *j) {
+        return body_len(job_avail(j));
+}
+
+/* Out of bytes before its end: it leaves its lane until more arrive. */
+static bool job_starved(const md5mb_job *j) {
+        return job_avail(j) < j->len && j->off >= body_end(j);
+}
+
 static bool lane_busy(const md5mb *m, unsigned i) {
-        return m->lane[i] && !job_done(m->lane[i]);
+        return m->lane[i] && !job_done(m->lane[i]) && !job_starved(m->lane[i]);
 }
 
 static int job_check(const md5mb_job *j) {
@@ -145,18 +164,25 @@ int md5mb_add(md5mb *m, md5mb_job *j) {
         while (m->lane[i])
                 i++;
 
-        size_t body = body_len(j->len), rest = j->len - body, tlen = padded_len(j->len) - body;
-        uint8_t *t = m->tail[i];
-        if (rest > 0)
-                memcpy(t, j->data + body, rest);
-        t[rest] = 0x80;
-        memset(t + rest + 1, 0, tlen - rest - 1 - 8);
-        uint64_t bits = (uint64_t) j->len * 8;
-        for (int b = 0; b < 8; b++)
-                t[tlen - 8 + b] = (uint8_t) (bits >> (8 * b));
-
-        j->off = 0;
-        memcpy(j->h, md5_iv, sizeof(j->h));
+        /* The padding needs the last bytes: built once they are all there
+         * (again on each add: a job may come back to another lane). */
+        if (job_avail(j) == j->len) {
+                size_t body = body_len(j->len), rest = j->len - body, tlen = padded_len(j->len) - body;
+                uint8_t *t = m->tail[i];
+                if (rest > 0)
+                        memcpy(t, j->data + body, rest);
+                t[rest] = 0x80;
+                memset(t + rest + 1, 0, tlen - rest - 1 - 8);
+                uint64_t bits = (uint64_t) j->len * 8;
+                for (int b = 0; b < 8; b++)
+                        t[tlen - 8 + b] = (uint8_t) (bits >> (8 * b));
+        }
+        /* A new job (zeroed), or a finished one added again, starts from the
+         * IV; one that stopped for want of bytes goes on. */
+        if (job_done(j))
+                j->off = 0;
+        if (j->off == 0)
+                memcpy(j->h, md5_iv, sizeof(j->h));
         m->lane[i] = j;
         m->active++;
         return 0;
@@ -168,7 +194,7 @@ static size_t lane_run(const md5mb *m, unsigned i, const uint8_t **ret_p) {
         size_t body = body_len(j->len);
         if (j->off < body) {
                 *ret_p = j->data + j->off;
-                return (body - j->off) / 64;
+                return (body_end(j) - j->off) / 64;
         }
         *ret_p = m->tail[i] + (j->off - body);
         return (padded_len(j->len) - j->off) / 64;
@@ -176,7 +202,7 @@ static size_t lane_run(const md5mb *m, unsigned i, const uint8_t **ret_p) {
 
 static void lane_scalar(md5mb *m, unsigned i, size_t nblocks) {
         md5mb_job *j = m->lane[i];
-        while (nblocks > 0 && !job_done(j)) {
+        while (nblocks > 0 && !job_done(j) && !job_starved(j)) {
                 const uint8_t *p;
                 size_t run = lane_run(m, i, &p);
                 run = run < nblocks ? run : nblocks;
@@ -226,9 +252,9 @@ static size_t collect(md5mb *m, md5mb_job **ret_done, size_t n) {
         size_t k = 0;
         for (unsigned i = 0; i < m->impl->lanes && k < n; i++) {
                 md5mb_job *j = m->lane[i];
-                if (!j || !job_done(j))
+                if (!j || (!job_done(j) && !job_starved(j)))
                         continue;
-                for (int w = 0; w < 4; w++)
+                for (int w = 0; w < 4 && job_done(j); w++)
                         for (int b = 0; b < 4; b++)
                                 j->digest[4 * w + b] = (uint8_t) (j->h[w] >> (8 * b));
                 ret_done[k++] = j;

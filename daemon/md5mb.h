@@ -8,17 +8,25 @@
  * I/O, no threads, no allocation after md5mb_new; not thread-safe (use one
  * md5mb per thread). */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 /* One message to hash. The caller owns it, sets data, len and userdata, and
- * keeps data valid and unchanged until the job completes. */
+ * keeps data valid and unchanged until the job completes.
+ *
+ * A message can also be hashed as it arrives: avail says how many of its len
+ * bytes are there (0: all). A job that has hashed every whole block of what
+ * is there leaves its lane through md5mb_step before it is done
+ * (md5mb_job_done() false); the caller adds it again once avail has grown,
+ * and it goes on where it stopped. */
 typedef struct md5mb_job {
         const uint8_t *data;
         size_t len;
+        size_t avail;
         uint8_t digest[16]; /* out: valid once the job completed */
         void *userdata;
-        /* private, set by md5mb_add: */
+        /* private: zero for a new message (a finished job added again starts over) */
         size_t off; /* bytes of the padded message hashed so far */
         uint32_t h[4];
 } md5mb_job;
@@ -42,14 +50,19 @@ const char *md5mb_impl(const md5mb *m);
  * always vector; md5mb_lanes(m): always scalar). */
 void md5mb_set_scalar_max(md5mb *m, unsigned n);
 
-/* Puts j in a free lane and initializes its private fields: 0, -EBUSY when
+/* The digest is ready (not just the bytes available so far hashed). */
+bool md5mb_job_done(const md5mb_job *j);
+
+/* Puts j in a free lane, initializing its private fields unless it is a job
+ * coming back with more bytes available: 0, -EBUSY when
  * every lane is taken, -EINVAL for a job without data, -EFBIG for a length
  * within 128 of SIZE_MAX. */
 int md5mb_add(md5mb *m, md5mb_job *j);
 
 /* Advances every busy lane by up to max_bytes (whole 64-byte blocks, at least
- * one). A lane that reaches its end hashes its padding and completes: up to n
- * completed jobs go to ret_done, their lanes freed. Returns how many it
+ * one). A lane that reaches its end hashes its padding and completes, one
+ * that reaches the end of its available bytes stops: up to n such jobs go to
+ * ret_done, their lanes freed. Returns how many it
  * stored; completed jobs beyond n are returned by the next call. */
 size_t md5mb_step(md5mb *m, size_t max_bytes, md5mb_job **ret_done, size_t n);
 

@@ -326,6 +326,77 @@ START_TEST(test_completed_beyond_capacity) {
 }
 END_TEST
 
+/* Messages hashed as they arrive: each job's available bytes grow by
+ * random amounts (odd ones, below a block, exactly to block edges) while
+ * whole jobs share the lanes; a starved job leaves its lane without a
+ * digest and comes back, possibly to another lane, until it is done. The
+ * bytes past avail are garbage until they "arrive", so a lane that read
+ * ahead would get a wrong digest. */
+START_TEST(test_partial_jobs_as_bytes_arrive) {
+        enum { N = 40 };
+        md5mb *m = open_mode(_i);
+        if (!m)
+                return;
+        md5mb_job jobs[N];
+        uint8_t *bufs[N], *real[N];
+        size_t started = 0, finished = 0, comebacks = 0;
+        md5mb_job *done[16];
+        for (size_t i = 0; i < N; i++) {
+                size_t len = i % 4 == 0 ? rng() % 200 : rng() % (300 * 1024);
+                bufs[i] = random_bytes(len);
+                real[i] = random_bytes(len);
+                /* Every third job is whole from the start. */
+                jobs[i] = (md5mb_job){ .data = bufs[i], .len = len, .avail = i % 3 == 0 ? 0 : 1 };
+                memcpy(bufs[i], real[i], i % 3 == 0 ? len : len > 0);
+        }
+        md5mb_job *waiting[N];
+        size_t n_waiting = 0;
+        while (finished < N) {
+                /* Fill free lanes: new jobs first, then those waiting for
+                 * bytes, whose avail grows first. */
+                while (md5mb_active(m) < md5mb_lanes(m) && (started < N || n_waiting > 0)) {
+                        md5mb_job *j;
+                        if (n_waiting > 0 && (started == N || rng() % 2)) {
+                                size_t k = rng() % n_waiting;
+                                j = waiting[k];
+                                waiting[k] = waiting[--n_waiting];
+                                size_t grow;
+                                switch (rng() % 4) {
+                                case 0: grow = 1 + rng() % 63; break;                  /* under a block */
+                                case 1: grow = 64 - j->avail % 64; break;              /* to a block edge */
+                                case 2: grow = j->len; break;                          /* all of it */
+                                default: grow = rng() % (64 * 1024); break;
+                                }
+                                size_t was = j->avail;
+                                j->avail = j->avail + grow >= j->len ? j->len : j->avail + grow;
+                                size_t i = (size_t) (j - jobs);
+                                memcpy(bufs[i] + was, real[i] + was, j->avail - was);
+                                comebacks++;
+                        } else
+                                j = &jobs[started++];
+                        ck_assert_int_eq(md5mb_add(m, j), 0);
+                }
+                size_t k = md5mb_step(m, 64 * (1 + rng() % 512), done, 16);
+                for (size_t d = 0; d < k; d++) {
+                        if (md5mb_job_done(done[d])) {
+                                assert_job(done[d]);
+                                finished++;
+                        } else {
+                                ck_assert_uint_lt(done[d]->avail, done[d]->len);
+                                waiting[n_waiting++] = done[d];
+                        }
+                }
+        }
+        ck_assert_uint_gt(comebacks, N);
+        ck_assert_uint_eq(md5mb_active(m), 0);
+        for (size_t i = 0; i < N; i++) {
+                free(bufs[i]);
+                free(real[i]);
+        }
+        md5mb_free(m);
+}
+END_TEST
+
 START_TEST(test_api_errors) {
         md5mb *m = NULL;
         ck_assert_int_eq(md5mb_new_impl("sha1", &m), -EINVAL);
@@ -380,6 +451,7 @@ int main(void) {
         tcase_add_loop_test(tc, test_scalar_vector_handover, 0, 3);
         tcase_add_loop_test(tc, test_one_byte_changes_the_digest, 0, N_MODES);
         tcase_add_loop_test(tc, test_completed_beyond_capacity, 0, N_MODES);
+        tcase_add_loop_test(tc, test_partial_jobs_as_bytes_arrive, 0, N_MODES);
         tcase_add_test(tc, test_api_errors);
         suite_add_tcase(s, tc);
         SRunner *sr = srunner_create(s);
