@@ -26,6 +26,9 @@
 
 /* Objects up to this size (when known) gather in one buffer. */
 #define GET_WHOLE_MAX (8ULL * 1024 * 1024)
+/* Such an object is hashed as it arrives, this much at a time, so the
+ * daemon's MD5 lanes fill with every download in flight at once. */
+#define GET_HASH_STEP (256 * 1024)
 
 typedef enum get_work {
         GET_WORK_WRITE,
@@ -57,6 +60,12 @@ typedef struct get_job {
         bool check_md5;
         bool no_md5;
         md5q_req hash;          /* a whole object, hashed in the daemon's lanes */
+        bool whole;             /* one buffer of the object's size */
+        bool hash_init;         /* hash holds this attempt's bytes [0, hashed) */
+        size_t hashed;
+        bool hashing;           /* a push is in the lanes: the buffer is read */
+        bool hash_stale;        /* a retry started over while hashing */
+        bool finish_wait;       /* get_finish waits for the push */
         budget_waiter mem;      /* the two buffers, from the daemon's budget */
         size_t buf_size;
         delay_entry later;
@@ -159,27 +168,67 @@ static void get_finish(get_job *gj);
 
 static void on_hashed(md5q_req *h) {
         get_job *gj = h->userdata;
-        char got[33];
-        md5_hex(h->job.digest, got);
-        gj->check_md5 = false; /* done */
-        if (strcmp(got, gj->expect_md5) != 0) {
-                gj->mismatch = true;
-                gj->r = -EBADMSG;
-                gj->sent = false;
+
+        gj->hashing = false;
+        if (gj->hash_stale) {
+                /* A retry started over: those bytes are gone. */
+                gj->hash_stale = false;
+                gj->hash_init = false;
+                if (gj->waiting && gj->req) {
+                        gj->waiting = false;
+                        http_request_unpause(gj->req);
+                }
+        } else if (md5mb_job_done(&h->job)) {
+                char got[33];
+                md5_hex(h->job.digest, got);
+                gj->check_md5 = false; /* checked */
+                if (strcmp(got, gj->expect_md5) != 0) {
+                        gj->mismatch = true;
+                        gj->r = -EBADMSG;
+                        gj->sent = false;
+                }
         }
-        get_finish(gj);
+        if (gj->finish_wait) {
+                gj->finish_wait = false;
+                get_finish(gj);
+        }
+}
+
+/* Hash the bytes of a whole object received so far (all of them: the
+ * digest follows). 0 pushed, <0 not (the caller goes on without). */
+static int get_hash_push(get_job *gj, size_t avail) {
+        int r = 0;
+        if (!gj->hash_init)
+                r = md5q_req_init(&gj->hash, gj->bufs[0], gj->buf_size, on_hashed, gj);
+        if (r >= 0)
+                r = md5q_push(gj->base.batch->daemon->md5q, &gj->hash, avail);
+        if (r < 0)
+                return r;
+        gj->hash_init = true;
+        gj->hashed = avail;
+        gj->hashing = true;
+        return 0;
 }
 
 /* After the transfer: write what is left and rename, or drop the temporary.
- * An object held whole is checked before it is written. */
+ * An object held whole is checked before it is written; its buffer stays
+ * until the lanes are done reading it. */
 static void get_finish(get_job *gj) {
         int r;
+        if (gj->hashing) {
+                gj->finish_wait = true;
+                md5q_kick(gj->base.batch->daemon->md5q);
+                return;
+        }
         if (gj->r == 0 && atomic_load(&gj->base.cancel))
                 gj->r = -ECANCELED, gj->sent = false;
-        if (gj->r == 0 && gj->check_md5 && gj->file_off == 0 && !gj->tmp &&
-            md5q_submit(gj->base.batch->daemon->md5q, &gj->hash, gj->bufs[gj->cur], gj->len[gj->cur], on_hashed,
-                        gj) == 0)
+        /* Short of the size it was sized for (cannot happen with the ETag
+         * pinned): the worker hashes it instead, as a streamed object. */
+        if (gj->r == 0 && gj->check_md5 && gj->whole && gj->len[0] == gj->buf_size && gj->file_off == 0 &&
+            !gj->tmp && get_hash_push(gj, gj->len[0]) == 0) {
+                gj->finish_wait = true;
                 return;
+        }
         if (gj->r == 0)
                 r = get_queue(gj, GET_WORK_COMMIT, gj->cur);
         else {
@@ -239,6 +288,12 @@ static int get_body(http_request *req, const void *data, size_t len, void *userd
 
         if (gj->write_error)
                 return gj->write_error;
+        /* A retry's bytes wait until the lanes let go of the last try's. */
+        if (gj->hash_stale) {
+                gj->req = req;
+                gj->waiting = true;
+                return HTTP_PAUSE;
+        }
         if (len > gj->buf_size)
                 return -EMSGSIZE; /* more than the object's known size */
         if (gj->len[gj->cur] + len > gj->buf_size) {
@@ -257,6 +312,11 @@ static int get_body(http_request *req, const void *data, size_t len, void *userd
         }
         memcpy(gj->bufs[gj->cur] + gj->len[gj->cur], data, len);
         gj->len[gj->cur] += len;
+        /* A whole object: hash what arrived while the rest comes (the last
+         * push, with the digest, is get_finish's). */
+        if (gj->whole && gj->check_md5 && !gj->hashing && gj->len[0] < gj->buf_size &&
+            gj->len[0] - gj->hashed >= GET_HASH_STEP)
+                (void) get_hash_push(gj, gj->len[0]);
         return 0;
 }
 
@@ -269,6 +329,12 @@ static int get_retry(s3_call *c, void *userdata) {
         gj->cur = gj->writing ? gj->wbuf ^ 1 : 0;
         gj->len[gj->cur] = 0;
         gj->write_error = 0;
+        if (gj->hashing) {
+                gj->hash_stale = true;
+                md5q_kick(gj->base.batch->daemon->md5q);
+        } else
+                gj->hash_init = false;
+        gj->hashed = 0;
         return 0;
 }
 
@@ -356,6 +422,7 @@ static int get_start(job *j) {
         if (f->etag && f->src_size <= GET_WHOLE_MAX && f->src_size <= b->daemon->buffers.limit / 2) {
                 gj->buf_size = f->src_size ? (size_t) f->src_size : 1;
                 grant = gj->buf_size;
+                gj->whole = true;
         } else {
                 gj->buf_size = JOB_S3_BUF_SIZE;
                 grant = 2 * JOB_S3_BUF_SIZE;

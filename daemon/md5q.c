@@ -22,6 +22,9 @@ struct md5q {
         list_node pending;      /* submitted, not in a lane yet (locked) */
         list_node done;         /* hashed, not reported yet (locked) */
         md5mb *mb;              /* worker only while queued */
+        size_t n_pending;       /* on the pending list (locked) */
+        size_t n_urgent;        /* of them, last pushes: a digest is awaited */
+        bool kicked;            /* hash all pending now (locked) */
         bool closing;
 };
 
@@ -38,10 +41,14 @@ static void md5q_work(uv_work_t *w) {
                 while (!list_empty(&q->pending) && md5mb_active(q->mb) < md5mb_lanes(q->mb)) {
                         md5q_req *r = req_of(q->pending.next);
                         list_del(&r->link);
+                        q->n_pending--;
+                        q->n_urgent -= r->job.avail == r->job.len;
                         /* Cannot fail: lanes checked, data and length were
                          * checked by md5q_submit. */
                         md5mb_add(q->mb, &r->job);
                 }
+                if (list_empty(&q->pending))
+                        q->kicked = false;
                 bool idle = md5mb_active(q->mb) == 0;
                 uv_mutex_unlock(&q->lock);
                 if (idle)
@@ -81,6 +88,15 @@ static void md5q_report(md5q *q) {
 static void md5q_queue(md5q *q);
 static void on_close(uv_handle_t *h);
 
+/* Worth a run (locked): a digest is awaited, or enough early pushes wait to
+ * fill half the lanes. Early pushes (bytes of a download still arriving)
+ * are in no hurry, and hashed alone they would cost as much as a full set
+ * of lanes: waiting for company is what makes the lanes pay. */
+static bool md5q_due(const md5q *q) {
+        unsigned half = md5mb_lanes(q->mb) / 2;
+        return q->n_urgent > 0 || q->n_pending >= (half ? half : 1) || (q->kicked && q->n_pending > 0);
+}
+
 static void md5q_after(uv_work_t *w, int status) {
         md5q *q = w->data;
         (void) status; /* never canceled: nobody calls uv_cancel on it */
@@ -92,9 +108,9 @@ static void md5q_after(uv_work_t *w, int status) {
                 return;
         }
         uv_mutex_lock(&q->lock);
-        bool more = !list_empty(&q->pending);
+        bool more = md5q_due(q);
         uv_mutex_unlock(&q->lock);
-        /* Submitted after the run looked for the last time. */
+        /* Pushed after the run looked for the last time. */
         if (more)
                 md5q_queue(q);
 }
@@ -135,6 +151,9 @@ int md5q_new(uv_loop_t *loop, md5q **ret) {
                 return r;
         }
         q->async.data = q;
+        /* Only queued work keeps the loop alive: its after-callback reports
+         * whatever the async did not. */
+        uv_unref((uv_handle_t *) &q->async);
         *ret = q;
         return 0;
 }
@@ -150,24 +169,52 @@ void md5q_close(md5q *q) {
         if (!q || q->closing)
                 return;
         q->closing = true;
+        md5q_kick(q); /* early pushes still waiting (none, if used right) */
         /* A run that reported its last digest may not have returned yet. */
         if (!q->queued)
                 uv_close((uv_handle_t *) &q->async, on_close);
 }
 
-int md5q_submit(md5q *q, md5q_req *r, const void *data, size_t len, void (*done)(md5q_req *r),
-                void *userdata) {
+int md5q_req_init(md5q_req *r, const void *data, size_t len, void (*done)(md5q_req *r), void *userdata) {
         if (!done || (!data && len > 0) || len > SIZE_MAX - 128)
                 return -EINVAL;
-        r->job = (md5mb_job){ .data = len ? data : &empty, .len = len, .userdata = r };
+        r->job = (md5mb_job){ .data = len ? data : &empty, .len = len, .avail = len, .userdata = r };
         r->done = done;
         r->userdata = userdata;
+        return 0;
+}
+
+int md5q_submit(md5q *q, md5q_req *r, const void *data, size_t len, void (*done)(md5q_req *r),
+                void *userdata) {
+        int e = md5q_req_init(r, data, len, done, userdata);
+        return e < 0 ? e : md5q_push(q, r, len);
+}
+
+int md5q_push(md5q *q, md5q_req *r, size_t avail) {
+        /* md5mb reads an avail of 0 as "all". */
+        if (avail > r->job.len || (avail == 0 && r->job.len > 0))
+                return -EINVAL;
+        r->job.avail = avail;
         uv_mutex_lock(&q->lock);
         list_add_tail(&q->pending, &r->link);
+        q->n_pending++;
+        q->n_urgent += avail == r->job.len;
+        bool due = md5q_due(q);
         uv_mutex_unlock(&q->lock);
         /* A run going on takes it into a lane as soon as one is free. */
-        if (!q->queued)
+        if (!q->queued && due)
                 md5q_queue(q);
         return 0;
+}
+
+void md5q_kick(md5q *q) {
+        uv_mutex_lock(&q->lock);
+        /* Also for a run that has looked for the last time but not yet
+         * reported back: md5q_after sees the flag. */
+        q->kicked = q->n_pending > 0;
+        bool any = q->kicked;
+        uv_mutex_unlock(&q->lock);
+        if (!q->queued && any)
+                md5q_queue(q);
 }
 

@@ -8,7 +8,8 @@
  * multi-buffer MD5 (md5mb), so twenty 1 MiB files cost about what two did
  * one by one. A request joins the lanes as soon as one is free, even while
  * others are half done, and its callback runs on the loop when its digest
- * is ready.
+ * is ready. A download can be hashed as it arrives: each push hashes the
+ * bytes there so far, and the last one gives the digest.
  */
 
 #include <stddef.h>
@@ -37,3 +38,16 @@ void md5q_close(md5q *q);
  * 0, or a negative errno (then done never runs). */
 int md5q_submit(md5q *q, md5q_req *r, const void *data, size_t len, void (*done)(md5q_req *r),
                 void *userdata);
+
+/* A message of len bytes at data whose bytes arrive over time: nothing is
+ * hashed until pushed. -EINVAL for a NULL data with len > 0, or no done. */
+int md5q_req_init(md5q_req *r, const void *data, size_t len, void (*done)(md5q_req *r), void *userdata);
+/* Hash the first avail bytes, avail > 0 (unchanged from now on; len: all,
+ * and the digest follows). done runs once they are hashed; then
+ * md5mb_job_done(&r->job) says whether the digest is ready. One push at a
+ * time per request. An early push (avail < len) may wait for others to
+ * share the lanes with, until a last push comes or md5q_kick. */
+int md5q_push(md5q *q, md5q_req *r, size_t avail);
+/* Hash what waits now: a caller needs its early push back (to free or
+ * reuse the buffer). */
+void md5q_kick(md5q *q);

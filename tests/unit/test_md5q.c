@@ -124,12 +124,86 @@ START_TEST(test_close_while_idle_and_bad_input) {
 }
 END_TEST
 
+/* Downloads hashed as they arrive: each callback pushes the next chunk
+ * until the last gives the digest. Early pushes wait for company (half the
+ * lanes) or a kick, so when few streams are left the loop runs dry and
+ * the test kicks, as a download does when it needs its buffer back. */
+typedef struct stream {
+        md5q_req req;
+        md5q *q;
+        uint8_t *data;
+        size_t len, pushed, chunk;
+        int partials, finals;
+} stream;
+
+static void on_stream(md5q_req *r) {
+        stream *s = r->userdata;
+        if (!md5mb_job_done(&r->job)) {
+                s->partials++;
+                s->pushed = s->pushed + s->chunk < s->len ? s->pushed + s->chunk : s->len;
+                ck_assert_int_eq(md5q_push(s->q, r, s->pushed), 0);
+                return;
+        }
+        s->finals++;
+        uint8_t want[EVP_MAX_MD_SIZE];
+        unsigned n = 0;
+        ck_assert_int_eq(EVP_Digest(s->data, s->len, want, &n, EVP_md5(), NULL), 1);
+        ck_assert_mem_eq(r->job.digest, want, 16);
+}
+
+START_TEST(test_pushed_as_bytes_arrive) {
+        enum { N = 24 };
+        static stream st[N];
+        uv_loop_t loop;
+        md5q *q = NULL;
+        ck_assert_int_eq(uv_loop_init(&loop), 0);
+        ck_assert_int_eq(md5q_new(&loop, &q), 0);
+        for (size_t i = 0; i < N; i++) {
+                stream *s = &st[i];
+                s->q = q;
+                s->len = 1 + rng() % (2u << 20);
+                s->chunk = 1 + rng() % (300 * 1024);
+                s->data = malloc(s->len);
+                ck_assert_ptr_nonnull(s->data);
+                for (size_t k = 0; k < s->len; k++)
+                        s->data[k] = (uint8_t) rng();
+                ck_assert_int_eq(md5q_req_init(&s->req, s->data, s->len, on_stream, s), 0);
+                s->pushed = s->chunk < s->len ? s->chunk : s->len;
+                ck_assert_int_eq(md5q_push(q, &s->req, s->pushed), 0);
+        }
+        ck_assert_int_eq(md5q_push(q, &st[0].req, 0), -EINVAL);
+        ck_assert_int_eq(md5q_push(q, &st[0].req, st[0].len + 1), -EINVAL);
+        int finals = 0, kicks = 0;
+        for (;;) {
+                ck_assert_int_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+                finals = 0;
+                for (size_t i = 0; i < N; i++)
+                        finals += st[i].finals;
+                if (finals == N)
+                        break;
+                ck_assert_int_lt(kicks++, 100000);
+                md5q_kick(q);
+        }
+        int partials = 0;
+        for (size_t i = 0; i < N; i++) {
+                ck_assert_int_eq(st[i].finals, 1);
+                partials += st[i].partials;
+                free(st[i].data);
+        }
+        ck_assert_int_gt(partials, N);
+        md5q_close(q);
+        ck_assert_int_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+        ck_assert_int_eq(uv_loop_close(&loop), 0);
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("md5q");
         TCase *tc = tcase_create("md5q");
         tcase_set_timeout(tc, 60);
         tcase_add_test(tc, test_many_buffers);
         tcase_add_test(tc, test_close_while_idle_and_bad_input);
+        tcase_add_test(tc, test_pushed_as_bytes_arrive);
         suite_add_tcase(s, tc);
         SRunner *sr = srunner_create(s);
         srunner_run_all(sr, CK_NORMAL);

@@ -29,6 +29,8 @@ still has firings left acts on it:
 
     Reply(status, code)        answer at once with an S3 error, forward nothing
     FlipResponseByte(offset)   forward, flip one bit of response body byte offset
+    CutResponseAfter(n)        forward the answer's head and first n body bytes,
+                               then close the connection
     FlipRequestByte(offset)    flip one bit of request body byte offset, forward
     Stall(event, timeout)      hold the request until event is set or timeout
                                seconds passed, then forward it (a client that
@@ -110,6 +112,14 @@ class FlipResponseByte:
 
     def __repr__(self):
         return f"FlipResponseByte({self.offset})"
+
+
+class CutResponseAfter:
+    def __init__(self, n):
+        self.n = n
+
+    def __repr__(self):
+        return f"CutResponseAfter({self.n})"
 
 
 class FlipRequestByte:
@@ -278,6 +288,22 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         seen.status = resp.status
         p = self.server.proxy
         flip = action.offset if isinstance(action, FlipResponseByte) else None
+        cut = action.n if isinstance(action, CutResponseAfter) else None
+        if cut is not None:
+            self._send_head(resp.status, resp.reason, rheaders)
+            pos = 0
+            while pos < cut:
+                piece = resp.read(min(64 * 1024, cut - pos))
+                if not piece:
+                    break
+                self.wfile.write(piece)
+                pos += len(piece)
+            p._complete(seen)
+            self.wfile.flush()
+            self.close_connection = True
+            self.upstream.close()
+            self.upstream = None
+            return
         if chunked or resp.length == 0:
             # (read even when empty: http.client then frees the connection)
             body = data if chunked else resp.read()
