@@ -193,14 +193,7 @@ static int list_page(expand_item *it) {
         size_t nq = 2;
         if (it->token)
                 q[nq++] = (sigv4_pair){ "continuation-token", it->token };
-        fds_location l = { .kind = FDS_LOCATION_S3, .bucket = it->entry->src_loc.bucket };
-        s3_call_opts o = job_s3_opts(b, &l);
-        o.key = NULL;
-        o.method = HTTP_GET;
-        o.query = q;
-        o.n_query = nq;
-        o.parse_xml = true;
-        o.xml_callbacks = &cbs;
+        s3_call_opts o = job_s3_list_opts(b, it->entry->src_loc.bucket, q, nq, &cbs);
         o.on_done = list_done;
         o.userdata = it;
         return s3_call_start(b->daemon->s3, &o, &it->call);

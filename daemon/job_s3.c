@@ -50,6 +50,18 @@ void s3_kept_set(s3_kept *k, const s3_result *r) {
         k->set = true;
 }
 
+s3_call_opts job_s3_list_opts(const batch *b, const char *bucket, const sigv4_pair *q, size_t nq,
+                              const s3_xml_callbacks *cbs) {
+        fds_location l = { .kind = FDS_LOCATION_S3, .bucket = (char *) bucket };
+        s3_call_opts o = job_s3_opts(b, &l);
+        o.method = HTTP_GET;
+        o.query = q;
+        o.n_query = nq;
+        o.parse_xml = true;
+        o.xml_callbacks = cbs;
+        return o;
+}
+
 s3_call_opts job_s3_opts(const batch *b, const fds_location *l) {
         fds_daemon *d = b->daemon;
         return (s3_call_opts){

@@ -24,3 +24,7 @@ int job_s3_set_error(batch_file *f, const s3_result *r, const char *what);
 
 /* The call options every S3 request of a batch starts from. */
 s3_call_opts job_s3_opts(const batch *b, const fds_location *l);
+/* One ListObjectsV2 page of bucket: q (list-type=2 and the rest) and cbs
+ * are the caller's, as are on_done and userdata. */
+s3_call_opts job_s3_list_opts(const batch *b, const char *bucket, const sigv4_pair *q, size_t nq,
+                              const s3_xml_callbacks *cbs);

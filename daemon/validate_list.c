@@ -151,14 +151,7 @@ static int vlist_page(vlist *v) {
                 q[nq++] = (sigv4_pair){ "continuation-token", v->token };
         else
                 q[nq++] = (sigv4_pair){ "start-after", v->start_after };
-        fds_location l = { .kind = FDS_LOCATION_S3, .bucket = (char *) file_bucket(v->files[0]) };
-        s3_call_opts o = job_s3_opts(b, &l);
-        o.key = NULL;
-        o.method = HTTP_GET;
-        o.query = q;
-        o.n_query = nq;
-        o.parse_xml = true;
-        o.xml_callbacks = &cbs;
+        s3_call_opts o = job_s3_list_opts(b, file_bucket(v->files[0]), q, nq, &cbs);
         o.on_done = vlist_done;
         o.userdata = v;
         return s3_call_start(b->daemon->s3, &o, &v->call);
