@@ -59,10 +59,18 @@ static size_t dir_len(const char *key) {
         return slash ? (size_t) (slash - key) + 1 : 0;
 }
 
+/* By bucket, then directory, then key: a directory's files stay together
+ * ("a/b.txt" < "a/b/c" < "a/c" would split "a/"). strcmp and memcmp order
+ * bytes as unsigned, as S3 orders UTF-8 keys. */
 static int file_cmp(const void *pa, const void *pb) {
         const batch_file *a = *(batch_file *const *) pa, *b = *(batch_file *const *) pb;
         int c = strcmp(file_bucket(a), file_bucket(b));
-        /* strcmp orders bytes as unsigned, as S3 orders UTF-8 keys. */
+        if (c)
+                return c;
+        size_t da = dir_len(file_key(a)), db = dir_len(file_key(b));
+        c = memcmp(file_key(a), file_key(b), da < db ? da : db);
+        if (c == 0 && da != db)
+                c = da < db ? -1 : 1;
         return c ? c : strcmp(file_key(a), file_key(b));
 }
 
@@ -125,6 +133,9 @@ static void vlist_done(s3_call *c, const s3_result *r, void *userdata) {
         vlist *v = userdata;
 
         v->call = NULL;
+        /* Subdirectories count against the budget like objects. */
+        if (r->error == 0 && r->xml)
+                v->listed += r->xml->n_prefixes;
         /* Any failure: the files not matched yet get their HEADs. */
         bool more = r->error == 0 && r->xml && r->xml->is_truncated && r->xml->next_continuation_token &&
                     !v->b->canceled && v->cursor < v->n &&
@@ -170,8 +181,12 @@ static int vlist_start(batch *b, batch_file **files, size_t n, void (*done)(batc
         size_t dl = dir_len(first);
         v->files = malloc(n * sizeof(*v->files));
         v->prefix = strndup(first, dl);
-        /* Just before the first key wanted: a proper prefix sorts first. */
-        v->start_after = strndup(first, strlen(first) - 1);
+        /* Just before the first key wanted: a proper prefix sorts first. Cut
+         * at a character boundary, so the query stays valid UTF-8. */
+        size_t cut = strlen(first) - 1;
+        while (cut > 0 && ((unsigned char) first[cut] & 0xC0) == 0x80)
+                cut--;
+        v->start_after = strndup(first, cut);
         if (!v->files || !v->prefix || !v->start_after) {
                 vlist_free(v);
                 return -ENOMEM;

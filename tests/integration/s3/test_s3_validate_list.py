@@ -181,3 +181,25 @@ def test_unvalidated_copies_list_for_their_sizes(fds_env, s3, make_bucket, tmp_p
     reply, requests = download(fds_env, b1, keys, out, validate=False)
     assert reply["summary"]["files_ok"] == 10, reply
     assert requests == 10, requests
+
+
+def test_unicode_first_key_duplicates_and_split_directories(fds_env, s3, bucket, tmp_path):
+    """The listing starts just before the first wanted key without cutting a
+    UTF-8 character ("é" is two bytes); a source asked for twice matches
+    twice; and a directory whose keys sort around a subdirectory's
+    ("a/b.txt" < "a/b/..." < "a/c") is still one listing."""
+    keys = ["u/é"] + [f"u/é{i}" for i in range(8)]
+    sub = [f"a/b/{i}" for i in range(8)]
+    top = ["a/b.txt"] + [f"a/c{i}" for i in range(7)]
+    data = put_all(s3, bucket, keys + sub + top)
+    pairs = [(f"s3://{bucket}/{k}", str(tmp_path / "o" / f"{i}")) for i, k in enumerate(keys + sub + top)]
+    pairs.append((f"s3://{bucket}/u/é", str(tmp_path / "o" / "dup")))
+    before = s3_requests(fds_env)
+    reply = fds_env.copy(pairs)
+    requests = s3_requests(fds_env) - before
+    assert reply["summary"]["files_ok"] == len(pairs), reply
+    # Lists: u/, a/b/, a/ (8 files with a/b.txt); GETs: one per pair.
+    assert requests == 3 + len(pairs), requests
+    assert read(str(tmp_path / "o" / "dup")) == data["u/é"]
+    for i, k in enumerate(keys + sub + top):
+        assert read(str(tmp_path / "o" / f"{i}")) == data[k], k
