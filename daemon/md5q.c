@@ -9,19 +9,29 @@
  * new request waits little for a lane, large enough to amortize the lock. */
 #define MD5Q_STEP (64 * 1024)
 #define MD5Q_MAX_LANES 16
+/* Without SIMD lanes (no AVX2, or not x86), messages are hashed one per
+ * runner, on as many pool threads as this. */
+#define MD5Q_SCALAR_RUNNERS 4
 
 /* An empty message still needs a pointer: md5mb hashes its padding. */
 static const uint8_t empty;
 
+typedef struct md5q_runner {
+        uv_work_t work;         /* a hashing run */
+        md5mb *mb;              /* its lanes: worker only while queued */
+        struct md5q *q;
+        bool queued;            /* loop only */
+} md5q_runner;
+
 struct md5q {
         uv_loop_t *loop;
         uv_async_t async;       /* worker -> loop: digests ready */
-        uv_work_t work;         /* the hashing run, at most one queued */
-        bool queued;            /* loop only: work is queued or running */
+        md5q_runner runners[MD5Q_SCALAR_RUNNERS];
+        unsigned n_runners;     /* 1 with lanes: one set of lanes fills best */
+        unsigned running;       /* loop only: runners queued or running */
         uv_mutex_t lock;
         list_node pending;      /* submitted, not in a lane yet (locked) */
         list_node done;         /* hashed, not reported yet (locked) */
-        md5mb *mb;              /* worker only while queued */
         size_t n_pending;       /* on the pending list (locked) */
         size_t n_urgent;        /* of them, last pushes: a digest is awaited */
         bool kicked;            /* hash all pending now (locked) */
@@ -33,27 +43,29 @@ static md5q_req *req_of(list_node *n) {
 }
 
 static void md5q_work(uv_work_t *w) {
-        md5q *q = w->data;
+        md5q_runner *run = w->data;
+        md5q *q = run->q;
+        md5mb *mb = run->mb;
         md5mb_job *out[MD5Q_MAX_LANES];
 
         for (;;) {
                 uv_mutex_lock(&q->lock);
-                while (!list_empty(&q->pending) && md5mb_active(q->mb) < md5mb_lanes(q->mb)) {
+                while (!list_empty(&q->pending) && md5mb_active(mb) < md5mb_lanes(mb)) {
                         md5q_req *r = req_of(q->pending.next);
                         list_del(&r->link);
                         q->n_pending--;
                         q->n_urgent -= r->job.avail == r->job.len;
                         /* Cannot fail: lanes checked, data and length were
                          * checked by md5q_submit. */
-                        md5mb_add(q->mb, &r->job);
+                        md5mb_add(mb, &r->job);
                 }
                 if (list_empty(&q->pending))
                         q->kicked = false;
-                bool idle = md5mb_active(q->mb) == 0;
+                bool idle = md5mb_active(mb) == 0;
                 uv_mutex_unlock(&q->lock);
                 if (idle)
                         return;
-                size_t n = md5mb_step(q->mb, MD5Q_STEP, out, MD5Q_MAX_LANES);
+                size_t n = md5mb_step(mb, MD5Q_STEP, out, MD5Q_MAX_LANES);
                 if (n == 0)
                         continue;
                 uv_mutex_lock(&q->lock);
@@ -93,33 +105,48 @@ static void on_close(uv_handle_t *h);
  * are in no hurry, and hashed alone they would cost as much as a full set
  * of lanes: waiting for company is what makes the lanes pay. */
 static bool md5q_due(const md5q *q) {
-        unsigned half = md5mb_lanes(q->mb) / 2;
+        unsigned half = md5mb_lanes(q->runners[0].mb) / 2;
         return q->n_urgent > 0 || q->n_pending >= (half ? half : 1) || (q->kicked && q->n_pending > 0);
 }
 
 static void md5q_after(uv_work_t *w, int status) {
-        md5q *q = w->data;
+        md5q_runner *run = w->data;
+        md5q *q = run->q;
         (void) status; /* never canceled: nobody calls uv_cancel on it */
-        /* Still marked queued: what the callbacks submit waits for below. */
+        /* Still marked queued: what the callbacks push waits for below. */
         md5q_report(q);
-        q->queued = false;
-        if (q->closing) {
-                uv_close((uv_handle_t *) &q->async, on_close);
-                return;
-        }
+        run->queued = false;
+        q->running--;
         uv_mutex_lock(&q->lock);
-        bool more = md5q_due(q);
+        bool more = md5q_due(q) || (q->closing && q->n_pending > 0);
         uv_mutex_unlock(&q->lock);
-        /* Pushed after the run looked for the last time. */
+        /* Pushed after the run looked for the last time (or while closing,
+         * by the callbacks just run: they are hashed before the end). */
         if (more)
                 md5q_queue(q);
+        if (q->closing && q->running == 0)
+                uv_close((uv_handle_t *) &q->async, on_close);
 }
 
+/* Start an idle runner, if there is one. */
 static void md5q_queue(md5q *q) {
-        q->work.data = q;
-        if (uv_queue_work(q->loop, &q->work, md5q_work, md5q_after) == 0)
-                q->queued = true;
-        /* uv_queue_work fails only without a work callback. */
+        for (unsigned i = 0; i < q->n_runners; i++) {
+                md5q_runner *run = &q->runners[i];
+                if (run->queued)
+                        continue;
+                run->work.data = run;
+                /* uv_queue_work fails only without a work callback. */
+                if (uv_queue_work(q->loop, &run->work, md5q_work, md5q_after) == 0) {
+                        run->queued = true;
+                        q->running++;
+                }
+                return;
+        }
+}
+
+static void md5q_free_runners(md5q *q) {
+        for (unsigned i = 0; i < MD5Q_SCALAR_RUNNERS; i++)
+                q->runners[i].mb = md5mb_free(q->runners[i].mb);
 }
 
 static void on_async(uv_async_t *a) {
@@ -127,26 +154,31 @@ static void on_async(uv_async_t *a) {
 }
 
 int md5q_new(uv_loop_t *loop, md5q **ret) {
+        return md5q_new_impl(loop, NULL, ret);
+}
+
+int md5q_new_impl(uv_loop_t *loop, const char *impl, md5q **ret) {
         md5q *q = calloc(1, sizeof(*q));
         if (!q)
                 return -ENOMEM;
         q->loop = loop;
         list_init(&q->pending);
         list_init(&q->done);
-        int r = md5mb_new(&q->mb);
-        if (r < 0) {
-                free(q);
-                return r;
+        int r = md5mb_new_impl(impl, &q->runners[0].mb);
+        if (r >= 0 && md5mb_lanes(q->runners[0].mb) > MD5Q_MAX_LANES)
+                r = -EINVAL;
+        q->n_runners = r >= 0 && md5mb_lanes(q->runners[0].mb) == 1 ? MD5Q_SCALAR_RUNNERS : 1;
+        for (unsigned i = 0; i < q->n_runners && r >= 0; i++) {
+                q->runners[i].q = q;
+                if (i > 0)
+                        r = md5mb_new_impl(impl, &q->runners[i].mb);
         }
-        if (md5mb_lanes(q->mb) > MD5Q_MAX_LANES || (r = uv_mutex_init(&q->lock)) < 0) {
-                md5mb_free(q->mb);
-                free(q);
-                return r < 0 ? r : -EINVAL;
-        }
-        r = uv_async_init(loop, &q->async, on_async);
-        if (r < 0) {
+        if (r >= 0)
+                r = uv_mutex_init(&q->lock);
+        if (r >= 0 && (r = uv_async_init(loop, &q->async, on_async)) < 0)
                 uv_mutex_destroy(&q->lock);
-                md5mb_free(q->mb);
+        if (r < 0) {
+                md5q_free_runners(q);
                 free(q);
                 return r;
         }
@@ -161,7 +193,7 @@ int md5q_new(uv_loop_t *loop, md5q **ret) {
 static void on_close(uv_handle_t *h) {
         md5q *q = h->data;
         uv_mutex_destroy(&q->lock);
-        md5mb_free(q->mb);
+        md5q_free_runners(q);
         free(q);
 }
 
@@ -171,7 +203,7 @@ void md5q_close(md5q *q) {
         q->closing = true;
         md5q_kick(q); /* early pushes still waiting (none, if used right) */
         /* A run that reported its last digest may not have returned yet. */
-        if (!q->queued)
+        if (q->running == 0)
                 uv_close((uv_handle_t *) &q->async, on_close);
 }
 
@@ -202,7 +234,7 @@ int md5q_push(md5q *q, md5q_req *r, size_t avail) {
         bool due = md5q_due(q);
         uv_mutex_unlock(&q->lock);
         /* A run going on takes it into a lane as soon as one is free. */
-        if (!q->queued && due)
+        if (due)
                 md5q_queue(q);
         return 0;
 }
@@ -214,7 +246,7 @@ void md5q_kick(md5q *q) {
         q->kicked = q->n_pending > 0;
         bool any = q->kicked;
         uv_mutex_unlock(&q->lock);
-        if (!q->queued && any)
+        if (any)
                 md5q_queue(q);
 }
 

@@ -30,6 +30,8 @@ struct md5q_req {
 };
 
 int md5q_new(uv_loop_t *loop, md5q **ret);
+/* With a named md5mb implementation (tests): -ENOTSUP if the CPU lacks it. */
+int md5q_new_impl(uv_loop_t *loop, const char *impl, md5q **ret);
 /* After the last request reported: closes the handle, frees in its close
  * callback. */
 void md5q_close(md5q *q);
