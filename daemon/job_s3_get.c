@@ -294,8 +294,10 @@ static int get_body(http_request *req, const void *data, size_t len, void *userd
                 gj->waiting = true;
                 return HTTP_PAUSE;
         }
-        if (len > gj->buf_size)
-                return -EMSGSIZE; /* more than the object's known size */
+        /* More than the object's known size (an object held whole has no
+         * second buffer, and the lanes may be reading this one). */
+        if (len > gj->buf_size || (gj->whole && gj->len[0] + len > gj->buf_size))
+                return -EMSGSIZE;
         if (gj->len[gj->cur] + len > gj->buf_size) {
                 if (gj->writing) {
                         gj->req = req;
@@ -329,6 +331,10 @@ static int get_retry(s3_call *c, void *userdata) {
         gj->cur = gj->writing ? gj->wbuf ^ 1 : 0;
         gj->len[gj->cur] = 0;
         gj->write_error = 0;
+        /* The attempt that paused itself is gone: the new one pauses anew if
+         * it must. */
+        gj->req = NULL;
+        gj->waiting = false;
         if (gj->hashing) {
                 gj->hash_stale = true;
                 md5q_kick(gj->base.batch->daemon->md5q);

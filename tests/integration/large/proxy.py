@@ -29,8 +29,9 @@ still has firings left acts on it:
 
     Reply(status, code)        answer at once with an S3 error, forward nothing
     FlipResponseByte(offset)   forward, flip one bit of response body byte offset
-    CutResponseAfter(n)        forward the answer's head and first n body bytes,
-                               then close the connection
+    CutResponseAfter(n, flip)  forward the answer's head and first n body bytes
+                               (one bit of byte flip flipped, if given), then
+                               close the connection
     FlipRequestByte(offset)    flip one bit of request body byte offset, forward
     Stall(event, timeout)      hold the request until event is set or timeout
                                seconds passed, then forward it (a client that
@@ -115,11 +116,12 @@ class FlipResponseByte:
 
 
 class CutResponseAfter:
-    def __init__(self, n):
+    def __init__(self, n, flip=None):
         self.n = n
+        self.flip = flip
 
     def __repr__(self):
-        return f"CutResponseAfter({self.n})"
+        return f"CutResponseAfter({self.n}, {self.flip})"
 
 
 class FlipRequestByte:
@@ -296,6 +298,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 piece = resp.read(min(64 * 1024, cut - pos))
                 if not piece:
                     break
+                f = action.flip
+                if f is not None and pos <= f < pos + len(piece):
+                    b = bytearray(piece)
+                    b[f - pos] ^= 0x01
+                    piece = bytes(b)
                 self.wfile.write(piece)
                 pos += len(piece)
             p._complete(seen)

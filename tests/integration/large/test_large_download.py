@@ -188,14 +188,15 @@ def test_corrupted_download_of_single_part_object_is_detected(fds, proxy, s3, bu
 
 
 def test_whole_object_cut_mid_body_is_retried_and_checked(fds, proxy, s3, bucket, tmp_path):
-    """A single-part object held whole is hashed as it arrives. The answer
-    breaks after 1.5 MiB: the bytes already hashed belong to the failed try,
-    so the retry must start its MD5 over (and wait for the lanes to let go
-    of the buffer), and the file must still check out against its ETag."""
+    """A single-part object held whole is hashed as it arrives. The first
+    answer is corrupted early and breaks after 1.5 MiB: the bytes already
+    hashed belong to the failed try, so the retry must start its MD5 over
+    (and wait for the lanes to let go of the buffer); the clean retry must
+    then check out against the ETag."""
     size = 5 * MiB
     data = pattern(size, 19)
     s3.put_object(Bucket=bucket, Key="obj", Body=data)
-    rule = proxy.add_rule(is_object_get("obj"), CutResponseAfter(3 * MiB // 2))
+    rule = proxy.add_rule(is_object_get("obj"), CutResponseAfter(3 * MiB // 2, flip=100 * 1024))
     dst = str(tmp_path / "out" / "obj.bin")
     os.makedirs(os.path.dirname(dst))
 
