@@ -80,3 +80,11 @@ oom:
         free(names);
         return -ENOMEM;
 }
+
+uint64_t fixture_rng(uint64_t *state) {
+        uint64_t x = *state;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        return *state = x;
+}

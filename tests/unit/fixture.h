@@ -5,6 +5,7 @@
  * folder, shared so each test says only what makes one of its cases. */
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* The whole file at path, NUL-terminated (its length in *ret_len if not
  * NULL), or NULL when it cannot be opened. Free with free(). */
@@ -17,3 +18,7 @@ typedef char *(*fixture_keep_fn)(const char *dir, const char *name);
 /* The kept names of dir's entries (dot files skipped), sorted. Returns 0,
  * or a negative errno. */
 int fixture_list(const char *dir, fixture_keep_fn keep, char ***ret, size_t *ret_n);
+
+/* A reproducible pseudo-random sequence (xorshift64) for generated cases:
+ * *state is the seed, never 0. */
+uint64_t fixture_rng(uint64_t *state);

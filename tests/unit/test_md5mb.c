@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture.h"
 #include "md5mb.h"
 
 #define MIB (1024 * 1024)
@@ -35,10 +36,7 @@ static md5mb *open_mode(int i) {
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 
 static uint64_t rng(void) {
-        rng_state ^= rng_state << 13;
-        rng_state ^= rng_state >> 7;
-        rng_state ^= rng_state << 17;
-        return rng_state;
+        return fixture_rng(&rng_state);
 }
 
 static uint8_t *random_bytes(size_t n) {

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <uv.h>
 
+#include "fixture.h"
 #include "md5q.h"
 
 #define N_REQ 200
@@ -32,10 +33,7 @@ typedef struct ctx {
 static uint64_t rng_state = 0x2545f4914f6cdd1dULL;
 
 static uint64_t rng(void) {
-        rng_state ^= rng_state << 13;
-        rng_state ^= rng_state >> 7;
-        rng_state ^= rng_state << 17;
-        return rng_state;
+        return fixture_rng(&rng_state);
 }
 
 static void expect_digest(const item *it) {
