@@ -264,14 +264,8 @@ static void put_hash_work(uv_work_t *w) {
                 pj->r = read_whole(pj);
                 return;
         }
-        char hex[33];
         uint8_t d[16];
-        pj->r = md5_file_hex(pj->fd, pj->size, hex);
-        for (int i = 0; pj->r >= 0 && i < 16; i++) {
-                unsigned v;
-                sscanf(hex + 2 * i, "%2x", &v);
-                d[i] = (uint8_t) v;
-        }
+        pj->r = md5_file_digest(pj->fd, pj->size, d);
         if (pj->r >= 0)
                 pj->r = md5_base64(d, pj->content_md5);
 }

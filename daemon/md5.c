@@ -61,13 +61,21 @@ int md5_base64(const uint8_t d[16], char ret[25]) {
         return 0;
 }
 
-int md5_final_hex(md5_ctx *c, char ret[33]) {
+static int md5_final(md5_ctx *c, uint8_t ret[16]) {
         uint8_t d[EVP_MAX_MD_SIZE];
         unsigned n = 0;
         if (EVP_DigestFinal_ex(c->evp, d, &n) != 1 || n != 16)
                 return -EIO;
-        md5_hex(d, ret);
+        memcpy(ret, d, 16);
         return 0;
+}
+
+int md5_final_hex(md5_ctx *c, char ret[33]) {
+        uint8_t d[16];
+        int r = md5_final(c, d);
+        if (r >= 0)
+                md5_hex(d, ret);
+        return r;
 }
 
 md5_ctx *md5_free(md5_ctx *c) {
@@ -78,7 +86,7 @@ md5_ctx *md5_free(md5_ctx *c) {
         return NULL;
 }
 
-int md5_file_hex(int fd, uint64_t size, char ret[33]) {
+int md5_file_digest(int fd, uint64_t size, uint8_t ret[16]) {
         enum { BUF = 1 << 20 };
         md5_ctx *c = NULL;
         char *buf = malloc(BUF);
@@ -96,9 +104,17 @@ int md5_file_hex(int fd, uint64_t size, char ret[33]) {
                 }
         }
         if (r >= 0)
-                r = md5_final_hex(c, ret);
+                r = md5_final(c, ret);
         md5_free(c);
         free(buf);
+        return r;
+}
+
+int md5_file_hex(int fd, uint64_t size, char ret[33]) {
+        uint8_t d[16];
+        int r = md5_file_digest(fd, size, d);
+        if (r >= 0)
+                md5_hex(d, ret);
         return r;
 }
 

@@ -20,6 +20,7 @@ int md5_reset(md5_ctx *c);
 int md5_final_hex(md5_ctx *c, char ret[33]);
 md5_ctx *md5_free(md5_ctx *c);
 /* MD5 of bytes [0, size) of fd, read with pread (worker threads only). */
+int md5_file_digest(int fd, uint64_t size, uint8_t ret[16]);
 int md5_file_hex(int fd, uint64_t size, char ret[33]);
 
 /* The hex MD5 an ETag stands for, when it is one: a quoted 32-digit hex
