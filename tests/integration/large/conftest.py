@@ -39,25 +39,9 @@ from proxy import FaultProxy  # noqa: E402
 GC_AFTER_BYTES = 4 << 20
 
 
-def _inside(path, root):
-    path = os.path.realpath(path)
-    return path == root or path.startswith(root + os.sep)
-
-
 def pytest_ignore_collect(collection_path, config):
     """Collect these tests only when asked for by path (or FDS_LARGE_TESTS=1)."""
-    if os.environ.get("FDS_LARGE_TESTS") == "1":
-        return None
-    here = os.path.realpath(HERE)
-    if not _inside(str(collection_path), here):
-        return None
-    base = str(config.invocation_params.dir)
-    for arg in config.args:
-        p = arg.split("::", 1)[0]
-        p = p if os.path.isabs(p) else os.path.join(base, p)
-        if _inside(p, here):
-            return None
-    return True
+    return fdstest.collect_only_when_asked(collection_path, config, HERE, "FDS_LARGE_TESTS")
 
 
 def pytest_report_header(config):

@@ -21,8 +21,8 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from fdstest import (FDSCTL, FDSD, START_TIMEOUT, STOP_TIMEOUT, Daemon,  # noqa: E402
-                     sanitizer_reports)
+import fdstest  # noqa: E402
+from fdstest import FDSCTL, FDSD, START_TIMEOUT, STOP_TIMEOUT, Daemon  # noqa: E402
 
 # What systemd would set; a test sets what it wants and nothing leaks in
 # from the environment the tests run in.
@@ -30,25 +30,9 @@ SYSTEMD_ENV = ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "
                "LISTEN_FDNAMES", "JOURNAL_STREAM", "FDS_SOCKET")
 
 
-def _inside(path, root):
-    path = os.path.realpath(path)
-    return path == root or path.startswith(root + os.sep)
-
-
 def pytest_ignore_collect(collection_path, config):
     """Collect these tests only when asked for by path (or FDS_SYSTEMD_TESTS=1)."""
-    if os.environ.get("FDS_SYSTEMD_TESTS") == "1":
-        return None
-    here = os.path.realpath(HERE)
-    if not _inside(str(collection_path), here):
-        return None
-    base = str(config.invocation_params.dir)
-    for arg in config.args:
-        p = arg.split("::", 1)[0]
-        p = p if os.path.isabs(p) else os.path.join(base, p)
-        if _inside(p, here):
-            return None
-    return True
+    return fdstest.collect_only_when_asked(collection_path, config, HERE, "FDS_SYSTEMD_TESTS")
 
 
 def pytest_report_header(config):
@@ -100,21 +84,8 @@ def start_daemon(tmp_path):
         return d.start(wait)
 
     yield start
-
-    problems = []
-    for d in daemons:
-        if d.proc is None:
-            continue
-        if d.running():
-            try:
-                d.check_stopped_cleanly(STOP_TIMEOUT)
-            except AssertionError as e:
-                problems.append(str(e))
-        elif sanitizer_reports(d.log()):
-            problems.append(f"sanitizer reports in {d.log_path}:\n{d.log()}")
-        print(f"---- {d.log_path} ----\n{d.log()[-20000:]}")
-    if problems:
-        pytest.fail("\n\n".join(problems), pytrace=False)
+    # A test may have made fdsd exit on purpose (a bad config, a signal).
+    fdstest.stop_daemons(daemons, exited_ok=True)
 
 
 class NotifySocket:
