@@ -200,15 +200,7 @@ static conf_gen *conf_gen_free(conf_gen *g) {
 /* The S3 defaults as the engine will judge them (endpoint URL well formed,
  * ...), so that a mistake stops fdsd at start rather than failing calls. */
 static int conf_check_s3(const fdsd_conf *c, char **ret_error) {
-        const s3_settings_defaults s3 = {
-                .endpoint_url = c->d.s3_endpoint,
-                .region = c->d.s3_region,
-                .addressing_style = c->d.s3_addressing_style,
-                .profile = c->d.s3_profile,
-                .access_key_id = c->d.s3_access_key_id,
-                .secret_access_key = c->d.s3_secret_access_key,
-                .session_token = c->d.s3_session_token,
-        };
+        const s3_settings_defaults s3 = s3_site_defaults(&c->d);
         char *why = NULL;
         int r = s3_settings_check_defaults(&s3, &why);
 

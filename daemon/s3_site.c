@@ -16,21 +16,25 @@ struct s3_site_wait {
         void *userdata;
 };
 
+s3_settings_defaults s3_site_defaults(const daemon_config *cfg) {
+        return (s3_settings_defaults){
+                .endpoint_url = cfg->s3_endpoint,
+                .region = cfg->s3_region,
+                .addressing_style = cfg->s3_addressing_style,
+                .profile = cfg->s3_profile,
+                .access_key_id = cfg->s3_access_key_id,
+                .secret_access_key = cfg->s3_secret_access_key,
+                .session_token = cfg->s3_session_token,
+        };
+}
+
 static int settings_ready(fds_daemon *d, char **ret_reason) {
         if (d->s3set)
                 return 0;
         int r = s3_settings_context_new(NULL, NULL, &d->s3set);
         if (r < 0)
                 return r;
-        d->s3_defaults = (s3_settings_defaults){
-                .endpoint_url = d->cfg.s3_endpoint,
-                .region = d->cfg.s3_region,
-                .addressing_style = d->cfg.s3_addressing_style,
-                .profile = d->cfg.s3_profile,
-                .access_key_id = d->cfg.s3_access_key_id,
-                .secret_access_key = d->cfg.s3_secret_access_key,
-                .session_token = d->cfg.s3_session_token,
-        };
+        d->s3_defaults = s3_site_defaults(&d->cfg);
         return s3_settings_check_defaults(&d->s3_defaults, ret_reason);
 }
 
