@@ -39,6 +39,14 @@ typedef enum file_state {
         FILE_DONE,
 } file_state;
 
+/* Whether a downloaded file's bytes were checked against what the server
+ * says the object holds (its ETag). */
+typedef enum file_verified {
+        FILE_VERIFIED_NA,     /* not a download from S3 */
+        FILE_VERIFIED_YES,
+        FILE_VERIFIED_NO,     /* nothing to check against (SSE-KMS, an unknown part layout) */
+} file_verified;
+
 typedef struct batch_file {
         fds_entry *entry;
         uint64_t bytes;       /* copied, or the size */
@@ -53,6 +61,7 @@ typedef struct batch_file {
         int vhttp;            /* validation: HTTP status of a failed S3 check */
         bool src_known;       /* size and ETag came from a listing: no HEAD needed */
         unsigned attempts;    /* S3 requests: tries the last request took */
+        file_verified verified;
 } batch_file;
 
 typedef struct batch_owner {

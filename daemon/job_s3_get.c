@@ -16,6 +16,7 @@
 #include <uv.h>
 
 #include "daemon.h"
+#include "etag.h"
 #include "fsq.h"
 #include "job.h"
 #include "job_s3.h"
@@ -70,6 +71,12 @@ typedef struct get_job {
         size_t buf_size;
         delay_entry later;
         bool mismatch;
+        bool checked;           /* the bytes matched the ETag */
+        etag_info etag;         /* from the response's ETag */
+        unsigned pass;          /* downloads of the file (a mismatch goes again) */
+        uint8_t last[16];       /* MD5 of a pass whose multipart ETag did not match */
+        bool have_last;
+        unsigned attempts_before; /* tries of the passes before */
         rg_file rg;             /* the ranged strategy for a large object */
         bool ranged;
 } get_job;
@@ -109,7 +116,7 @@ static void get_work_fn(uv_work_t *w) {
                 r = pwrite_all(gj->tmp->fd, gj->bufs[gj->wbuf], gj->len[gj->wbuf], gj->woff);
                 /* Only an MD5 ETag can be checked; a multipart one costs
                  * the hashing for nothing. */
-                if (r >= 0 && gj->check_md5)
+                if (r >= 0 && (gj->check_md5 || gj->etag.kind == ETAG_MULTIPART))
                         r = md5_update(gj->md5, gj->bufs[gj->wbuf], gj->len[gj->wbuf]);
         }
         /* End to end: the bytes on disk hash to what the server stored. */
@@ -119,7 +126,29 @@ static void get_work_fn(uv_work_t *w) {
                 if (r >= 0 && strcmp(got, gj->expect_md5) != 0) {
                         gj->mismatch = true;
                         r = -EBADMSG;
-                }
+                } else if (r >= 0)
+                        gj->checked = true;
+        }
+        /* A multipart object small enough for one GET: read it back (it is
+         * in the page cache) with the part layouts it may have. */
+        if (r >= 0 && gj->wkind == GET_WORK_COMMIT && gj->etag.kind == ETAG_MULTIPART && !gj->no_md5) {
+                uint64_t layouts[ETAG_MAX_LAYOUTS];
+                unsigned n = etag_layouts(gj->file_off, gj->etag.n_parts, gj->base.batch->multipart_chunksize,
+                                          layouts);
+                uint8_t d[16];
+                if (n > 0)
+                        r = etag_check_layouts(gj->tmp->fd, gj->file_off, &gj->etag, layouts, n, 0);
+                /* No layout matched, twice with the same bytes: the parts
+                 * were not of one size, and there is nothing to check. */
+                if (n > 0 && r == 0 && (r = md5_final(gj->md5, d)) >= 0) {
+                        if (!gj->have_last || memcmp(d, gj->last, 16) != 0) {
+                                memcpy(gj->last, d, 16);
+                                gj->have_last = true;
+                                gj->mismatch = true;
+                                r = -EBADMSG;
+                        }
+                } else if (r > 0)
+                        gj->checked = true;
         }
         if (r >= 0 && gj->wkind == GET_WORK_COMMIT)
                 r = local_tmp_commit(gj->tmp, gj->base.batch->daemon->cfg.file_mode, false);
@@ -128,9 +157,38 @@ static void get_work_fn(uv_work_t *w) {
         gj->werr = r;
 }
 
+static void get_begin(get_job *gj);
+
+/* A checksum mismatch is transient, like a 500: the file once more, from
+ * the start, its tries counted. */
+static bool get_again(get_job *gj) {
+        batch *b = gj->base.batch;
+        if (!gj->mismatch || gj->pass >= (b->max_attempts ? b->max_attempts : 1) || atomic_load(&gj->base.cancel))
+                return false;
+        gj->pass++;
+        gj->attempts_before += gj->result.r.attempts;
+        gj->result = (s3_kept){ .set = false };
+        gj->len[0] = gj->len[1] = 0;
+        gj->cur = gj->wbuf = 0;
+        gj->woff = gj->file_off = 0;
+        gj->writing = gj->waiting = gj->truncate = gj->http_done = gj->sent = false;
+        gj->werr = gj->write_error = gj->r = 0;
+        gj->hash_init = gj->hashing = gj->hash_stale = gj->finish_wait = false;
+        gj->hashed = 0;
+        gj->mismatch = gj->checked = false;
+        gj->check_md5 = false;
+        gj->etag = (etag_info){ .kind = ETAG_OPAQUE };
+        if (md5_reset(gj->md5) < 0)
+                return false;
+        get_begin(gj);
+        return true;
+}
+
 static void get_end(get_job *gj) {
         batch_file *f = gj->base.file;
 
+        if (get_again(gj))
+                return;
         if (gj->mismatch)
                 file_error_set(&f->err, FDS_CODE_IO_ERROR,
                                "checksum mismatch: the data received does not match the object's MD5 ETag");
@@ -138,9 +196,11 @@ static void get_end(get_job *gj) {
                 job_s3_set_error(f, &gj->result.r, "download failed");
         else if (gj->r < 0)
                 file_error_set_errno(&f->err, gj->r, "cannot write the destination");
-        else
+        else {
                 f->bytes = gj->file_off;
-        f->attempts = gj->result.r.attempts;
+                f->verified = gj->checked ? FILE_VERIFIED_YES : FILE_VERIFIED_NO;
+        }
+        f->attempts = gj->attempts_before + gj->result.r.attempts;
         gj->tmp = local_tmp_free(gj->tmp);
         free(gj->bufs[0]);
         free(gj->bufs[1]);
@@ -186,7 +246,8 @@ static void on_hashed(md5q_req *h) {
                         gj->mismatch = true;
                         gj->r = -EBADMSG;
                         gj->sent = false;
-                }
+                } else
+                        gj->checked = true;
         }
         if (gj->finish_wait) {
                 gj->finish_wait = false;
@@ -272,14 +333,18 @@ static void get_after(uv_work_t *w, int status) {
 
 static int get_header(http_request *req, const char *name, const char *value, void *userdata) {
         get_job *gj = userdata;
-        if (strcasecmp(name, "etag") == 0)
+        if (strcasecmp(name, "etag") == 0) {
                 gj->check_md5 = md5_from_etag(value, gj->expect_md5);
+                gj->etag = etag_parse(value);
+        }
         /* SSE-KMS and SSE-C objects have ETags that are not their MD5. */
         else if ((strcasecmp(name, "x-amz-server-side-encryption") == 0 && strncmp(value, "aws:kms", 7) == 0) ||
                  strcasecmp(name, "x-amz-server-side-encryption-customer-algorithm") == 0)
                 gj->no_md5 = true;
-        if (gj->no_md5)
+        if (gj->no_md5) {
                 gj->check_md5 = false;
+                gj->etag.kind = ETAG_OPAQUE;
+        }
         return 0;
 }
 
@@ -375,9 +440,11 @@ static void get_begin(get_job *gj) {
         batch_file *f = gj->base.file;
         int r = -ENOMEM;
 
-        gj->bufs[0] = malloc(gj->buf_size);
+        /* A second pass keeps what the first allocated. */
+        if (!gj->bufs[0])
+                gj->bufs[0] = malloc(gj->buf_size);
         if (gj->bufs[0])
-                r = md5_new(&gj->md5);
+                r = gj->md5 ? 0 : md5_new(&gj->md5);
         if (r >= 0) {
                 sigv4_pair if_match = { "If-Match", f->etag };
                 s3_call_opts o = job_s3_opts(b, &f->entry->src_loc);
@@ -411,6 +478,7 @@ static void on_mem(budget_waiter *w) {
 
 static int get_start(job *j) {
         get_job *gj = (get_job *) j;
+        gj->pass = 1;
         batch *b = j->batch;
         batch_file *f = j->file;
 

@@ -61,7 +61,7 @@ int md5_base64(const uint8_t d[16], char ret[25]) {
         return 0;
 }
 
-static int md5_final(md5_ctx *c, uint8_t ret[16]) {
+int md5_final(md5_ctx *c, uint8_t ret[16]) {
         uint8_t d[EVP_MAX_MD_SIZE];
         unsigned n = 0;
         if (EVP_DigestFinal_ex(c->evp, d, &n) != 1 || n != 16)

@@ -17,6 +17,7 @@ typedef struct md5_ctx md5_ctx;
 int md5_new(md5_ctx **ret);
 int md5_update(md5_ctx *c, const void *data, size_t len);
 int md5_reset(md5_ctx *c);
+int md5_final(md5_ctx *c, uint8_t ret[16]);
 int md5_final_hex(md5_ctx *c, char ret[33]);
 md5_ctx *md5_free(md5_ctx *c);
 /* MD5 of bytes [0, size) of fd, read with pread (worker threads only). */

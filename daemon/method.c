@@ -54,6 +54,8 @@ static json_t *copy_result_json(const batch_file *f) {
                 json_object_set_new(o, "error", file_error_json(&f->err));
         if (o && f->attempts)
                 json_object_set_new(o, "attempts", json_integer(f->attempts));
+        if (o && f->err.code == FDS_CODE_OK && f->verified != FILE_VERIFIED_NA)
+                json_object_set_new(o, "verified", json_boolean(f->verified == FILE_VERIFIED_YES));
         return o;
 }
 

@@ -126,8 +126,11 @@ bool s3_error_is_transient(long status, const char *code) {
                 return true;
         if (!code)
                 return false;
+        /* The body arrived corrupted on its way (Content-MD5 or the signed
+         * SHA-256 disagree): sending it again is the cure, as for a 500. */
         return strcmp(code, "SlowDown") == 0 || strcmp(code, "RequestTimeout") == 0 ||
-               strcmp(code, "InternalError") == 0 || strcmp(code, "ServiceUnavailable") == 0;
+               strcmp(code, "InternalError") == 0 || strcmp(code, "ServiceUnavailable") == 0 ||
+               strcmp(code, "BadDigest") == 0 || strcmp(code, "XAmzContentSHA256Mismatch") == 0;
 }
 
 int s3_errno_from_status(long status, const char *code) {

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -13,6 +14,10 @@
 #include "job_s3.h"
 #include "md5.h"
 #include "parts.h"
+
+/* Ranges as large as an object's parts, up to this; larger parts are
+ * fetched in the call's chunks and the file is read back to check it. */
+#define RG_ALIGN_MAX (64ULL * 1024 * 1024)
 
 static void rg_fill(rg_file *f);
 static void rg_settle(rg_file *f);
@@ -27,14 +32,17 @@ static void keep_failure(rg_file *f, int r, const s3_result *res) {
 
 void rg_report(rg_file *f) {
         batch_file *bf = f->bf;
-        bf->attempts = f->attempts;
+        bf->attempts = f->attempts_before + f->attempts;
         if (f->r >= 0) {
                 bf->bytes = f->size;
+                bf->verified = f->verified;
                 return;
         }
         if (f->mismatch)
                 file_error_set(&bf->err, FDS_CODE_IO_ERROR,
-                               "checksum mismatch: the data received does not match the object's MD5 ETag");
+                               f->etag.kind == ETAG_MULTIPART
+                                       ? "checksum mismatch: the data received does not match the object's multipart ETag"
+                                       : "checksum mismatch: the data received does not match the object's MD5 ETag");
         else if (f->fail.set && f->fail.r.http_status == 412)
                 file_error_set(&bf->err, FDS_CODE_IO_ERROR,
                                "the object changed while it was being downloaded (its ETag no longer matches)");
@@ -48,7 +56,52 @@ void rg_report(rg_file *f) {
 
 void rg_free(rg_file *f) {
         free(f->slots);
+        free(f->digests);
         f->tmp = local_tmp_free(f->tmp);
+}
+
+/* Worker: whether the temporary holds the object's bytes. 0 yes (or
+ * nothing to check against: f->verified says which), -EBADMSG no. */
+static int rg_verify(rg_file *f) {
+        int r;
+        f->verified = FILE_VERIFIED_NO;
+        if (f->opaque || f->etag.kind == ETAG_OPAQUE)
+                return 0;
+        if (f->etag.kind == ETAG_MD5)
+                r = etag_check_file(f->tmp->fd, f->size, &f->etag, 0);
+        else if (f->n_layouts == 0)
+                return 0; /* a layout no common uploader makes */
+        else {
+                r = 0;
+                if (f->aligned) {
+                        uint8_t d[16];
+                        r = etag_combine(f->digests, f->n_parts, d);
+                        if (r >= 0)
+                                r = memcmp(d, f->etag.digest, 16) == 0;
+                }
+                /* The guess was wrong, or the bytes are: read back with
+                 * the other layouts before calling it a mismatch. */
+                if (r == 0)
+                        r = etag_check_layouts(f->tmp->fd, f->size, &f->etag, f->layouts, f->n_layouts,
+                                               f->aligned ? 1 : 0);
+                /* No layout matched twice, with the same bytes both times:
+                 * the parts were not of one size (nothing to check
+                 * against), as networks do not corrupt the same way twice. */
+                uint8_t d[16];
+                if (r == 0 && (r = etag_combine(f->digests, f->n_parts, d)) >= 0) {
+                        if (f->have_last && memcmp(d, f->last, 16) == 0)
+                                return 0;
+                        memcpy(f->last, d, 16);
+                        f->have_last = true;
+                        r = 0;
+                }
+        }
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return -EBADMSG;
+        f->verified = FILE_VERIFIED_YES;
+        return 0;
 }
 
 /* Worker: one of create (first), commit (all in) or discard (failed). */
@@ -61,11 +114,15 @@ static void file_work(uv_work_t *w) {
                 if (r >= 0 && ftruncate(f->tmp->fd, (off_t) f->size) < 0)
                         r = -errno;
         } else if (f->r == 0 && f->done == f->n_parts) {
-                char got[33];
-                if (f->check_md5 && (r = md5_file_hex(f->tmp->fd, f->size, got)) >= 0 &&
-                    strcmp(got, f->expect_md5) != 0) {
+                r = rg_verify(f);
+                if (r == -EBADMSG) {
                         f->mismatch = true;
-                        r = -EBADMSG;
+                        /* Another pass overwrites every range in place. */
+                        if (f->pass < f->max_passes) {
+                                f->again = true;
+                                f->wr = 0;
+                                return;
+                        }
                 }
                 if (r >= 0)
                         r = local_tmp_commit(f->tmp, f->b->daemon->cfg.file_mode, false);
@@ -79,6 +136,24 @@ static void file_after(uv_work_t *w, int status) {
         rg_file *f = w->data;
         bool created = f->tmp && f->done == 0 && f->inflight == 0 && f->next == 0;
         f->working = false;
+        if (f->again && status >= 0 && f->r == 0) {
+                /* A checksum mismatch is transient, like a 500: the whole
+                 * file once more, its tries counted. */
+                f->again = false;
+                f->mismatch = false;
+                f->settled = false;
+                f->pass++;
+                f->next = f->done = 0;
+                f->attempts_before += f->attempts;
+                f->attempts = 0;
+                rg_fill(f);
+                return;
+        }
+        if (f->again) {
+                f->again = false;
+                f->tmp = local_tmp_free(f->tmp);
+                keep_failure(f, -EBADMSG, NULL);
+        }
         if (status < 0)
                 f->wr = status;
         if (f->wr < 0)
@@ -139,7 +214,9 @@ static void part_end(rg_part *p, int r, const s3_result *res) {
 static void write_work(uv_work_t *w) {
         rg_part *p = w->data;
         uint64_t n = 0;
-        p->r = 0;
+        p->r = md5_digest(p->buf, p->len, p->file->digests + (size_t) p->index * 16);
+        if (p->r < 0)
+                return;
         while (n < p->len) {
                 ssize_t k = pwrite(p->file->tmp->fd, p->buf + n, p->len - n, (off_t) (p->off + n));
                 if (k < 0 && errno == EINTR)
@@ -163,6 +240,15 @@ static int part_body(http_request *req, const void *data, size_t len, void *user
                 return -EMSGSIZE; /* more than the range asked for */
         memcpy(p->buf + p->got, data, len);
         p->got += len;
+        return 0;
+}
+
+static int part_header(http_request *req, const char *name, const char *value, void *userdata) {
+        rg_part *p = userdata;
+        /* SSE-KMS and SSE-C objects have ETags that are not their MD5. */
+        if ((strcasecmp(name, "x-amz-server-side-encryption") == 0 && strncmp(value, "aws:kms", 7) == 0) ||
+            strcasecmp(name, "x-amz-server-side-encryption-customer-algorithm") == 0)
+                p->file->opaque = true;
         return 0;
 }
 
@@ -202,6 +288,7 @@ static void part_get(rg_part *p) {
         o.method = HTTP_GET;
         o.headers = h;
         o.n_headers = 2;
+        o.on_header = part_header;
         o.on_body = part_body;
         o.on_retry = part_retry;
         o.on_done = part_done;
@@ -237,15 +324,31 @@ static void rg_fill(rg_file *f) {
 }
 
 int rg_start(rg_file *f, batch *b, batch_file *bf, void (*done)(rg_file *f)) {
-        *f = (rg_file){ .b = b, .bf = bf, .on_end = done, .size = bf->src_size };
+        *f = (rg_file){ .b = b, .bf = bf, .on_end = done, .size = bf->src_size, .pass = 1,
+                        .max_passes = b->max_attempts ? b->max_attempts : 1 };
         int r = parts_plan(f->size, b->multipart_chunksize, &f->chunk, &f->n_parts);
         if (r < 0)
                 return r;
+        f->etag = etag_parse(bf->etag);
+        if (f->etag.kind == ETAG_MULTIPART)
+                f->n_layouts = etag_layouts(f->size, f->etag.n_parts, f->chunk, f->layouts);
+        /* Ranges that are the object's parts (most likely layout first):
+         * each range's MD5 is a part's, and the check needs no read back. */
+        if (f->n_layouts > 0 && f->etag.n_parts > 1 && f->layouts[0] >= PARTS_MIN_SIZE &&
+            f->layouts[0] <= RG_ALIGN_MAX && f->layouts[0] <= b->daemon->buffers.limit / 2) {
+                f->aligned = true;
+                f->chunk = f->layouts[0];
+                f->n_parts = f->etag.n_parts;
+        }
+        f->digests = calloc(f->n_parts, 16);
+        if (!f->digests)
+                return -ENOMEM;
         f->n_slots = b->max_concurrency < f->n_parts ? b->max_concurrency : f->n_parts;
         f->slots = calloc(f->n_slots, sizeof(rg_part));
-        if (!f->slots)
+        if (!f->slots) {
+                f->digests = (free(f->digests), NULL);
                 return -ENOMEM;
-        f->check_md5 = md5_from_etag(bf->etag, f->expect_md5);
+        }
         file_queue(f);
         return 0;
 }

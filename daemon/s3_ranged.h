@@ -5,8 +5,12 @@
  * ETag validation saw (If-Match), so an object replaced mid-download fails
  * clearly instead of mixing two versions. Each range gathers in a buffer
  * granted by the daemon's budget and is written at its offset into the
- * temporary by a worker thread; the temporary is renamed only when every
- * range is in (and, for a single-part object, its MD5 matches the ETag). */
+ * temporary by a worker thread, which also hashes it. The temporary is
+ * renamed only when every range is in and the bytes match the ETag: an MD5,
+ * or for a multipart object the MD5 of its parts' MD5s. The ranges follow
+ * the object's parts when its layout can be guessed (etag.h), so the check
+ * costs no second read; otherwise the file is read back before the rename.
+ * A mismatch downloads the file again (up to the call's attempts). */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -14,6 +18,7 @@
 
 #include "batch.h"
 #include "budget.h"
+#include "etag.h"
 #include "local.h"
 #include "job_s3.h"
 #include "s3_client.h"
@@ -45,10 +50,20 @@ struct rg_file {
         rg_part *slots;
         int r;
         bool canceled, settled, working, mismatch;
-        char expect_md5[33];
-        bool check_md5;
+        etag_info etag;          /* what the bytes must hash to */
+        uint64_t layouts[ETAG_MAX_LAYOUTS]; /* part sizes the object may have */
+        unsigned n_layouts;
+        bool aligned;            /* ranges are layouts[0]'s parts: digests says it all */
+        bool opaque;             /* SSE-KMS or SSE-C: the ETag is no digest */
+        uint8_t *digests;        /* MD5 of each range, 16 bytes each */
+        unsigned pass, max_passes; /* downloads of the whole file */
+        bool again;              /* the last pass did not match: go again */
+        uint8_t last[16];        /* MD5 of the range MD5s of a pass that did not match */
+        bool have_last;
+        file_verified verified;
         s3_kept fail;            /* the first S3 failure */
-        unsigned attempts;       /* the most tries any range took */
+        unsigned attempts;       /* the most tries any range took, this pass */
+        unsigned attempts_before; /* tries of the passes before */
 };
 
 /* done(f) runs once, later, from the loop, once this returned 0. */

@@ -37,9 +37,10 @@ def boto3_upload_multipart(s3, bucket, key, data, chunk):
 
 @pytest.mark.parametrize("kind", ["boto3-multipart", "single-part"])
 def test_ranged_download_is_byte_identical(fds, proxy, s3, bucket, tmp_path, kind):
-    """A multipart object uploaded by boto3 (6 MiB parts, so fdsd's ranges
-    do not line up with them) and a single-part object put in one request:
-    both come down as parallel ranges pinned with If-Match, byte-identical."""
+    """A multipart object uploaded by boto3 (6 MiB parts: not fdsd's 8 MiB,
+    so the layout is found from size and part count) and a single-part object
+    put in one request: both come down as parallel ranges pinned with
+    If-Match, byte-identical and checked against the ETag (verified)."""
     size = 30 * MiB + 777
     data = pattern(size, 11)
     if kind == "boto3-multipart":
@@ -52,6 +53,7 @@ def test_ranged_download_is_byte_identical(fds, proxy, s3, bucket, tmp_path, kin
     r = fds.copy1(f"s3://{bucket}/obj", dst)
     assert r["ok"], r
     assert r["bytes"] == size
+    assert r["verified"] is True, r
     assert read(dst) == data
     assert temp_files(str(tmp_path / "out")) == []
 
@@ -60,8 +62,10 @@ def test_ranged_download_is_byte_identical(fds, proxy, s3, bucket, tmp_path, kin
     assert len(heads) == 1
     assert all(q.header("Range") for q in gets), "a GET without Range for a large object"
     assert all(q.header("If-Match") == etag for q in gets)
-    # The ranges are fdsd's 8 MiB chunks and cover the object exactly once.
-    expect = [(o, min(o + DEFAULT_CHUNK, size) - 1) for o in range(0, size, DEFAULT_CHUNK)]
+    # The ranges cover the object exactly once: the object's own 6 MiB parts
+    # (each range's MD5 is a part's), or fdsd's 8 MiB chunks.
+    chunk = 6 * MiB if kind == "boto3-multipart" else DEFAULT_CHUNK
+    expect = [(o, min(o + chunk, size) - 1) for o in range(0, size, chunk)]
     assert ranges_of(gets) == expect
     assert all(q.status == 206 for q in gets)
 
@@ -84,13 +88,14 @@ def test_range_failing_once_is_retried(fds, proxy, s3, bucket, tmp_path):
     size = 20 * MiB
     data = pattern(size, 13)
     boto3_upload_multipart(s3, bucket, "obj", data, 5 * MiB)
-    rule = proxy.add_rule(is_range_get(DEFAULT_CHUNK), Reply(503, "SlowDown"))
+    # The ranges follow the object's 5 MiB parts.
+    rule = proxy.add_rule(is_range_get(5 * MiB), Reply(503, "SlowDown"))
     dst = str(tmp_path / "obj.bin")
 
     r = fds.copy1(f"s3://{bucket}/obj", dst)
     assert r["ok"], r
     assert rule.hits == 1
-    assert [q.status for q in proxy.seen(is_range_get(DEFAULT_CHUNK))] == [503, 206]
+    assert [q.status for q in proxy.seen(is_range_get(5 * MiB))] == [503, 206]
     assert read(dst) == data
     assert temp_files(str(tmp_path)) == []
 
@@ -157,11 +162,12 @@ def test_object_overwritten_mid_download_fails_clearly(fds, proxy, s3, bucket, t
     (12 * MiB, {"multipart": False}),          # one GET, multipart off
     (20 * MiB, {}),                            # ranged GETs, MD5 of the whole file
 ], ids=["small", "streamed", "multipart-off", "ranged"])
-def test_corrupted_download_of_single_part_object_is_detected(fds, proxy, s3, bucket, tmp_path,
-                                                              size, transfer):
+def test_corrupted_download_of_single_part_object_is_retried(fds, proxy, s3, bucket, tmp_path,
+                                                             size, transfer):
     """One bit flipped in a GET response (the third range's, if ranged): the
-    single-part ETag is the object's MD5, so the file must fail with a
-    checksum mismatch, and neither it nor a temporary may be left."""
+    single-part ETag is the object's MD5, so the mismatch is caught and the
+    file fetched again, its tries counted; corrupted every time, it fails
+    with a checksum mismatch and neither it nor a temporary is left."""
     data = pattern(size, 17)
     s3.put_object(Bucket=bucket, Key="obj", Body=data)
     offset = size // 2
@@ -171,20 +177,27 @@ def test_corrupted_download_of_single_part_object_is_detected(fds, proxy, s3, bu
     else:
         match = is_object_get("obj")
     rule = proxy.add_rule(match, FlipResponseByte(offset))
+    os.makedirs(str(tmp_path / "out"))
     dst = str(tmp_path / "out" / "obj.bin")
-    os.makedirs(os.path.dirname(dst))
 
     r = fds.copy1(f"s3://{bucket}/obj", dst, transfer=transfer)
     assert rule.hits == 1
+    assert r["ok"], r
+    assert r["verified"] is True, r
+    assert r["attempts"] == 2, r
+    assert read(dst) == data
+    assert temp_files(str(tmp_path / "out")) == []
+
+    os.unlink(dst)
+    rule = proxy.add_rule(match, FlipResponseByte(offset), times=None)
+    r = fds.copy1(f"s3://{bucket}/obj", dst, transfer=dict(transfer, max_attempts=3))
+    assert rule.hits == 3, "each of the 3 attempts fetched the bytes again"
     assert not r["ok"], f"a corrupted download was accepted: {r}"
     assert r["error"]["code"] == "IOError", r
     assert CHECKSUM_WORDS in r["error"]["message"], r
+    assert r["attempts"] == 3, r
     assert not os.path.exists(dst)
     assert temp_files(str(tmp_path / "out")) == []
-    # The object itself is fine and a second try gets it.
-    r = fds.copy1(f"s3://{bucket}/obj", dst, transfer=transfer)
-    assert r["ok"], r
-    assert read(dst) == data
 
 
 def test_whole_object_cut_mid_body_is_retried_and_checked(fds, proxy, s3, bucket, tmp_path):
@@ -206,25 +219,79 @@ def test_whole_object_cut_mid_body_is_retried_and_checked(fds, proxy, s3, bucket
     assert r["attempts"] == 2, r
     assert read(dst) == data
     assert temp_files(str(tmp_path / "out")) == []
-    # And a corrupted retry is still caught: the first try cut, the second flipped.
+    # And a corrupted retry is still caught: the first try cut, the second
+    # flipped (a mismatch: the file again), the third clean.
     proxy.add_rule(is_object_get("obj"), CutResponseAfter(MiB))
     proxy.add_rule(is_object_get("obj"), FlipResponseByte(4 * MiB))
-    r = fds.copy1(f"s3://{bucket}/obj", str(tmp_path / "out" / "again.bin"))
-    assert not r["ok"], r
-    assert CHECKSUM_WORDS in r["error"]["message"], r
+    again = str(tmp_path / "out" / "again.bin")
+    r = fds.copy1(f"s3://{bucket}/obj", again)
+    assert r["ok"], r
+    assert r["attempts"] == 3, r
+    assert r["verified"] is True, r
+    assert read(again) == data
     assert temp_files(str(tmp_path / "out")) == []
 
 
-@pytest.mark.xfail(reason="design: a multipart object's -N ETag is no MD5 of its bytes and RGW 16 "
-                          "keeps no x-amz-checksum-*, so fdsd has nothing to check a multipart "
-                          "object's bytes against (checking each part would need its own ETag, "
-                          "e.g. GET ?partNumber=N, with ranges aligned to the upload's parts)",
-                   strict=True)
-def test_corrupted_download_of_multipart_object_is_detected(fds, proxy, s3, bucket, tmp_path):
-    size = 16 * MiB
+@pytest.mark.parametrize("chunk,parts,ranges,transfer", [
+    (8 * MiB, 4, 8 * MiB, {}),                  # ranges are the parts: no read back
+    (6 * MiB, 11, 6 * MiB, {}),                 # the parts' size found from size and N
+    (7 * MiB, 4, 6 * MiB, {}),                  # 6 MiB guessed, 7 MiB found reading back
+    (8 * MiB, 4, None, {"multipart": False}),   # one GET of a multipart object
+], ids=["aligned", "from-n", "read-back", "one-get"])
+def test_corrupted_download_of_multipart_object_is_retried(fds, proxy, s3, bucket, tmp_path,
+                                                           chunk, parts, ranges, transfer):
+    """A multipart object's ETag is the MD5 of its parts' MD5s: a bit
+    flipped in one range is caught, whatever the ranges, and the file is
+    fetched again; corrupted on every try, it fails and leaves nothing."""
+    size = (parts - 1) * chunk + 12345
     data = pattern(size, 18)
-    boto3_upload_multipart(s3, bucket, "obj", data, 8 * MiB)
-    proxy.add_rule(is_range_get(DEFAULT_CHUNK), FlipResponseByte(99))
-    dst = str(tmp_path / "obj.bin")
-    r = fds.copy1(f"s3://{bucket}/obj", dst)
-    assert not r["ok"], r
+    etag = boto3_upload_multipart(s3, bucket, "obj", data, chunk)
+    assert etag.endswith(f'-{parts}"')
+    match = is_object_get("obj") if ranges is None else is_range_get(ranges)
+    rule = proxy.add_rule(match, FlipResponseByte(99))
+    os.makedirs(str(tmp_path / "out"))
+    dst = str(tmp_path / "out" / "obj.bin")
+
+    r = fds.copy1(f"s3://{bucket}/obj", dst, transfer=transfer)
+    assert rule.hits == 1
+    assert r["ok"], r
+    assert r["verified"] is True, r
+    assert r["attempts"] == 2, r
+    assert read(dst) == data
+    assert temp_files(str(tmp_path / "out")) == []
+
+    # Corrupted on every try, somewhere else each time (the same bytes
+    # twice would say the layout is unknown, not that the bytes are bad).
+    os.unlink(dst)
+    rules = [proxy.add_rule(match, FlipResponseByte(off)) for off in (99, 4321, 777)]
+    r = fds.copy1(f"s3://{bucket}/obj", dst, transfer=dict(transfer, max_attempts=3))
+    assert [q.hits for q in rules] == [1, 1, 1]
+    assert not r["ok"], f"a corrupted download was accepted: {r}"
+    assert r["error"]["code"] == "IOError", r
+    assert CHECKSUM_WORDS in r["error"]["message"], r
+    assert not os.path.exists(dst)
+    assert temp_files(str(tmp_path / "out")) == []
+
+
+def test_multipart_object_of_unknown_layout_says_unverified(fds, s3, bucket, tmp_path):
+    """Parts of 9, 5 and 7 MiB: no layout of one part size gives the ETag
+    (8 MiB parts would cut 21 MiB in three too, and are tried), so there is
+    nothing to check against. Fetched twice with the same bytes, the file is
+    ok (the bytes are the object's, per boto3) and says verified: false."""
+    sizes = [9 * MiB, 5 * MiB, 7 * MiB]
+    data = pattern(sum(sizes), 21)
+    up = s3.create_multipart_upload(Bucket=bucket, Key="odd")
+    parts, off = [], 0
+    for i, n in enumerate(sizes, 1):
+        p = s3.upload_part(Bucket=bucket, Key="odd", UploadId=up["UploadId"], PartNumber=i,
+                           Body=data[off:off + n])
+        parts.append({"PartNumber": i, "ETag": p["ETag"]})
+        off += n
+    s3.complete_multipart_upload(Bucket=bucket, Key="odd", UploadId=up["UploadId"],
+                                 MultipartUpload={"Parts": parts})
+    dst = str(tmp_path / "odd.bin")
+    r = fds.copy1(f"s3://{bucket}/odd", dst)
+    assert r["ok"], r
+    assert r["verified"] is False, r
+    assert r["attempts"] == 2, r
+    assert read(dst) == data
