@@ -81,6 +81,11 @@ static int copy_parse_result(json_t *obj, size_t n, fds_copy_result *ret) {
         if (call_get_uint64(obj, "attempts", &attempts) < 0 || attempts > UINT_MAX)
                 return -EBADMSG;
         res.attempts = (unsigned) attempts;
+        json_t *verified = json_object_get(obj, "verified");
+        if (verified && !json_is_boolean(verified))
+                return -EBADMSG;
+        if (verified)
+                res.verified = json_is_true(verified) ? FDS_VERIFIED_YES : FDS_VERIFIED_NO;
         if (!res.ok) {
                 r = file_error_parse(json_object_get(obj, "error"), &res.error);
                 if (r < 0)

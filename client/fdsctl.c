@@ -470,6 +470,8 @@ static int copy_on_result(const fds_copy_result *res, void *userdata) {
                                       (json_int_t) res->bytes);
                 if (o && res->attempts)
                         json_object_set_new(o, "attempts", json_integer(res->attempts));
+                if (o && res->verified != FDS_VERIFIED_NA)
+                        json_object_set_new(o, "verified", json_boolean(res->verified == FDS_VERIFIED_YES));
                 if (o && !res->ok)
                         json_object_set_new(o, "error", json_file_error(&res->error));
                 print_json_line(o);

@@ -24,6 +24,13 @@ typedef struct fds_copy_pair {
         bool recursive;
 } fds_copy_pair;
 
+/* Whether a download's bytes were checked against the object's ETag. */
+typedef enum fds_verified {
+        FDS_VERIFIED_NA = 0,  /* not reported: not an S3 download, or failed */
+        FDS_VERIFIED_YES,     /* every byte matched the ETag */
+        FDS_VERIFIED_NO,      /* nothing to check against (SSE-KMS, unknown part layout) */
+} fds_verified;
+
 typedef struct fds_copy_result {
         size_t index; /* position of the pair in the request */
         const char *src;
@@ -32,6 +39,7 @@ typedef struct fds_copy_result {
         uint64_t bytes;       /* bytes copied */
         unsigned attempts;    /* S3: tries the request took; 0 for local files */
         fds_file_error error; /* when !ok; all NULL/0 when ok */
+        fds_verified verified;
 } fds_copy_result;
 
 typedef struct fds_copy_summary {
