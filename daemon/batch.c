@@ -68,6 +68,7 @@ int batch_new(fds_daemon *d, batch_kind kind, fds_call *call, fds_request *req, 
         b->parallelism = b->req.options.parallelism ? b->req.options.parallelism : d->cfg.parallelism;
         const fds_options *o = &b->req.options;
         b->max_attempts = o->max_attempts ? o->max_attempts : d->cfg.max_attempts;
+        b->retry_budget_s = o->has_retry_time_budget ? o->retry_time_budget : d->cfg.retry_budget_s;
         b->multipart = o->has_multipart ? o->multipart : d->cfg.multipart;
         b->multipart_threshold = o->multipart_threshold ? o->multipart_threshold : d->cfg.multipart_threshold;
         b->multipart_chunksize = o->multipart_chunksize ? o->multipart_chunksize : d->cfg.multipart_chunksize;

@@ -100,6 +100,7 @@ struct batch {
         uint64_t multipart_threshold, multipart_chunksize;
         unsigned max_concurrency;
         unsigned max_attempts;
+        unsigned retry_budget_s;    /* options.transfer.retry_time_budget over the daemon's */
         size_t head_next;           /* next file whose S3 source gets its HEAD */
         uint64_t read_limit;
         uint64_t read_requested;

@@ -100,6 +100,7 @@ static const conf_key keys[] = {
         { "transfer", "max_concurrency", NULL, CONF_COUNT, FIELD(d.max_concurrency), 1, 1000 },
         { "transfer", "max_bandwidth", "max-bandwidth", CONF_SIZE, FIELD(d.max_bandwidth), 0, TiB },
         { "transfer", "max_attempts", "max-attempts", CONF_COUNT, FIELD(d.max_attempts), 1, 100 },
+        { "transfer", "retry_time_budget", "retry-time-budget", CONF_COUNT, FIELD(d.retry_budget_s), 0, 86400 },
 
         { "log", "level", "log-level", CONF_ENUM, FIELD(log_level), .choices = log_levels },
         { "log", "target", "log-target", CONF_ENUM, FIELD(log_target), .choices = log_targets },
@@ -119,6 +120,7 @@ void conf_init(fdsd_conf *c, mode_t mode_mask) {
                         .max_connections = 1024,
                         .max_reply_backlog = 4 * MiB,
                         .max_attempts = 5,
+                        .retry_budget_s = 60,
                         .validate_concurrency = 64,
                         .file_mode = 0666 & ~mode_mask,
                         .multipart = true,

@@ -31,6 +31,7 @@ typedef struct daemon_config {
         unsigned max_connections;
         size_t max_reply_backlog;   /* queued reply bytes before a batch pauses */
         unsigned max_attempts;      /* per S3 request, by default */
+        unsigned retry_budget_s;    /* waiting out an endpoint that fails everything; 0: none */
         unsigned validate_concurrency; /* S3 HEADs in flight per batch while validating */
         mode_t file_mode;           /* of files the daemon creates (0666 less the umask) */
         /* Who may connect (peer.c); none set: the default policy. */

@@ -69,6 +69,7 @@ s3_call_opts job_s3_opts(const batch *b, const fds_location *l) {
                 .bucket = l->bucket,
                 .key = l->key,
                 .max_attempts = b->max_attempts,
+                .retry_budget_ms = (uint64_t) b->retry_budget_s * 1000,
                 .throttles = { b->bandwidth.rate ? (throttle *) &b->bandwidth : NULL,
                                d->bandwidth.rate ? &d->bandwidth : NULL },
         };

@@ -305,6 +305,7 @@ static void fdsd_reload(fdsd *f) {
         c->max_read_bytes = n->max_read_bytes;
         c->max_connections = n->max_connections;
         c->max_attempts = n->max_attempts;
+        c->retry_budget_s = n->retry_budget_s;
         c->multipart = n->multipart;
         c->multipart_threshold = n->multipart_threshold;
         c->multipart_chunksize = n->multipart_chunksize;

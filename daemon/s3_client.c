@@ -2,6 +2,7 @@
 #include "s3_client.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,8 @@
 #include <strings.h>
 #include <sys/random.h>
 #include <time.h>
+
+#include "s3_health.h"
 
 #define S3_DEFAULT_ATTEMPTS 5
 #define S3_BACKOFF_BASE_MS 100
@@ -20,6 +23,7 @@ struct s3_ctx {
         http_client *http;
         delay_queue *delay;
         json_t *regions;        /* bucket -> region learned from redirects */
+        s3_health *health;      /* per endpoint, node-wide */
         uint64_t rng;
         s3_stats stats;
 };
@@ -33,6 +37,17 @@ struct s3_call {
         unsigned redirects;
         char *region;           /* the region signed for */
         char *host;             /* the host sent to (changes on an AWS redirect) */
+        s3_endpoint *ep;        /* its health; NULL if none could be kept */
+        s3_health_waiter hw;    /* waiting for it */
+        bool waiting;           /* on ep's waiters */
+        bool wait_spends;       /* waiting after a failure not yet counted */
+        unsigned spent;         /* attempts that count against max_attempts */
+        uint64_t first_failure; /* uv_now() ms of the first failed attempt; 0: none */
+        /* The last failure, reported if the call ends while waiting. */
+        long last_status;
+        char last_code[64];
+        char last_message[256];
+        char last_detail[160];
         s3_xml_parser *xml;
         char *hint_region;      /* x-amz-bucket-region of the last response */
         bool canceled;
@@ -91,7 +106,8 @@ int s3_ctx_new(http_client *http, delay_queue *delay, s3_ctx **ret) {
         c->http = http;
         c->delay = delay;
         c->regions = json_object();
-        if (!c->regions) {
+        if (!c->regions || s3_health_new(http, delay, &c->health) < 0) {
+                json_decref(c->regions);
                 free(c);
                 return -ENOMEM;
         }
@@ -106,6 +122,7 @@ s3_ctx *s3_ctx_free(s3_ctx *ctx) {
         if (!ctx)
                 return NULL;
         json_decref(ctx->regions);
+        s3_health_free(ctx->health);
         free(ctx);
         return NULL;
 }
@@ -180,6 +197,8 @@ static const char *code_words(const char *code, long status) {
 }
 
 static void call_free(s3_call *c) {
+        if (c->waiting)
+                s3_endpoint_cancel_wait(c->ep, &c->hw);
         if (c->waiting_on)
                 throttle_cancel(c->waiting_on, &c->tw);
         free(c->pairs);
@@ -222,6 +241,9 @@ static void call_finish(s3_call *c, int error, long status, const s3_xml_result 
 }
 
 static int call_attempt(s3_call *c);
+static uint64_t ctx_now(s3_ctx *ctx);
+static void wait_endpoint(s3_call *c, int error, bool spends);
+static void retry_later(s3_call *c, bool immediately);
 
 static int on_http_header(http_request *req, const char *name, const char *value, void *userdata) {
         s3_call *c = userdata;
@@ -327,6 +349,11 @@ static void on_delay(delay_entry *e) {
                 call_finish(c, c->canceled ? -ECANCELED : c->final_error, 0, NULL, NULL, NULL);
                 return;
         }
+        /* The endpoint went down meanwhile: wait with the others. */
+        if (c->ep && s3_endpoint_waiting(c->ep) && ctx_now(c->ctx) - c->first_failure < c->opts.retry_budget_ms) {
+                wait_endpoint(c, c->final_error ? c->final_error : -EIO, false);
+                return;
+        }
         int r = c->opts.on_retry ? c->opts.on_retry(c, c->opts.userdata) : 0;
         if (r >= 0)
                 r = call_attempt(c);
@@ -344,6 +371,92 @@ static void retry_later(s3_call *c, bool immediately) {
         }
         c->ctx->stats.retries += !immediately;
         delay_add(c->ctx->delay, &c->delay, ms, on_delay);
+}
+
+static uint64_t ctx_now(s3_ctx *ctx) {
+        return uv_now(ctx->delay->timer.loop);
+}
+
+/* End with the last failure, as it was when the call began waiting. */
+static void finish_waited(s3_call *c, const char *why) {
+        char detail[448];
+        s3_xml_result xml = { .kind = S3_XML_ERROR, .code = c->last_code, .message = c->last_message };
+        if (c->last_status) {
+                call_finish(c, c->final_error, c->last_status, &xml, NULL, NULL);
+                return;
+        }
+        snprintf(detail, sizeof(detail), "%s%s%s", c->last_detail, c->last_detail[0] ? "; " : "", why);
+        call_finish(c, c->final_error, 0, NULL, detail, NULL);
+}
+
+static void on_health(s3_health_waiter *w, s3_health_wake why) {
+        s3_call *c = (s3_call *) ((char *) w - offsetof(s3_call, hw));
+        bool spends = c->wait_spends;
+        c->waiting = false;
+        c->wait_spends = false;
+        if (why == S3_HEALTH_EXPIRED) {
+                char detail[160];
+                snprintf(detail, sizeof(detail),
+                         "the S3 endpoint failed every request for longer than the retry time budget (%" PRIu64 " s)",
+                         c->opts.retry_budget_ms / 1000);
+                finish_waited(c, detail);
+                return;
+        }
+        /* It serves: this call's failure was its own, and counts. */
+        if (why == S3_HEALTH_OWN && spends) {
+                if (++c->spent >= c->opts.max_attempts) {
+                        finish_waited(c, "");
+                        return;
+                }
+                retry_later(c, false);
+                return;
+        }
+        /* Back from an outage (or never tried): go now, nothing spent. */
+        int r = c->opts.on_retry && c->attempt > 0 ? c->opts.on_retry(c, c->opts.userdata) : 0;
+        if (r >= 0)
+                r = call_attempt(c);
+        if (r < 0)
+                call_finish(c, r, 0, NULL, "cannot retry", NULL);
+}
+
+/* Wait for the endpoint instead of trying it: it fails everything. */
+static void wait_endpoint(s3_call *c, int error, bool spends) {
+        uint64_t start = c->first_failure ? c->first_failure : ctx_now(c->ctx);
+        uint64_t since = s3_endpoint_failing_since(c->ep);
+        if (since && since < start)
+                start = since;
+        c->final_error = error;
+        c->wait_spends = spends;
+        c->hw.fn = on_health;
+        c->hw.deadline = start + c->opts.retry_budget_ms;
+        c->waiting = true;
+        c->ctx->stats.waits++;
+        s3_endpoint_wait(c->ep, &c->hw);
+}
+
+/* After a transient failure: true when the call goes on (retried later or
+ * waiting for its endpoint), false when it is to finish. While the
+ * endpoint is suspect or down the call waits within its time budget;
+ * otherwise the failure spends an attempt. */
+static bool retry_or_wait(s3_call *c, int error, bool outage) {
+        uint64_t now = ctx_now(c->ctx);
+        if (!c->first_failure)
+                c->first_failure = now ? now : 1;
+        bool in_budget = now - c->first_failure < c->opts.retry_budget_ms;
+        if (outage && in_budget && c->ep && s3_endpoint_waiting(c->ep)) {
+                wait_endpoint(c, error, true);
+                return true;
+        }
+        if (++c->spent >= c->opts.max_attempts)
+                return false;
+        retry_later(c, false);
+        return true;
+}
+
+static s3_endpoint *find_endpoint(s3_call *c) {
+        char name[512];
+        snprintf(name, sizeof(name), "%s://%s", c->opts.site->scheme, c->host);
+        return s3_health_get(c->ctx->health, name);
 }
 
 /* The bucket lives elsewhere: sign for its region (and, on AWS, talk to that
@@ -367,6 +480,7 @@ static bool follow_region(s3_call *c, long status, const s3_xml_result *xml) {
                 }
                 free(c->host);
                 c->host = host;
+                c->ep = find_endpoint(c);
         }
         free(c->region);
         c->region = region;
@@ -398,6 +512,21 @@ static void on_http_done(http_request *req, const http_result *res, void *userda
         if (error == 0 && (status < 200 || status >= 300 || (xml && xml->kind == S3_XML_ERROR)))
                 error = s3_errno_from_status(status, xml && xml->kind == S3_XML_ERROR ? xml->code : NULL);
 
+        /* What this answer says about the endpoint, for every call on it. */
+        bool outage = (status == 0 && res->transient) || status == 500 || status == 502 || status == 503 ||
+                      status == 504;
+        if (error != 0 && !c->canceled) {
+                const s3_xml_result *e = xml && xml->kind == S3_XML_ERROR ? xml : NULL;
+                c->last_status = status;
+                snprintf(c->last_code, sizeof(c->last_code), "%s", e && e->code ? e->code : "");
+                snprintf(c->last_message, sizeof(c->last_message), "%s", e && e->message ? e->message : "");
+                snprintf(c->last_detail, sizeof(c->last_detail), "%s", res->message ? res->message : "");
+        }
+        if (c->ep && !c->canceled && error != 0 && outage)
+                s3_endpoint_failed(c->ep);
+        else if (c->ep && status != 0)
+                s3_endpoint_ok(c->ep);
+
         if (error == 0 || c->canceled) {
                 call_finish(c, c->canceled ? -ECANCELED : 0, status, xml, NULL, &res->stats);
                 s3_xml_result_free(xml);
@@ -411,9 +540,8 @@ static void on_http_done(http_request *req, const http_result *res, void *userda
         }
         bool transient = status == 0 ? res->transient
                                      : s3_error_is_transient(status, xml && xml->kind == S3_XML_ERROR ? xml->code : NULL);
-        if (transient && c->attempt < c->opts.max_attempts) {
+        if (transient && retry_or_wait(c, error, outage)) {
                 s3_xml_result_free(xml);
-                retry_later(c, false);
                 return;
         }
         call_finish(c, error, status, xml, res->message, &res->stats);
@@ -593,6 +721,16 @@ int s3_call_start(s3_ctx *ctx, const s3_call_opts *opts, s3_call **ret) {
                 call_free(c);
                 return -ENOMEM;
         }
+        list_init(&c->hw.link);
+        c->ep = find_endpoint(c);
+        /* Its endpoint fails everything: wait with the others. */
+        if (c->ep && s3_endpoint_waiting(c->ep) && c->opts.retry_budget_ms) {
+                snprintf(c->last_detail, sizeof(c->last_detail), "no request was answered");
+                wait_endpoint(c, -EIO, false);
+                if (ret)
+                        *ret = c;
+                return 0;
+        }
         int r = call_attempt(c);
         if (r < 0) {
                 call_free(c);
@@ -612,6 +750,10 @@ void s3_call_cancel(s3_call *c) {
                 return;
         }
         /* Waiting to retry: report from the loop, not from inside this call. */
+        if (c->waiting) {
+                s3_endpoint_cancel_wait(c->ep, &c->hw);
+                c->waiting = false;
+        }
         delay_cancel(c->ctx->delay, &c->delay);
         delay_add(c->ctx->delay, &c->delay, 0, on_delay);
 }

@@ -68,6 +68,10 @@ typedef struct s3_call_opts {
         bool has_body;                  /* send a body (PUT/POST), even of 0 bytes */
         const char *payload_hash;       /* NULL: UNSIGNED-PAYLOAD with a body, the empty hash without */
         unsigned max_attempts;          /* 0: 5 */
+        /* How long a request waits for an endpoint that fails everything
+         * (s3_health.h), from its first failure, without spending its
+         * attempts; 0: no waiting, attempts only. */
+        uint64_t retry_budget_ms;
         bool parse_xml;                 /* a success carries an XML document (and may be an <Error>) */
         const s3_xml_callbacks *xml_callbacks;
         /* Success responses only; see http.h for the contracts. */
@@ -88,6 +92,7 @@ typedef struct s3_stats {
         uint64_t requests;
         uint64_t retries;
         uint64_t redirects;
+        uint64_t waits;         /* requests that waited for an endpoint to come back */
 } s3_stats;
 
 int s3_ctx_new(http_client *http, delay_queue *delay, s3_ctx **ret);

@@ -75,6 +75,10 @@ static int transfer_options_parse(json_t *t, fds_options *o, char **ret_param) {
                 if (strcmp(k, "max_attempts") == 0) {
                         r = int_field(v, 1, 100, &n);
                         o->max_attempts = (unsigned) n;
+                } else if (strcmp(k, "retry_time_budget") == 0) {
+                        r = int_field(v, 0, 86400, &n);
+                        o->has_retry_time_budget = true;
+                        o->retry_time_budget = (unsigned) n;
                 } else if (strcmp(k, "multipart") == 0) {
                         r = json_is_boolean(v) ? 0 : -EINVAL;
                         o->has_multipart = true;

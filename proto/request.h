@@ -16,6 +16,8 @@ typedef struct fds_options {
         uint64_t max_bytes;   /* 0: the daemon default */
         json_t *s3;           /* borrowed; NULL if absent */
         unsigned max_attempts; /* transfer.max_attempts; 0: the daemon default */
+        bool has_retry_time_budget;
+        unsigned retry_time_budget; /* transfer.retry_time_budget, seconds */
         /* transfer.*: has_* says the caller set it (else the daemon default). */
         bool has_multipart, multipart;
         uint64_t multipart_threshold; /* 0: default */

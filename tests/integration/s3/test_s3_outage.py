@@ -40,15 +40,20 @@ def objects(s3, bucket, prefix=""):
         kw["ContinuationToken"] = page["NextContinuationToken"]
 
 
-def assert_clear_outage_error(r, max_attempts):
+def assert_clear_outage_error(r, max_attempts, budget=False):
     """A file the outage made fail: said plainly, after every allowed try
-    (a refused or reset connection is transient)."""
+    (a refused or reset connection is transient). With a retry time budget,
+    waiting for the endpoint spends no attempts, so a file may have made
+    fewer, and says it waited."""
     e = r["error"]
     assert e["code"] == "IOError", r
     assert "http_status" not in e and "s3_code" not in e, r
     msg = e["message"].lower()
-    assert "connect" in msg or "reset" in msg or "closed" in msg, r
-    assert r.get("attempts") == max_attempts, r
+    assert "connect" in msg or "reset" in msg or "closed" in msg or "budget" in msg, r
+    if budget:
+        assert r.get("attempts", 0) <= max_attempts, r
+    else:
+        assert r.get("attempts") == max_attempts, r
 
 
 def test_pause_and_resume_mid_upload_batch(fds_env, rgw, s3, bucket, tmp_path):
@@ -112,7 +117,8 @@ def test_left_paused_uploads_fail_then_daemon_serves(fds_env, rgw, s3, bucket, t
         # The bandwidth cap stretches the batch to about 3 s, so the
         # outage surely finds files still to go.
         got, summary = stream(fds_env, pairs, on_result, parallelism=4,
-                              transfer={"max_attempts": 2, "max_bandwidth": 100_000})
+                              transfer={"max_attempts": 2, "max_bandwidth": 100_000,
+                                        "retry_time_budget": 0})
     finally:
         conftest_rgw.resume(rgw)
     results = {r["index"]: r for _, r in got}
@@ -157,7 +163,8 @@ def test_left_paused_downloads_leave_nothing(fds_env, rgw, s3, bucket, tmp_path)
     try:
         # About 3 s of transfer at this cap: the outage finds files to go.
         got, summary = stream(fds, pairs, on_result, parallelism=4,
-                              transfer={"max_attempts": 2, "max_bandwidth": 6_000_000})
+                              transfer={"max_attempts": 2, "max_bandwidth": 6_000_000,
+                                        "retry_time_budget": 0})
         results = {r["index"]: r for _, r in got}
         assert sorted(results) == list(range(n))
         failed = sorted(i for i, r in results.items() if not r["ok"])
@@ -195,19 +202,21 @@ def test_server_down_before_the_call(fds_env, rgw, s3, bucket, tmp_path):
         name, params = fds_env.copy_error(
             [(f"s3://{bucket}/a", f"{out}/a"), (src, f"{out}/local"),
              (f"s3://{bucket}/b", f"{out}/b"), (f"s3://{bucket}/b", f"s3://{bucket}/c")],
-            transfer={"max_attempts": 3})
+            transfer={"max_attempts": 3, "retry_time_budget": 0})
         assert name == INVALID_REQUEST, params
         assert [p["index"] for p in params["problems"]] == [0, 2, 3], params
         for p in params["problems"]:
             assert "3 attempts" in p["reason"], p
         assert not os.path.exists(out)
 
-        reply = fds_env.copy([(src, f"s3://{bucket}/up")], transfer={"max_attempts": 1})
+        reply = fds_env.copy([(src, f"s3://{bucket}/up")],
+                             transfer={"max_attempts": 1, "retry_time_budget": 0})
         r = reply["results"][0]
         assert not r["ok"], r
         assert_clear_outage_error(r, 1)
 
-        sizes = fds_env.size({"k": f"s3://{bucket}/a"}, transfer={"max_attempts": 1})
+        sizes = fds_env.size({"k": f"s3://{bucket}/a"},
+                             transfer={"max_attempts": 1, "retry_time_budget": 0})
         assert sizes["sizes"] == {} and sizes["errors"]["k"]["code"] == "IOError", sizes
         # Back-off is bounded: 3 tries are at most 0.1 + 0.2 s of waiting.
         assert time.monotonic() - t0 < 20
@@ -215,6 +224,77 @@ def test_server_down_before_the_call(fds_env, rgw, s3, bucket, tmp_path):
         conftest_rgw.resume(rgw)
     assert sorted(objects(s3, bucket)) == ["a", "b"]
     assert fds_env.size({"k": f"s3://{bucket}/a"}) == {"sizes": {"k": 1}, "errors": {}}
+
+
+def status(fds):
+    with fds.connect() as c:
+        return c.call(f"{IFACE}.Status", {})
+
+
+def test_outage_within_the_budget_fails_no_file(fds_env, rgw, s3, bucket, tmp_path):
+    """150 uploads at parallelism 4 with only 2 attempts each; the server
+    stops after the first result and comes back 4 s later. The endpoint is
+    found down after a few failures, files wait for it instead of spending
+    their attempts (a probe now and then), and every file lands."""
+    n = 150
+    datas = [pattern(2000 + i, 3000 + i) for i in range(n)]
+    pairs = [(write(str(tmp_path / "src" / f"{i:03d}"), datas[i]), f"s3://{bucket}/up/{i:03d}")
+             for i in range(n)]
+    threads, resumed = [], {}
+
+    def outage():
+        conftest_rgw.pause(rgw)
+        time.sleep(4.0)
+        resumed["at"] = time.monotonic()
+        conftest_rgw.resume(rgw)
+
+    def on_result(count, _):
+        if count == 1:
+            t = threading.Thread(target=outage)
+            t.start()
+            threads.append(t)
+
+    before = status(fds_env)
+    try:
+        got, summary = stream(fds_env, pairs, on_result, parallelism=4,
+                              transfer={"max_attempts": 2, "max_bandwidth": 100_000})
+    finally:
+        for t in threads:
+            t.join()
+        conftest_rgw.resume(rgw)
+    failed = [r for _, r in got if not r["ok"]]
+    assert not failed, failed[:3]
+    assert summary["files_ok"] == n, summary
+    assert any(t > resumed["at"] for t, _ in got), "the batch ended before the server came back"
+    # A few probes and retries, not 4 s of every file hammering the server.
+    after = status(fds_env)
+    assert after["retries"] - before["retries"] < 60, (before, after)
+    objs = objects(s3, bucket, "up/")
+    assert len(objs) == n
+    for i in range(n):
+        assert objs[f"up/{i:03d}"]["ETag"] == f'"{md5_hex(datas[i])}"'
+
+
+def test_outage_longer_than_the_budget_fails_clearly_and_fast(fds_env, rgw, s3, bucket, tmp_path):
+    """The server stays away: files fail once the outage is older than the
+    budget (2 s here), the ones not yet started at once, each saying so."""
+    n = 40
+    pairs = [(write(str(tmp_path / "src" / f"{i:03d}"), pattern(1000 + i, i)), f"s3://{bucket}/x/{i:03d}")
+             for i in range(n)]
+    conftest_rgw.pause(rgw)
+    try:
+        t0 = time.monotonic()
+        got, summary = stream(fds_env, pairs, parallelism=4, validate=False,
+                              transfer={"max_attempts": 5, "retry_time_budget": 2})
+        elapsed = time.monotonic() - t0
+    finally:
+        conftest_rgw.resume(rgw)
+    assert summary["files_failed"] == n, summary
+    for _, r in got:
+        assert_clear_outage_error(r, 5, budget=True)
+    assert any("budget" in r["error"]["message"] for _, r in got), got[:2]
+    assert elapsed < 15, f"{elapsed:.1f} s for an outage budget of 2 s"
+    assert objects(s3, bucket, "x/") == {}
 
 
 def wait_for(pred, timeout=20.0, step=0.02):
