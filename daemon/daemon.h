@@ -105,5 +105,9 @@ typedef struct fds_daemon {
         uint64_t bytes_per_sec;
         /* Called when stopping and the last batch is gone. */
         void (*on_drained)(struct fds_daemon *d);
+        /* A multipart upload could not be aborted: its parts stay billed
+         * (main.c logs it and keeps it for the next start). */
+        void (*upload_left)(struct fds_daemon *d, const char *endpoint, const char *bucket, const char *key,
+                            const char *upload_id, const char *why);
         bool stopping;
 } fds_daemon;

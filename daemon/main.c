@@ -14,6 +14,7 @@
 #include <curl/curl.h>
 #include <sys/stat.h>
 
+#include "abort_left.h"
 #include "batch.h"
 #include "conf.h"
 #include "config.h"
@@ -65,8 +66,30 @@ typedef struct fdsd {
         mode_t umask;
         conf_gen *conf;         /* the newest */
         const conf_gen *started; /* the one the daemon started with */
+        uploads_left left;      /* multipart uploads no abort got through */
+        abort_left *aborts;     /* of those, at start */
         int exit_code;
 } fdsd;
+
+static void on_upload_left(fds_daemon *d, const char *endpoint, const char *bucket, const char *key,
+                           const char *upload_id, const char *why) {
+        fdsd *f = (fdsd *) ((char *) d - offsetof(fdsd, d));
+        int r = uploads_left_add(&f->left, endpoint, bucket, key, upload_id);
+        log_warning("multipart upload left open, its parts still stored: s3://%s/%s upload id %s on %s (%s); %s",
+                    bucket, key, upload_id, endpoint, why,
+                    r < 0 ? "cannot keep it for the next start" : "the next start aborts it");
+}
+
+static void on_left_aborted(const char *endpoint, const char *bucket, const char *key, const char *upload_id,
+                            int r, const char *why, void *userdata) {
+        if (r >= 0)
+                log_info("aborted the multipart upload an earlier run left open: s3://%s/%s upload id %s", bucket,
+                         key, upload_id);
+        else
+                log_warning("multipart upload still left open: s3://%s/%s upload id %s on %s: %s; kept for the "
+                            "next start",
+                            bucket, key, upload_id, endpoint, why);
+}
 
 static void usage(FILE *f) {
         fprintf(f,
@@ -346,6 +369,7 @@ static void fdsd_stop(fdsd *f) {
                 return;
         f->d.stopping = true;
         log_info("stopping");
+        abort_left_stop(f->aborts);
         notify_stopping(&f->notify);
         notify_close(&f->notify);
         status_meter_close(&f->meter);
@@ -479,6 +503,16 @@ int main(int argc, char **argv) {
                 log_error("cannot set up the HTTP engine: %s", strerror(-r));
                 return 1;
         }
+        char *state_dir = uploads_left_dir();
+        if ((r = uploads_left_load(&f.left, state_dir)) < 0)
+                log_warning("cannot read the multipart uploads left open from \"%s\": %s", f.left.path, strerror(-r));
+        free(state_dir);
+        f.d.upload_left = on_upload_left;
+        if (f.left.n > 0) {
+                log_info("%zu multipart uploads left open by an earlier run: aborting them", f.left.n);
+                if (abort_left_start(&f.d, &f.left, on_left_aborted, &f, &f.aborts) < 0)
+                        log_warning("cannot abort them now: out of memory");
+        }
         if ((r = status_meter_start(&f.meter, &f.d)) < 0 || (r = notify_init(&f.notify, &f.d)) < 0) {
                 log_error("timer: %s", uv_strerror(r));
                 return 1;
@@ -514,6 +548,8 @@ int main(int argc, char **argv) {
         log_info("stopped: %" PRIu64 " connections, %" PRIu64 " files ok, %" PRIu64 " failed, %" PRIu64 " bytes",
                  f.d.stats.connections_total, f.d.stats.files_ok, f.d.stats.files_failed, f.d.stats.bytes);
         s3_ctx_free(f.d.s3);
+        abort_left_free(f.aborts);
+        uploads_left_free(&f.left);
         curl_global_cleanup();
         conf_gen_free(f.conf);
         free(f.args.flags);

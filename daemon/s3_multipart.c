@@ -253,10 +253,21 @@ static void mp_complete(mp_file *f) {
 
 static void on_aborted(s3_call *c, const s3_result *r, void *userdata) {
         mp_file *f = userdata;
+        fds_daemon *d = f->b->daemon;
         f->call = NULL;
-        /* An abort that fails leaves parts billed: say so. */
+        /* An abort that fails leaves parts billed: say so, and keep it. */
         if (r->error < 0 && !f->fail.set)
                 keep_failure(f, r->error, r);
+        if (r->error < 0 && d->upload_left && f->b->site) {
+                char endpoint[512], why[640];
+                snprintf(endpoint, sizeof(endpoint), "%s://%s", f->b->site->scheme, f->b->site->host);
+                if (r->http_status)
+                        snprintf(why, sizeof(why), "AbortMultipartUpload: %s (HTTP %ld%s%s, %u attempts)", r->message,
+                                 r->http_status, r->s3_code ? " " : "", r->s3_code ? r->s3_code : "", r->attempts);
+                else
+                        snprintf(why, sizeof(why), "AbortMultipartUpload: %s (%u attempts)", r->message, r->attempts);
+                d->upload_left(d, endpoint, f->dst->bucket, f->dst->key, f->upload_id, why);
+        }
         f->ops->finished(f);
 }
 

@@ -4,6 +4,8 @@ checked with boto3 against RGW directly."""
 
 import base64
 import hashlib
+import json
+import os
 
 import pytest
 
@@ -176,3 +178,45 @@ def test_corrupted_single_put_is_not_stored_silently(fds, proxy, s3, bucket, tmp
             f"requests: {proxy.requests}")
     else:
         assert stored is None or stored == data
+
+
+def test_abort_that_keeps_failing_is_logged_kept_and_done_at_next_start(start_fds, proxy, s3, bucket,
+                                                                        tmp_path):
+    """Part 2 is refused for good and every AbortMultipartUpload fails (500):
+    the file fails, the upload stays open, and fdsd says so at warning level
+    with bucket, key and upload id, keeping it in its state directory. The
+    next fdsd with the same state directory aborts it at start."""
+    state = str(tmp_path / "state")
+    env = {"STATE_DIRECTORY": state}
+    data = pattern(20 * MiB, 6)
+    src = write(str(tmp_path / "f.bin"), data)
+    proxy.add_rule(is_part_put(2), Reply(403, "AccessDenied"), times=None)
+    failing = {"abort": True}
+    abort = proxy.add_rule(lambda q: failing["abort"] and q.method == "DELETE" and "uploadId" in q.query,
+                           Reply(500, "InternalError"), times=None)
+    fds = start_fds(env=env)
+    r = fds.copy1(src, f"s3://{bucket}/f.bin", transfer={"max_attempts": 2, "retry_time_budget": 5})
+    assert not r["ok"], r
+    assert r["error"]["http_status"] == 403, r
+    assert abort.hits == 2, "the abort is retried like any request"
+    [(key, upload_id)] = uploads_in_progress(s3, bucket)
+    assert key == "f.bin"
+    fds.daemon.wait_log(rf"warning.*multipart upload left open.*s3://{bucket}/f\.bin upload id "
+                        rf"{upload_id}.*the next start aborts it")
+    kept = [json.loads(line) for line in open(os.path.join(state, "uploads-left.jsonl"))]
+    assert [(k["bucket"], k["key"], k["upload_id"]) for k in kept] == [(bucket, "f.bin", upload_id)]
+
+    # Still failing at the next start: kept again, nothing lost.
+    fds.daemon.check_stopped_cleanly()
+    again = start_fds(env=env)
+    again.daemon.wait_log(r"multipart upload still left open.*kept for the next start", timeout=30)
+    assert uploads_in_progress(s3, bucket) == [(key, upload_id)]
+    again.daemon.check_stopped_cleanly()
+
+    # The server lets it through now: the start aborts it and forgets it.
+    failing["abort"] = False
+    third = start_fds(env=env)
+    third.daemon.wait_log(rf"aborted the multipart upload an earlier run left open: s3://{bucket}/f\.bin",
+                          timeout=30)
+    assert uploads_in_progress(s3, bucket) == []
+    assert not os.path.exists(os.path.join(state, "uploads-left.jsonl"))
