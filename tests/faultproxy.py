@@ -32,8 +32,9 @@ the upstream closes it. "Expect: 100-continue" is answered at once, as RGW
 does, and not forwarded.
 
 Rules are tried in the order added; the first one that matches a request and
-still has firings left acts on it. A rule matches on all of the conditions
-it is given:
+still has firings left acts on it, as soon as the request's head has
+arrived (its body is read afterwards). A rule matches on all of the
+conditions it is given:
 
     method        "PUT", or a collection of methods
     path          a regex searched in the decoded path ("/bucket/key")
@@ -53,6 +54,8 @@ Actions:
     Reset(after=None)          close with RST (SO_LINGER 0): after reading the
                                request (None), or after the answer's head and
                                `after` body bytes
+    ResetRequest(after)        RST after reading `after` bytes of the request
+                               body (a connection lost mid-upload)
     CutResponseAfter(n, flip)  forward the head and the first n body bytes
                                (one bit of byte flip flipped, if given), then
                                close the connection (FIN): a truncated body
@@ -163,6 +166,16 @@ class Reset:
 
     def __repr__(self):
         return f"Reset({self.after})"
+
+
+class ResetRequest:
+    """RST after reading `after` bytes of the request body."""
+
+    def __init__(self, after=0):
+        self.after = after
+
+    def __repr__(self):
+        return f"ResetRequest({self.after})"
 
 
 class CutResponseAfter:
@@ -435,19 +448,29 @@ class _Conn:
         started = time.monotonic()
         try:
             method, target, version, headers = _parse_request(raw)
-            if _get(headers, "Expect", "").lower() == "100-continue":
-                await self.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-            body = await self.read_body(headers)
         except BaseException:
             with p.lock:
                 p.inflight -= 1
             raise
-        seen = Seen(method, target, headers, body)
+        seen = Seen(method, target, headers, b"")
         seen.started = started
         keep = version == "HTTP/1.1" and _get(headers, "Connection", "").lower() != "close"
         p._record(seen)
         try:
-            return await self.act(seen, body) and keep
+            # Rules see the request's head (the body is not read yet).
+            outage, action = self.decide(seen)
+            if _get(headers, "Expect", "").lower() == "100-continue":
+                await self.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            if isinstance(action, ResetRequest) and outage is None:
+                seen.done.append(repr(action))
+                n = int(_get(headers, "Content-Length", "0") or 0)
+                seen.body = await self.reader.readexactly(min(action.after, n))
+                seen.done.append(f"reset after {len(seen.body)} request body bytes of {n}")
+                p._complete(seen)
+                self.reset()
+                return False
+            seen.body = body = await self.read_body(headers)
+            return await self.act(seen, body, outage, action) and keep
         except (ConnectionError, OSError, asyncio.IncompleteReadError, asyncio.TimeoutError,
                 ValueError, _Closed) as e:
             seen.error = seen.error or repr(e)
@@ -456,7 +479,9 @@ class _Conn:
             p._complete(seen)
             p._log(seen)
 
-    async def act(self, seen, body):
+    def decide(self, seen):
+        """The outage window the request falls in, or the action of the
+        first rule that fires on it: (outage, action)."""
         p = self.p
         outage = p._outage_now()
         action = None
@@ -468,6 +493,10 @@ class _Conn:
                 if isinstance(action, Outage):
                     p._start_outage(action)
                     outage = action
+        return outage, action
+
+    async def act(self, seen, body, outage, action):
+        p = self.p
         if outage is not None:
             with p.lock:
                 outage.hits += 1
