@@ -127,18 +127,23 @@ def proxy(rgw, tmp_path):
 def start_fds(tmp_path, rgw, proxy):
     """start_fds(args=(), env=None) -> faultcase.Fds: an fdsd whose S3
     endpoint is the test's proxy, with the RGW user's credentials in its
-    environment and settings from an empty file. At teardown each gets
+    environment, settings from an empty file and the test's own state
+    directory (tmp_path/state, the same for every fdsd of the test). At teardown each gets
     SIGTERM and must exit 0 in time with no sanitizer report in its log."""
     daemons = []
     home = str(tmp_path / "home")
     os.makedirs(home, exist_ok=True)
     conf = tmp_path / "fdsd-empty.conf"
     conf.write_text("")
+    state = str(tmp_path / "state")
 
     def start(args=(), env=None):
         e = fdstest.base_env(home)
         e.update(conftest_rgw.subprocess_env(rgw, base={}))
         e["AWS_ENDPOINT_URL"] = proxy.url
+        # Uploads fdsd could not abort are kept in its state directory (for
+        # root /var/lib/fds by default, shared by every run): one per test.
+        e["STATE_DIRECTORY"] = state
         fdstest.update_env(e, env)
         d = Daemon(str(tmp_path), e, ["--config", str(conf), "--log-level", "debug", *args],
                    name=f"fdsd{len(daemons)}")
