@@ -21,6 +21,7 @@ struct s3_endpoint {
         s3_health *h;
         list_node link;         /* in h->endpoints */
         char *url;              /* of the probe: the endpoint's "/" */
+        bool answered;          /* ever: an endpoint that never did is not "down" but wrong */
         unsigned failures;      /* outage failures since the last answer */
         uint64_t since;         /* when the first of them came */
         ep_state state;
@@ -172,6 +173,7 @@ static void schedule(s3_endpoint *e) {
  * a call's callback), told whether it had been down. */
 static void set_up(s3_endpoint *e) {
         ep_state was = e->state;
+        e->answered = true;
         e->state = EP_UP;
         e->failures = 0;
         e->probes = 0;
@@ -238,7 +240,7 @@ void s3_endpoint_ok(s3_endpoint *e) {
 void s3_endpoint_failed(s3_endpoint *e) {
         if (e->failures == 0)
                 e->since = now_ms(e);
-        if (++e->failures >= S3_HEALTH_SUSPECT_AFTER && e->state == EP_UP) {
+        if (++e->failures >= S3_HEALTH_SUSPECT_AFTER && e->state == EP_UP && e->answered) {
                 e->state = EP_SUSPECT;
                 schedule(e);
         }

@@ -5,7 +5,9 @@
  * One health state per S3 endpoint, shared by every call on the node.
  *
  * After S3_HEALTH_SUSPECT_AFTER outage failures in a row (no answer, or
- * 500/502/503/504), node-wide, the endpoint is suspect: calls stop trying
+ * 500/502/503/504), node-wide, on an endpoint that has answered before (one
+ * that never did is misconfigured, not down: its requests fail after their
+ * attempts, as ever), the endpoint is suspect: calls stop trying
  * it and wait, and the endpoint sends a probe of its own (an unsigned
  * GET /: any answer but an outage says it serves). If the probe is
  * answered, the failures were the requests' own (one object that keeps

@@ -16,12 +16,15 @@ def get(s3, bucket, key):
 
 def check_results(results, pairs, sizes):
     """Every entry exactly once, in the request's terms, all ok; S3
-    transfers say how many tries they took, local copies do not."""
+    transfers say how many tries they took, local copies do not; downloads
+    (and only they) say their bytes were checked against the ETag."""
     assert sorted(r["index"] for r in results) == list(range(len(pairs))), results
     for r in results:
         s, d = pairs[r["index"]]
         r = dict(r)
         attempts = r.pop("attempts", None)
+        verified = r.pop("verified", None)
+        assert verified is (True if s.startswith("s3://") and not d.startswith("s3://") else None), r
         assert r == {"index": r["index"], "src": s, "dst": d, "ok": True,
                      "bytes": sizes[r["index"]]}, r
         if s.startswith("s3://") or d.startswith("s3://"):
