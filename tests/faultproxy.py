@@ -459,6 +459,13 @@ class _Conn:
         try:
             # Rules see the request's head (the body is not read yet).
             outage, action = self.decide(seen)
+            if outage is not None and outage.mode == "refuse":
+                with p.lock:
+                    outage.hits += 1
+                seen.done.append(f"outage {outage.mode}: reset")
+                p._complete(seen)
+                self.reset()
+                return False
             if _get(headers, "Expect", "").lower() == "100-continue":
                 await self.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             if isinstance(action, ResetRequest) and outage is None:
@@ -500,11 +507,6 @@ class _Conn:
         if outage is not None:
             with p.lock:
                 outage.hits += 1
-            if outage.mode == "refuse":
-                seen.done.append(f"outage {outage.mode}: reset")
-                p._complete(seen)
-                self.reset()
-                return False
             seen.done.append(f"outage {outage.mode}")
             return await self.reply_error(seen, outage.status, outage.code, "S3 is down (test proxy)")
         if action is not None:
