@@ -28,6 +28,9 @@ class TransferConfig:
         max_bandwidth: Bytes per second for the call.
         num_attempts: Tries per S3 request, the first included.
         use_multipart: False: one request per file (the opt-out).
+        retry_time_budget: Seconds a request waits for an S3 endpoint that
+            fails everything (an outage) before its attempts count again;
+            0: attempts only. Not in boto3.
     """
 
     multipart_threshold: Optional[int] = None
@@ -36,6 +39,7 @@ class TransferConfig:
     max_bandwidth: Optional[int] = None
     num_attempts: Optional[int] = None
     use_multipart: Optional[bool] = None
+    retry_time_budget: Optional[int] = None
 
     @classmethod
     def coerce(cls, config: Any) -> "TransferConfig":
@@ -57,7 +61,8 @@ class TransferConfig:
                    max_concurrency=concurrency,
                    max_bandwidth=get("max_bandwidth"),
                    num_attempts=attempts,
-                   use_multipart=get("use_multipart"))
+                   use_multipart=get("use_multipart"),
+                   retry_time_budget=get("retry_time_budget"))
 
     def to_wire(self) -> Dict[str, Any]:
         """options.transfer of the varlink interface."""
@@ -67,7 +72,8 @@ class TransferConfig:
                           ("multipart_chunksize", "multipart_chunksize"),
                           ("max_concurrency", "max_concurrency"),
                           ("max_bandwidth", "max_bandwidth"),
-                          ("num_attempts", "max_attempts")):
+                          ("num_attempts", "max_attempts"),
+                          ("retry_time_budget", "retry_time_budget")):
             v = getattr(self, name)
             if v is not None:
                 out[key] = bool(v) if name == "use_multipart" else int(v)
