@@ -271,10 +271,16 @@ static void on_aborted(s3_call *c, const s3_result *r, void *userdata) {
         f->ops->finished(f);
 }
 
+/* Tries of an abort: cleanup that leaves parts billed when it fails gets
+ * at least the default, whatever the call allowed its transfers. */
+#define MP_ABORT_MIN_ATTEMPTS 5
+
 static void mp_abort(mp_file *f) {
         f->aborting = true;
         sigv4_pair q = { "uploadId", f->upload_id };
         s3_call_opts o = job_s3_opts(f->b, f->dst);
+        if (o.max_attempts < MP_ABORT_MIN_ATTEMPTS)
+                o.max_attempts = MP_ABORT_MIN_ATTEMPTS;
         o.method = HTTP_DELETE;
         o.query = &q;
         o.n_query = 1;

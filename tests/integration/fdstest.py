@@ -187,7 +187,10 @@ class Daemon:
         self.socket = socket_path or os.path.join(workdir, f"{name}.sock")
         self.log_path = os.path.join(workdir, f"{name}.log")
         self.args = list(args)
-        self.env = env
+        # A state directory of its own (multipart uploads an abort could not
+        # reach are kept there), never the machine's /var/lib/fds.
+        self.env = dict(os.environ if env is None else env)
+        self.env.setdefault("STATE_DIRECTORY", os.path.join(workdir, f"{name}-state"))
         self.proc = None
         self.returncode = None
 

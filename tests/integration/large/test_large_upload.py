@@ -198,7 +198,7 @@ def test_abort_that_keeps_failing_is_logged_kept_and_done_at_next_start(start_fd
     r = fds.copy1(src, f"s3://{bucket}/f.bin", transfer={"max_attempts": 2, "retry_time_budget": 5})
     assert not r["ok"], r
     assert r["error"]["http_status"] == 403, r
-    assert abort.hits == 2, "the abort is retried like any request"
+    assert abort.hits == 5, "the abort is retried, at least 5 tries whatever the call allowed"
     [(key, upload_id)] = uploads_in_progress(s3, bucket)
     assert key == "f.bin"
     fds.daemon.wait_log(rf"warning.*multipart upload left open.*s3://{bucket}/f\.bin upload id "
