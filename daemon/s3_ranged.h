@@ -20,6 +20,7 @@
 #include "budget.h"
 #include "etag.h"
 #include "local.h"
+#include "md5q.h"
 #include "job_s3.h"
 #include "s3_client.h"
 
@@ -33,6 +34,8 @@ typedef struct rg_part {
         delay_entry later;
         s3_call *call;
         char *buf;
+        md5q_req hash;           /* the range's MD5, in the daemon's lanes */
+        bool hashed;             /* digest stored: the worker need not */
         uv_work_t work;
         int r;
         bool busy;
