@@ -94,6 +94,47 @@ unsigned etag_layouts(uint64_t size, unsigned n, uint64_t hint, uint64_t ret[ETA
         return k;
 }
 
+uint64_t etag_meta_part_size(const char *value) {
+        char *end;
+        if (!value || *value < '0' || *value > '9')
+                return 0;
+        errno = 0;
+        unsigned long long n = strtoull(value, &end, 10);
+        if (errno || *end || n == 0 || n > 5ULL * 1024 * MIB)
+                return 0;
+        return n;
+}
+
+static int b64val(char c) {
+        if (c >= 'A' && c <= 'Z')
+                return c - 'A';
+        if (c >= 'a' && c <= 'z')
+                return c - 'a' + 26;
+        if (c >= '0' && c <= '9')
+                return c - '0' + 52;
+        return c == '+' ? 62 : c == '/' ? 63 : -1;
+}
+
+bool etag_meta_md5(const char *value, uint8_t ret[16]) {
+        /* 16 bytes: 22 characters and "==". */
+        if (!value || strlen(value) != 24 || value[22] != '=' || value[23] != '=')
+                return false;
+        uint32_t acc = 0;
+        int bits = 0, k = 0;
+        for (int i = 0; i < 22; i++) {
+                int v = b64val(value[i]);
+                if (v < 0)
+                        return false;
+                acc = acc << 6 | (uint32_t) v;
+                bits += 6;
+                if (bits >= 8) {
+                        bits -= 8;
+                        ret[k++] = (uint8_t) (acc >> bits);
+                }
+        }
+        return k == 16;
+}
+
 int etag_combine(const uint8_t *part_digests, unsigned n, uint8_t ret[16]) {
         return md5_digest(part_digests, (size_t) n * 16, ret);
 }

@@ -26,6 +26,16 @@ typedef struct etag_info {
 
 #define ETAG_MAX_LAYOUTS 16
 
+/* User metadata fds's multipart uploads carry: their part size in bytes. */
+#define ETAG_META_PART_SIZE "x-amz-meta-fds-part-size"
+/* rclone's: the whole object's MD5, base64. */
+#define ETAG_META_MD5 "x-amz-meta-md5chksum"
+
+/* A metadata value as a part size, 0 if it is none. */
+uint64_t etag_meta_part_size(const char *value);
+/* rclone's MD5 metadata (24 base64 characters) as a digest. */
+bool etag_meta_md5(const char *value, uint8_t ret[16]);
+
 /* Parse an ETag (quoted or not). Never fails: an unknown form is opaque. */
 etag_info etag_parse(const char *etag);
 

@@ -2,12 +2,14 @@
 #include "s3_multipart.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "daemon.h"
+#include "etag.h"
 #include "job_s3.h"
 #include "parts.h"
 
@@ -154,10 +156,17 @@ int mp_start(mp_file *f, batch *b, batch_file *bf, const fds_location *dst, uint
                 return -ENOMEM;
         }
         sigv4_pair q = { "uploads", NULL };
+        /* The part size travels with the object, so a download knows the
+         * layout its ETag was made with (etag.h) and checks every byte. */
+        char part_size[24];
+        snprintf(part_size, sizeof(part_size), "%" PRIu64, f->chunk);
+        sigv4_pair h = { ETAG_META_PART_SIZE, part_size };
         s3_call_opts o = job_s3_opts(b, dst);
         o.method = HTTP_POST;
         o.query = &q;
         o.n_query = 1;
+        o.headers = &h;
+        o.n_headers = 1;
         o.has_body = true;
         o.payload_hash = SIGV4_EMPTY_SHA256;
         o.parse_xml = true;

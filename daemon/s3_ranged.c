@@ -65,11 +65,23 @@ void rg_free(rg_file *f) {
 static int rg_verify(rg_file *f) {
         int r;
         f->verified = FILE_VERIFIED_NO;
+        /* rclone's whole-object MD5 holds whatever the ETag is. */
+        if (f->has_meta_md5 && (f->opaque || f->etag.kind != ETAG_MD5)) {
+                etag_info whole = { .kind = ETAG_MD5 };
+                memcpy(whole.digest, f->meta_md5, 16);
+                r = etag_check_file(f->tmp->fd, f->size, &whole, 0);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        return -EBADMSG;
+                f->verified = FILE_VERIFIED_YES;
+                return 0;
+        }
         if (f->opaque || f->etag.kind == ETAG_OPAQUE)
                 return 0;
         if (f->etag.kind == ETAG_MD5)
                 r = etag_check_file(f->tmp->fd, f->size, &f->etag, 0);
-        else if (f->n_layouts == 0)
+        else if (f->n_layouts == 0 && !f->meta_part_size)
                 return 0; /* a layout no common uploader makes */
         else {
                 r = 0;
@@ -79,6 +91,11 @@ static int rg_verify(rg_file *f) {
                         if (r >= 0)
                                 r = memcmp(d, f->etag.digest, 16) == 0;
                 }
+                /* fds's own uploads say their part size (a copy by another
+                 * tool may keep the metadata but not the layout, so it is
+                 * the first thing tried, not the only one). */
+                if (r == 0 && f->meta_part_size && !(f->aligned && f->chunk == f->meta_part_size))
+                        r = etag_check_file(f->tmp->fd, f->size, &f->etag, f->meta_part_size);
                 /* The guess was wrong, or the bytes are: read back with
                  * the other layouts before calling it a mismatch. */
                 if (r == 0)
@@ -266,6 +283,10 @@ static int part_header(http_request *req, const char *name, const char *value, v
         if ((strcasecmp(name, "x-amz-server-side-encryption") == 0 && strncmp(value, "aws:kms", 7) == 0) ||
             strcasecmp(name, "x-amz-server-side-encryption-customer-algorithm") == 0)
                 p->file->opaque = true;
+        else if (strcasecmp(name, ETAG_META_PART_SIZE) == 0)
+                p->file->meta_part_size = etag_meta_part_size(value);
+        else if (strcasecmp(name, ETAG_META_MD5) == 0)
+                p->file->has_meta_md5 = etag_meta_md5(value, p->file->meta_md5);
         return 0;
 }
 

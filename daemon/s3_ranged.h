@@ -58,6 +58,9 @@ struct rg_file {
         unsigned n_layouts;
         bool aligned;            /* ranges are layouts[0]'s parts: digests says it all */
         bool opaque;             /* SSE-KMS or SSE-C: the ETag is no digest */
+        uint64_t meta_part_size; /* the upload's part size, from fds's metadata */
+        uint8_t meta_md5[16];    /* the whole object's MD5, from rclone's */
+        bool has_meta_md5;
         uint8_t *digests;        /* MD5 of each range, 16 bytes each */
         unsigned pass, max_passes; /* downloads of the whole file */
         bool again;              /* the last pass did not match: go again */

@@ -150,12 +150,30 @@ START_TEST(test_check_file) {
 }
 END_TEST
 
+START_TEST(test_metadata) {
+        ck_assert_uint_eq(etag_meta_part_size("8388608"), 8 * MIB);
+        ck_assert_uint_eq(etag_meta_part_size("0"), 0);
+        ck_assert_uint_eq(etag_meta_part_size("-5"), 0);
+        ck_assert_uint_eq(etag_meta_part_size("12x"), 0);
+        ck_assert_uint_eq(etag_meta_part_size("99999999999999999999999"), 0);
+        ck_assert_uint_eq(etag_meta_part_size(NULL), 0);
+        uint8_t d[16], want[16];
+        md5("", 0, want); /* d41d8cd98f00b204e9800998ecf8427e */
+        ck_assert(etag_meta_md5("1B2M2Y8AsgTpgAmY7PhCfg==", d));
+        ck_assert_mem_eq(d, want, 16);
+        ck_assert(!etag_meta_md5("1B2M2Y8AsgTpgAmY7PhCfg=", d));
+        ck_assert(!etag_meta_md5("1B2M2Y8AsgTpgAmY7PhC*g==", d));
+        ck_assert(!etag_meta_md5(NULL, d));
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("etag");
         TCase *tc = tcase_create("etag");
         tcase_add_test(tc, test_parse_forms);
         tcase_add_test(tc, test_layouts);
         tcase_add_test(tc, test_check_file);
+        tcase_add_test(tc, test_metadata);
         suite_add_tcase(s, tc);
         SRunner *sr = srunner_create(s);
         srunner_run_all(sr, CK_NORMAL);

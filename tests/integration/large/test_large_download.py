@@ -295,3 +295,48 @@ def test_multipart_object_of_unknown_layout_says_unverified(fds, s3, bucket, tmp
     assert r["verified"] is False, r
     assert r["attempts"] == 2, r
     assert read(dst) == data
+
+
+def test_fds_multipart_upload_says_its_layout(fds, s3, bucket, tmp_path):
+    """Parts of 5 MiB + 12,345 bytes, a size no uploader's layout guess
+    finds: fdsd's own upload carries its part size in metadata (read here by
+    boto3), so its download checks every byte at once (verified, 1 try)."""
+    chunk = 5 * MiB + 12345
+    data = pattern(3 * chunk + 100, 22)
+    src = str(tmp_path / "src.bin")
+    with open(src, "wb") as f:
+        f.write(data)
+    r = fds.copy1(src, f"s3://{bucket}/odd", transfer={"multipart_chunksize": chunk})
+    assert r["ok"], r
+    head = s3.head_object(Bucket=bucket, Key="odd")
+    assert head["ETag"] == multipart_etag(data, chunk)
+    assert head["Metadata"].get("fds-part-size") == str(chunk), head["Metadata"]
+    dst = str(tmp_path / "odd.bin")
+    r = fds.copy1(f"s3://{bucket}/odd", dst)
+    assert r["ok"], r
+    assert r["verified"] is True and r["attempts"] == 1, r
+    assert read(dst) == data
+
+
+def test_rclone_md5_metadata_verifies_unequal_parts(fds, s3, bucket, tmp_path):
+    """Parts of 9, 5 and 7 MiB (no layout to find) with rclone's
+    X-Amz-Meta-Md5chksum: the whole object's MD5 is checked instead."""
+    import base64
+    import hashlib
+    sizes = [9 * MiB, 5 * MiB, 7 * MiB]
+    data = pattern(sum(sizes), 23)
+    md5 = base64.b64encode(hashlib.md5(data).digest()).decode()
+    up = s3.create_multipart_upload(Bucket=bucket, Key="rc", Metadata={"md5chksum": md5})
+    parts, off = [], 0
+    for i, n in enumerate(sizes, 1):
+        p = s3.upload_part(Bucket=bucket, Key="rc", UploadId=up["UploadId"], PartNumber=i,
+                           Body=data[off:off + n])
+        parts.append({"PartNumber": i, "ETag": p["ETag"]})
+        off += n
+    s3.complete_multipart_upload(Bucket=bucket, Key="rc", UploadId=up["UploadId"],
+                                 MultipartUpload={"Parts": parts})
+    dst = str(tmp_path / "rc.bin")
+    r = fds.copy1(f"s3://{bucket}/rc", dst)
+    assert r["ok"], r
+    assert r["verified"] is True and r["attempts"] == 1, r
+    assert read(dst) == data
