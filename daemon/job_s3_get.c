@@ -73,6 +73,7 @@ typedef struct get_job {
         bool mismatch;
         bool checked;           /* the bytes matched the ETag */
         etag_info etag;         /* from the response's ETag */
+        uint64_t meta_part_size; /* fds's upload metadata: the parts' size */
         unsigned pass;          /* downloads of the file (a mismatch goes again) */
         uint8_t last[16];       /* MD5 of a pass whose multipart ETag did not match */
         bool have_last;
@@ -133,8 +134,8 @@ static void get_work_fn(uv_work_t *w) {
          * in the page cache) with the part layouts it may have. */
         if (r >= 0 && gj->wkind == GET_WORK_COMMIT && gj->etag.kind == ETAG_MULTIPART && !gj->no_md5) {
                 uint64_t layouts[ETAG_MAX_LAYOUTS];
-                unsigned n = etag_layouts(gj->file_off, gj->etag.n_parts, gj->base.batch->multipart_chunksize,
-                                          layouts);
+                uint64_t hint = gj->meta_part_size ? gj->meta_part_size : gj->base.batch->multipart_chunksize;
+                unsigned n = etag_layouts(gj->file_off, gj->etag.n_parts, hint, layouts);
                 uint8_t d[16];
                 if (n > 0)
                         r = etag_check_layouts(gj->tmp->fd, gj->file_off, &gj->etag, layouts, n, 0);
@@ -336,7 +337,8 @@ static int get_header(http_request *req, const char *name, const char *value, vo
         if (strcasecmp(name, "etag") == 0) {
                 gj->check_md5 = md5_from_etag(value, gj->expect_md5);
                 gj->etag = etag_parse(value);
-        }
+        } else if (strcasecmp(name, ETAG_META_PART_SIZE) == 0)
+                gj->meta_part_size = etag_meta_part_size(value);
         /* SSE-KMS and SSE-C objects have ETags that are not their MD5. */
         else if ((strcasecmp(name, "x-amz-server-side-encryption") == 0 && strncmp(value, "aws:kms", 7) == 0) ||
                  strcasecmp(name, "x-amz-server-side-encryption-customer-algorithm") == 0)
