@@ -45,6 +45,14 @@ FAULTS = {
     "stalled-body-3s": lambda: DelayBody(3.0, after=200 * KiB),
 }
 SLOW_ONLY = ("delayed-head-3s", "stalled-body-3s")
+# A connection reset before any answer on a reused connection is sent again
+# by libcurl itself on a fresh one (it cannot know the server saw it): the
+# file may say 1 attempt. Still counted: the proxy saw the fault hit.
+MAY_BE_CURLS_RETRY = ("reset-before-answer",)
+
+
+def retried_files(fault):
+    return [] if fault in SLOW_ONLY or fault in MAY_BE_CURLS_RETRY else [0]
 
 
 @pytest.mark.parametrize("fault", list(FAULTS))
@@ -54,7 +62,7 @@ def test_single_get(case, proxy, s3, bucket, fault):
     rule = proxy.add_rule(FAULTS[fault](), method="GET", key="obj")
     out = case.download(["obj"], fault=f"download single GET: {fault}")
     assert rule.hits == 1, proxy.log_text()
-    case.assert_all_ok(out, retried=[] if fault in SLOW_ONLY else [0], verified=True)
+    case.assert_all_ok(out, retried=retried_files(fault), verified=True)
 
 
 @pytest.mark.parametrize("fault", list(FAULTS))
@@ -66,7 +74,7 @@ def test_ranged_multipart_range2(case, proxy, s3, bucket, fault):
     out = case.download(["obj"], fault=f"download ranged multipart, range 2: {fault}")
     assert rule.hits == 1, proxy.log_text()
     assert len(proxy.seen(is_range_get(key="obj"))) >= 3, proxy.log_text()
-    case.assert_all_ok(out, retried=[] if fault in SLOW_ONLY else [0], verified=True)
+    case.assert_all_ok(out, retried=retried_files(fault), verified=True)
 
 
 def test_ranged_multipart_flip_every_try_fails_clearly(case, proxy, s3, bucket):

@@ -44,7 +44,10 @@ def test_single_put(case, proxy, fault):
     assert rule.hits == 1, proxy.log_text()
     if fault == "flip-request-byte":
         assert rule.requests[0].status == 400, proxy.log_text()
-    case.assert_all_ok(out, retried=[] if fault.startswith("delayed") else [0])
+    # A reset before any answer may be resent by libcurl itself on a fresh
+    # connection (1 attempt as fdsd counts them); the proxy saw the fault hit.
+    case.assert_all_ok(out, retried=[] if fault.startswith("delayed") or fault == "reset-before-answer"
+                       else [0])
 
 
 @pytest.mark.parametrize("fault", list(FAULTS))
@@ -54,7 +57,10 @@ def test_multipart_part2(case, proxy, fault):
     out = case.upload({"f.bin": data}, fault=f"upload multipart, part 2: {fault}")
     assert rule.hits == 1, proxy.log_text()
     assert len(proxy.seen(is_part_put())) >= 3, proxy.log_text()
-    case.assert_all_ok(out, retried=[] if fault.startswith("delayed") else [0])
+    # A reset before any answer may be resent by libcurl itself on a fresh
+    # connection (1 attempt as fdsd counts them); the proxy saw the fault hit.
+    case.assert_all_ok(out, retried=[] if fault.startswith("delayed") or fault == "reset-before-answer"
+                       else [0])
 
 
 def test_multipart_complete_answer_cut(case, proxy):
