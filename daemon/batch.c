@@ -2,6 +2,7 @@
 #include "batch.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -17,6 +18,9 @@
 #include "s3_client.h"
 #include "validate.h"
 #include "validate_list.h"
+
+/* Calls with at least this many files give their memory back when freed. */
+#define BATCH_TRIM_FILES 10000
 
 int file_error_set(file_error *e, fds_code code, const char *message) {
         char *m = strdup(message ? message : "");
@@ -104,7 +108,14 @@ batch *batch_free(batch *b) {
         fds_request_done(&b->req);
         fds_call_done(&b->call);
         fds_daemon *d = b->daemon;
+        size_t n_files = b->n_files;
         free(b);
+        /* A big call's many small blocks (entries, JSON, results) go back
+         * to glibc's free lists, not to the system: hand them back, or RSS
+         * stays at the call's peak and creeps with the next. Only after big
+         * calls: trimming walks the heap. */
+        if (n_files >= BATCH_TRIM_FILES)
+                malloc_trim(0);
         if (--d->n_batches == 0 && d->stopping && d->on_drained)
                 d->on_drained(d);
         return NULL;
