@@ -8,7 +8,8 @@ pkgs=(build-essential meson ninja-build pkg-config python3
       libuv1-dev libcurl4-openssl-dev libjansson-dev libssl-dev libexpat1-dev libsystemd-dev libinih-dev
       scdoc)
 case "${1:-}" in
---tests) pkgs+=(check python3-pytest python3-boto3 systemd) ;;  # systemd: systemd-socket-activate, systemd-analyze
+--tests) pkgs+=(check python3-pytest python3-boto3 systemd  # systemd: systemd-socket-activate, systemd-analyze
+                 python3-pandas python3-distributed python3-tqdm) ;;  # the Python client's dataset, Dask and progress tests
 --demo) pkgs+=(python3-boto3) ;;
 esac
 
