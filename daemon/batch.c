@@ -78,6 +78,7 @@ int batch_new(fds_daemon *d, batch_kind kind, fds_call *call, fds_request *req, 
         b->multipart_chunksize = o->multipart_chunksize ? o->multipart_chunksize : d->cfg.multipart_chunksize;
         b->max_concurrency = o->max_concurrency ? o->max_concurrency : d->cfg.max_concurrency;
         throttle_init(&b->bandwidth, o->max_bandwidth, &d->delay, d->loop);
+        pace_init(&b->local_pace, o->max_bandwidth);
         b->read_limit = d->cfg.max_read_bytes;
         if (b->req.options.max_bytes && b->req.options.max_bytes < b->read_limit)
                 b->read_limit = b->req.options.max_bytes;
@@ -105,6 +106,7 @@ batch *batch_free(batch *b) {
         free(b->creds.groups);
         peer_unref(b->daemon, b->peer);
         throttle_done(&b->bandwidth);
+        pace_done(&b->local_pace);
         fds_request_done(&b->req);
         fds_call_done(&b->call);
         fds_daemon *d = b->daemon;

@@ -13,6 +13,7 @@
 #include "list.h"
 #include "message.h"
 #include "request.h"
+#include "pace.h"
 #include "throttle.h"
 
 typedef struct fds_daemon fds_daemon;
@@ -95,6 +96,7 @@ struct batch {
         struct s3_site_wait *site_wait; /* credentials on their way */
         void (*site_cont)(batch *b);
         throttle bandwidth;         /* options.transfer.max_bandwidth */
+        pace local_pace;            /* the same cap, for local copies on worker threads */
         /* Effective transfer settings: options over daemon defaults. */
         bool multipart;
         uint64_t multipart_threshold, multipart_chunksize;

@@ -12,6 +12,7 @@
 #include "delay.h"
 #include "list.h"
 #include "scheduler.h"
+#include "pace.h"
 #include "throttle.h"
 
 #include "s3_settings.h"
@@ -95,6 +96,7 @@ typedef struct fds_daemon {
         unsigned n_batches;
         /* Set up with the first batch, from cfg (max_bandwidth, buffer_memory). */
         throttle bandwidth;
+        pace local_pace;            /* max_bandwidth for local copies (worker threads) */
         budget buffers;
         fsq *fsq;                   /* file operations with the peer's identity */
         struct md5q *md5q;          /* MD5 of whole buffers, in SIMD lanes */

@@ -19,6 +19,7 @@ int engine_ready(fds_daemon *d) {
                 return r;
         }
         throttle_init(&d->bandwidth, d->cfg.max_bandwidth, &d->delay, d->loop);
+        pace_init(&d->local_pace, d->cfg.max_bandwidth);
         budget_init(&d->buffers, d->cfg.buffer_memory, &d->delay);
         d->transfer_ready = true;
         return 0;
@@ -32,6 +33,8 @@ void engine_shutdown(fds_daemon *d) {
         }
         md5q_close(d->md5q);
         d->md5q = NULL;
-        if (d->transfer_ready)
+        if (d->transfer_ready) {
                 throttle_done(&d->bandwidth);
+                pace_done(&d->local_pace);
+        }
 }

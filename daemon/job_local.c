@@ -11,6 +11,7 @@
 #include "fsq.h"
 #include "job.h"
 #include "local.h"
+#include "pace.h"
 
 typedef struct local_job {
         job base;
@@ -20,10 +21,27 @@ typedef struct local_job {
         char *data;
 } local_job;
 
+/* The call's cap and the daemon's, on this worker thread: wait for the
+ * later of the two slots. */
+static int local_pace(uint64_t n, void *userdata) {
+        local_job *lj = userdata;
+        batch *b = lj->base.batch;
+        uint64_t a = pace_reserve(&b->local_pace, n), d = pace_reserve(&b->daemon->local_pace, n);
+        return pace_wait_until(a > d ? a : d, &lj->base.cancel);
+}
+
 static void local_copy_work(uv_work_t *w) {
         local_job *lj = w->data;
+        batch *b = lj->base.batch;
         const fds_entry *e = lj->base.file->entry;
-        lj->r = local_copy(e->src, e->dst, NULL, &lj->base.cancel, NULL, &lj->bytes);
+        local_copy_options o = { .verify = b->req.options.verify };
+        if (b->local_pace.rate || b->daemon->local_pace.rate) {
+                uint64_t c = pace_chunk(&b->local_pace, UINT64_MAX), dc = pace_chunk(&b->daemon->local_pace, UINT64_MAX);
+                o.pace = local_pace;
+                o.pace_userdata = lj;
+                o.chunk = c < dc ? c : dc;
+        }
+        lj->r = local_copy(e->src, e->dst, &o, &lj->base.cancel, NULL, &lj->bytes);
 }
 
 static void local_size_work(uv_work_t *w) {

@@ -163,20 +163,27 @@ static ssize_t copy_chunk_rw(int in, int out, off_t off, char **buf) {
 /* Copy in to out from offset 0 until a read finds EOF. copy_file_range
  * returning 0 is not trusted as EOF (it does so for files whose size stat
  * does not know); one read confirms it. */
-static int copy_data(int in, int out, const atomic_bool *cancel, _Atomic uint64_t *progress, char **buf,
-                     uint64_t *ret_bytes) {
+static int copy_data(int in, int out, const local_copy_options *opts, const atomic_bool *cancel,
+                     _Atomic uint64_t *progress, char **buf, uint64_t *ret_bytes) {
         bool use_range = true;
         off_t off = 0;
+        size_t chunk = opts->chunk && opts->chunk < COPY_CHUNK ? (size_t) opts->chunk : COPY_CHUNK;
 
         for (;;) {
                 ssize_t n;
 
                 if (cancelled(cancel))
                         return -ECANCELED;
+                /* A capped copy waits for its slot, a chunk at a time. */
+                if (opts->pace) {
+                        int r = opts->pace(use_range ? chunk : BUF_SIZE, opts->pace_userdata);
+                        if (r < 0)
+                                return r;
+                }
                 if (use_range) {
                         off_t off_in = off, off_out = off;
 
-                        n = copy_file_range(in, &off_in, out, &off_out, COPY_CHUNK, 0);
+                        n = copy_file_range(in, &off_in, out, &off_out, chunk, 0);
                         if (n < 0 && errno == EINTR)
                                 continue;
                         if (n < 0 && !copy_range_unsupported(errno))
@@ -403,7 +410,7 @@ int local_copy(const char *src, const char *dst, const local_copy_options *optio
         if (r < 0)
                 goto finish;
         have_tmp = true;
-        r = copy_data(in, out, cancel, progress, &buf, &bytes);
+        r = copy_data(in, out, &opts, cancel, progress, &buf, &bytes);
         if (r < 0)
                 goto finish;
         r = finish_temp(in, out, &st, &opts, cancel, &buf);

@@ -62,6 +62,12 @@ typedef struct local_copy_options {
          * source written to during the copy). With fsync too, the copy is
          * re-read from the disk, not from the page cache. */
         bool verify;
+        /* Bandwidth: called on the copying thread before each chunk of n
+         * bytes (at most chunk bytes each, 0: the default); returns 0, or
+         * -ECANCELED to stop. NULL: no cap. */
+        int (*pace)(uint64_t n, void *userdata);
+        void *pace_userdata;
+        uint64_t chunk;
 } local_copy_options;
 
 /*

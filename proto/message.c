@@ -31,6 +31,32 @@ static bool too_deep(const char *msg, size_t len) {
         return false;
 }
 
+/* A "\u0000" in a string: allowed only where a path goes (copies[].src,
+ * copies[].dst, the values of files), where the request names the entry
+ * ("path contains a NUL byte"); anywhere else the message is refused. The
+ * depth is bounded by too_deep(). */
+static bool nul_outside_paths(json_t *v, const char *key, bool in_files) {
+        if (json_is_string(v))
+                return strlen(json_string_value(v)) != json_string_length(v) && !in_files && !(key &&
+                       (strcmp(key, "src") == 0 || strcmp(key, "dst") == 0));
+        if (json_is_array(v)) {
+                size_t i;
+                json_t *x;
+                json_array_foreach(v, i, x)
+                        if (nul_outside_paths(x, NULL, false))
+                                return true;
+                return false;
+        }
+        if (json_is_object(v)) {
+                const char *k;
+                json_t *x;
+                json_object_foreach(v, k, x)
+                        if (nul_outside_paths(x, k, json_is_string(x) && key && strcmp(key, "files") == 0))
+                                return true;
+        }
+        return false;
+}
+
 int fds_call_parse(const char *msg, size_t len, fds_call *ret, const char **ret_reason) {
         json_error_t jerr;
         fds_call c = { 0 };
@@ -39,9 +65,9 @@ int fds_call_parse(const char *msg, size_t len, fds_call *ret, const char **ret_
                 *ret_reason = "JSON nested too deeply";
                 return -EBADMSG;
         }
-        /* jansson rejects invalid UTF-8 and, without JSON_ALLOW_NUL, "\u0000"
-         * inside strings, so every string we see is a valid C string. */
-        c.root = json_loadb(msg, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+        /* jansson rejects invalid UTF-8; "\u0000" is let through only to be
+         * named as what is wrong (nul_outside_paths). */
+        c.root = json_loadb(msg, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
         if (!c.root) {
                 /* jansson takes 64-bit integers and doubles only. */
                 *ret_reason = strstr(jerr.text, "too big") || strstr(jerr.text, "overflow")
@@ -51,6 +77,10 @@ int fds_call_parse(const char *msg, size_t len, fds_call *ret, const char **ret_
         }
         if (!json_is_object(c.root)) {
                 *ret_reason = "message is not a JSON object";
+                goto fail;
+        }
+        if (nul_outside_paths(c.root, NULL, false)) {
+                *ret_reason = "a string contains a NUL byte (\\u0000)";
                 goto fail;
         }
         json_t *m = json_object_get(c.root, "method");

@@ -6,13 +6,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+char *fds_echo(const char *s) {
+        size_t n = strlen(s);
+        char *out;
+        if (n <= FDS_ECHO_MAX)
+                return strdup(s);
+        /* Cut at a character boundary: never inside a UTF-8 sequence. */
+        size_t k = FDS_ECHO_MAX;
+        while (k > 0 && ((unsigned char) s[k] & 0xC0) == 0x80)
+                k--;
+        if (asprintf(&out, "%.*s...(%zu bytes)", (int) k, s, n) < 0)
+                return NULL;
+        return out;
+}
+
 static int bad_param(char **ret_param, const char *name) {
-        *ret_param = strdup(name);
+        *ret_param = fds_echo(name);
         return *ret_param ? -EINVAL : -ENOMEM;
 }
 
 static int bad_param2(char **ret_param, const char *prefix, const char *name) {
-        if (asprintf(ret_param, "%s.%s", prefix, name) < 0) {
+        char *e = fds_echo(name);
+        int r = e ? asprintf(ret_param, "%s.%s", prefix, e) : -1;
+        free(e);
+        if (r < 0) {
                 *ret_param = NULL;
                 return -ENOMEM;
         }
@@ -156,19 +173,33 @@ int fds_options_parse(json_t *options, fds_options *ret, char **ret_param) {
 }
 
 int fds_problem_add(json_t *problems, const fds_entry *e, const char *path, const char *reason) {
-        json_t *p = e->key ? json_pack("{s:s, s:s, s:s}", "key", e->key, "path", path, "reason", reason)
-                           : json_pack("{s:I, s:s, s:s}", "index", (json_int_t) e->index, "path",
-                                       path, "reason", reason);
+        /* Echo at most FDS_ECHO_MAX bytes of what the caller sent: a 60 MiB
+         * path must not come back whole. */
+        char *p_echo = fds_echo(path), *k_echo = e->key ? fds_echo(e->key) : NULL;
+        json_t *p = NULL;
+        if (p_echo && (!e->key || k_echo))
+                p = e->key ? json_pack("{s:s, s:s, s:s}", "key", k_echo, "path", p_echo, "reason", reason)
+                           : json_pack("{s:I, s:s, s:s}", "index", (json_int_t) e->index, "path", p_echo,
+                                       "reason", reason);
+        free(p_echo);
+        free(k_echo);
         if (!p)
                 return -ENOMEM;
         return json_array_append_new(problems, p) < 0 ? -ENOMEM : 0;
 }
 
+/* A JSON string with "\u0000" in it: the C string ends early. */
+static bool has_nul(json_t *v) {
+        return json_is_string(v) && strlen(json_string_value(v)) != json_string_length(v);
+}
+
 /* Parse one side of an entry; a failure is a problem, not an error. */
-static int entry_location(json_t *problems, const fds_entry *e, const char *path,
+static int entry_location(json_t *problems, const fds_entry *e, const char *path, json_t *value,
                           const fds_request_limits *lim, fds_location *ret) {
         bool prefix_ok = e->recursive;
         const char *reason = NULL;
+        if (has_nul(value))
+                return fds_problem_add(problems, e, path, "path contains a NUL byte");
         int r = fds_location_parse(path, ret, &reason);
         if (r == -ENOMEM)
                 return r;
@@ -253,8 +284,8 @@ int fds_request_parse_copy(json_t *params, const fds_request_limits *lim, fds_re
                 }
                 fds_entry *e = &r.entries[r.n_entries++];
                 *e = (fds_entry){ .index = (uint32_t) i, .src = src, .dst = dst, .recursive = json_is_true(rec) };
-                if ((q = entry_location(r.problems, e, src, lim, &e->src_loc)) < 0 ||
-                    (q = entry_location(r.problems, e, dst, lim, &e->dst_loc)) < 0)
+                if ((q = entry_location(r.problems, e, src, json_object_get(c, "src"), lim, &e->src_loc)) < 0 ||
+                    (q = entry_location(r.problems, e, dst, json_object_get(c, "dst"), lim, &e->dst_loc)) < 0)
                         goto out;
                 /* A recursive entry's destination is a directory; its files
                  * are checked for clashes once the daemon has expanded it. */
@@ -308,7 +339,7 @@ int fds_request_parse_files(json_t *params, const fds_request_limits *lim, fds_r
                 fds_entry *e = &r.entries[r.n_entries];
                 *e = (fds_entry){ .index = (uint32_t) r.n_entries, .key = k, .src = json_string_value(v) };
                 r.n_entries++;
-                if ((q = entry_location(r.problems, e, e->src, lim, &e->src_loc)) < 0)
+                if ((q = entry_location(r.problems, e, e->src, v, lim, &e->src_loc)) < 0)
                         goto out;
         }
         q = 0;

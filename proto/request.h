@@ -64,4 +64,10 @@ void fds_request_done(fds_request *r);
 int fds_options_parse(json_t *options, fds_options *ret, char **ret_param);
 
 /* Append a Problem ({index|key, path, reason}) to an array. */
+/* Values echoed in errors are cut to this many bytes, plus their length. */
+#define FDS_ECHO_MAX 256
+/* s, or its first FDS_ECHO_MAX bytes and "...(N bytes)"; malloc'd, NULL
+ * when out of memory. */
+char *fds_echo(const char *s);
+
 int fds_problem_add(json_t *problems, const fds_entry *e, const char *path, const char *reason);

@@ -143,10 +143,19 @@ START_TEST(test_invalid_utf8_is_refused) {
 END_TEST
 
 START_TEST(test_nul_inside_a_string_is_refused) {
-        /* Every string handed on must be a whole C string. */
-        parse_refused("{\"method\":\"a.B\",\"parameters\":{\"p\":\"/a\\u0000/etc/passwd\"}}", "JSON");
-        parse_refused("{\"method\":\"a.B\\u0000\"}", "JSON");
+        /* Every string handed on must be a whole C string: a NUL is named
+         * as what is wrong, not called invalid JSON. */
+        parse_refused("{\"method\":\"a.B\",\"parameters\":{\"p\":\"/a\\u0000/etc/passwd\"}}", "NUL byte");
+        parse_refused("{\"method\":\"a.B\\u0000\"}", "NUL byte");
+        parse_refused("{\"method\":\"a.B\",\"parameters\":{\"options\":{\"s3\":{\"region\":\"x\\u0000\"}}}}",
+                      "NUL byte");
         parse_refused("{\"method\":\"a.B\",\"parameters\":{\"k\\u0000\":1}}", "JSON");
+        /* Where a path goes, the request names the entry instead. */
+        fds_call c = { 0 };
+        parse_ok("{\"method\":\"a.B\",\"parameters\":{\"copies\":[{\"src\":\"/a\\u0000b\",\"dst\":\"/c\"}]}}", &c);
+        fds_call_done(&c);
+        parse_ok("{\"method\":\"a.B\",\"parameters\":{\"files\":{\"k\":\"/a\\u0000b\"}}}", &c);
+        fds_call_done(&c);
         /* A raw NUL inside the given length is not JSON either. */
         parse_refused_n("{\"method\":\"a.B\"}\0", 17, "JSON");
 }

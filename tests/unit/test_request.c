@@ -304,6 +304,55 @@ START_TEST(test_problem_add_shapes) {
 }
 END_TEST
 
+START_TEST(test_nul_in_a_path_is_a_problem) {
+        fds_request req;
+        json_t *p = json_loads("{\"copies\":[{\"src\":\"/a\\u0000b\",\"dst\":\"/c\"},"
+                               "{\"src\":\"/d\",\"dst\":\"/e\\u0000\"}]}", JSON_ALLOW_NUL, NULL);
+        ck_assert_ptr_nonnull(p);
+        copy_ok(p, &default_limits, &req);
+        expect_problems("NUL", &req,
+                        "[{\"index\":0,\"path\":\"/a\",\"reason\":\"path contains a NUL byte\"},"
+                        "{\"index\":1,\"path\":\"/e\",\"reason\":\"path contains a NUL byte\"}]");
+        fds_request_done(&req);
+        json_decref(p);
+}
+END_TEST
+
+START_TEST(test_echo_is_bounded) {
+        char *big = malloc(70000);
+        ck_assert_ptr_nonnull(big);
+        memset(big, 'a', 69999);
+        big[0] = '/';
+        big[69999] = '\0';
+        char *e = fds_echo(big);
+        ck_assert_str_eq(e + FDS_ECHO_MAX, "...(69999 bytes)");
+        ck_assert_int_eq(strncmp(e, big, FDS_ECHO_MAX), 0);
+        free(e);
+        e = fds_echo("/short");
+        ck_assert_str_eq(e, "/short");
+        free(e);
+        /* Never cut inside a UTF-8 character: "é" is 2 bytes, the 256th is
+         * the first of one. */
+        memset(big, 'a', 255);
+        memcpy(big + 255, "\xc3\xa9", 2);
+        big[257] = '\0';
+        e = fds_echo(big);
+        ck_assert_str_eq(e + 255, "...(257 bytes)");
+        free(e);
+        /* A problem's path is echoed bounded: a 60 MiB path does not come back whole. */
+        json_t *problems = json_array();
+        fds_entry ent = { .index = 3 };
+        memset(big, 'b', 69999);
+        big[0] = '/';
+        big[69999] = '\0';
+        ck_assert_int_eq(fds_problem_add(problems, &ent, big, "path longer than PATH_MAX"), 0);
+        const char *path = json_string_value(json_object_get(json_array_get(problems, 0), "path"));
+        ck_assert_uint_eq(strlen(path), FDS_ECHO_MAX + strlen("...(69999 bytes)"));
+        json_decref(problems);
+        free(big);
+}
+END_TEST
+
 START_TEST(test_done_accepts_null_and_zeroed) {
         fds_request r = { 0 };
 
@@ -530,6 +579,8 @@ static Suite *request_suite(void) {
         tcase_add_loop_test(options, test_options, 0, N(option_cases));
         tcase_add_test(options, test_absent_options_are_the_defaults);
         tcase_add_test(options, test_s3_options_are_borrowed);
+        tcase_add_test(entries, test_nul_in_a_path_is_a_problem);
+        tcase_add_test(entries, test_echo_is_bounded);
         suite_add_tcase(s, options);
 
         tcase_add_test(files, test_fixtures_are_there);
