@@ -333,12 +333,15 @@ def read_file_contents(files: Mapping[str, PathLike], s3_options: Optional[S3Opt
     Args:
         files: The caller's keys to paths (local or ``s3://``).
         s3_options: S3 settings and connection; None allows no S3 path.
-        method: ``"read"``: fdsd's Read call, the bytes inline as base64
-            (one round trip; bounded by the daemon's ``--max-read-bytes``);
-            ``"copy"``: fdsd copies into a private temporary directory
-            (``$FDS_TMPDIR``, else /dev/shm) and the bytes are read back
-            from there (no base64, no size limit); ``"auto"``: Read, and
-            the copy way when the total is over the Read limit.
+        method: ``"copy"``: fdsd copies each distinct path into a private
+            temporary directory (``$FDS_TMPDIR``, else /dev/shm when it has
+            1 GiB free, else the system's) and the bytes are read back from
+            there: no base64, no size limit. ``"read"``: fdsd's Read call,
+            the bytes inline as base64, bounded by the daemon's
+            ``--max-read-bytes``. ``"auto"`` (the default): "copy", or
+            "read" when max_bytes is given. Measured (tests/bench/python.py):
+            the copy way is faster at every size, 20 times at 1 MiB files,
+            because fdsd is slow to send a large Read answer.
         max_bytes: With Read, the most bytes the call may return.
 
     Returns:
@@ -352,17 +355,14 @@ def read_file_contents(files: Mapping[str, PathLike], s3_options: Optional[S3Opt
         raise ValueError(f"method must be 'auto', 'read' or 'copy', not {method!r}")
     if not files:
         return {}
-    if method == "copy":
+    if method == "auto" and max_bytes is not None:
+        method = "read"
+    if method in ("auto", "copy"):
         if s3_options is None:
             _files_call_check(files)
         contents, errors = _read_by_copy(files, s3_options)
     else:
-        try:
-            contents, errors = _read_by_read(files, s3_options, max_bytes)
-        except DaemonError as e:
-            if method != "auto" or e.name != READ_LIMIT:
-                raise
-            contents, errors = _read_by_copy(files, s3_options)
+        contents, errors = _read_by_read(files, s3_options, max_bytes)
     if errors:
         raise batch_error({k: (e if isinstance(e, FileError) else
                                FileError.from_wire(e, _path(files[k])))

@@ -289,7 +289,8 @@ def test_from_boto3_takes_the_clients_settings(rgw, fdsd, s3, bucket, tmp_path):
     o.close()
 
 
-def test_read_falls_back_to_copy_over_the_read_limit(rgw, start_fdsd, s3, bucket):
+def test_read_over_the_read_limit_is_refused_and_the_default_has_no_limit(rgw, start_fdsd, s3,
+                                                                          bucket):
     d = start_fdsd("--max-read-bytes", "1M")
     o = s3_options(rgw, d)
     data = fdstest.pattern(3 * MIB, 5)
