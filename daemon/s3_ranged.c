@@ -70,12 +70,7 @@ static int rg_verify(rg_file *f) {
                 etag_info whole = { .kind = ETAG_MD5 };
                 memcpy(whole.digest, f->meta_md5, 16);
                 r = etag_check_file(f->tmp->fd, f->size, &whole, 0);
-                if (r < 0)
-                        return r;
-                if (r == 0)
-                        return -EBADMSG;
-                f->verified = FILE_VERIFIED_YES;
-                return 0;
+                goto out;
         }
         if (f->opaque || f->etag.kind == ETAG_OPAQUE)
                 return 0;
@@ -113,6 +108,7 @@ static int rg_verify(rg_file *f) {
                         r = 0;
                 }
         }
+out:
         if (r < 0)
                 return r;
         if (r == 0)

@@ -332,6 +332,15 @@ def stop_daemons(daemons, exited_ok=False):
         pytest.fail("\n\n".join(problems), pytrace=False)
 
 
+def is_asan_binary(path):
+    """True if path links AddressSanitizer (its memory use is not comparable)."""
+    try:
+        with open(path, "rb") as f:
+            return b"__asan_init" in f.read()
+    except OSError:
+        return False
+
+
 def base_env(home):
     """fdsd's environment with no S3 settings of the caller's: no AWS_*
     variables, a HOME without ~/.aws, no instance metadata service."""

@@ -9,17 +9,9 @@ import time
 
 import pytest
 
-from fdstest import FDSD, IFACE, write
+from fdstest import FDSD, IFACE, is_asan_binary, write
 
 N = 200_000
-
-
-def is_asan_binary(path):
-    try:
-        with open(path, "rb") as f:
-            return b"__asan_init" in f.read()
-    except OSError:
-        return False
 
 
 def rss_mib(pid):

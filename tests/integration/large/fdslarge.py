@@ -36,13 +36,7 @@ def fdsd_help():
     return (p.stdout + p.stderr).decode(errors="replace")
 
 
-def is_asan_binary(path):
-    """True if path links AddressSanitizer (its memory use is not comparable)."""
-    try:
-        with open(path, "rb") as f:
-            return b"__asan_init" in f.read()
-    except OSError:
-        return False
+is_asan_binary = fdstest.is_asan_binary
 
 
 # ---- varlink -----------------------------------------------------------

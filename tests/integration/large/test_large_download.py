@@ -35,6 +35,20 @@ def boto3_upload_multipart(s3, bucket, key, data, chunk):
     return etag
 
 
+def upload_parts(s3, bucket, key, data, sizes, metadata=None):
+    """A multipart object of parts of the given sizes (unequal ones too)."""
+    up = s3.create_multipart_upload(Bucket=bucket, Key=key, Metadata=metadata or {})
+    parts, off = [], 0
+    for i, n in enumerate(sizes, 1):
+        p = s3.upload_part(Bucket=bucket, Key=key, UploadId=up["UploadId"], PartNumber=i,
+                           Body=data[off:off + n])
+        parts.append({"PartNumber": i, "ETag": p["ETag"]})
+        off += n
+    assert off == len(data)
+    s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=up["UploadId"],
+                                 MultipartUpload={"Parts": parts})
+
+
 @pytest.mark.parametrize("kind", ["boto3-multipart", "single-part"])
 def test_ranged_download_is_byte_identical(fds, proxy, s3, bucket, tmp_path, kind):
     """A multipart object uploaded by boto3 (6 MiB parts: not fdsd's 8 MiB,
@@ -278,17 +292,8 @@ def test_multipart_object_of_unknown_layout_says_unverified(fds, s3, bucket, tmp
     (8 MiB parts would cut 21 MiB in three too, and are tried), so there is
     nothing to check against. Fetched twice with the same bytes, the file is
     ok (the bytes are the object's, per boto3) and says verified: false."""
-    sizes = [9 * MiB, 5 * MiB, 7 * MiB]
-    data = pattern(sum(sizes), 21)
-    up = s3.create_multipart_upload(Bucket=bucket, Key="odd")
-    parts, off = [], 0
-    for i, n in enumerate(sizes, 1):
-        p = s3.upload_part(Bucket=bucket, Key="odd", UploadId=up["UploadId"], PartNumber=i,
-                           Body=data[off:off + n])
-        parts.append({"PartNumber": i, "ETag": p["ETag"]})
-        off += n
-    s3.complete_multipart_upload(Bucket=bucket, Key="odd", UploadId=up["UploadId"],
-                                 MultipartUpload={"Parts": parts})
+    data = pattern(21 * MiB, 21)
+    upload_parts(s3, bucket, "odd", data, [9 * MiB, 5 * MiB, 7 * MiB])
     dst = str(tmp_path / "odd.bin")
     r = fds.copy1(f"s3://{bucket}/odd", dst)
     assert r["ok"], r
@@ -323,18 +328,9 @@ def test_rclone_md5_metadata_verifies_unequal_parts(fds, s3, bucket, tmp_path):
     X-Amz-Meta-Md5chksum: the whole object's MD5 is checked instead."""
     import base64
     import hashlib
-    sizes = [9 * MiB, 5 * MiB, 7 * MiB]
-    data = pattern(sum(sizes), 23)
+    data = pattern(21 * MiB, 23)
     md5 = base64.b64encode(hashlib.md5(data).digest()).decode()
-    up = s3.create_multipart_upload(Bucket=bucket, Key="rc", Metadata={"md5chksum": md5})
-    parts, off = [], 0
-    for i, n in enumerate(sizes, 1):
-        p = s3.upload_part(Bucket=bucket, Key="rc", UploadId=up["UploadId"], PartNumber=i,
-                           Body=data[off:off + n])
-        parts.append({"PartNumber": i, "ETag": p["ETag"]})
-        off += n
-    s3.complete_multipart_upload(Bucket=bucket, Key="rc", UploadId=up["UploadId"],
-                                 MultipartUpload={"Parts": parts})
+    upload_parts(s3, bucket, "rc", data, [9 * MiB, 5 * MiB, 7 * MiB], metadata={"md5chksum": md5})
     dst = str(tmp_path / "rc.bin")
     r = fds.copy1(f"s3://{bucket}/rc", dst)
     assert r["ok"], r
