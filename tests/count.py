@@ -10,7 +10,10 @@ import re
 import sys
 
 CHECK = re.compile(r'Checks: (\d+), Failures: (\d+), Errors: (\d+)')
-PYTEST = re.compile(r'^=+ (.*) in [\d.]+s', re.M)
+# pytest's closing line: "=== 3 passed, 1 skipped in 2.1s ===", or with -q
+# "3 passed, 1 skipped in 2.1s" (no rule around it).
+PYTEST = re.compile(r'^(?:=+ )?(\d+ (?:passed|failed|errors?|skipped|xfailed|xpassed|deselected|warnings?)\b.*?)'
+                    r' in [\d.]+s', re.M)
 
 
 def count(entry):
