@@ -251,6 +251,8 @@ START_TEST(test_scalar_vector_handover) {
                 others[i] = (md5mb_job) { .data = buf + 1000 * i, .len = 200000 + 4099 * i };
                 ck_assert_int_eq(md5mb_add(m, &others[i]), 0);
         }
+        /* A valid job: the lanes are full, not the job wrong. */
+        others[0] = (md5mb_job) { .data = buf, .len = 100 };
         ck_assert_int_eq(md5mb_add(m, &others[0]), -EBUSY);
         ck_assert_uint_eq(md5mb_step(m, 20000, done, 16), 0);
         ck_assert_uint_eq(first.off, 30000 / 64 * 64);
