@@ -380,8 +380,13 @@ static uint64_t ctx_now(s3_ctx *ctx) {
 /* End with the last failure, as it was when the call began waiting. */
 static void finish_waited(s3_call *c, const char *why) {
         char detail[448];
-        s3_xml_result xml = { .kind = S3_XML_ERROR, .code = c->last_code, .message = c->last_message };
+        const char *code = c->last_code[0] ? c->last_code : NULL;
         if (c->last_status) {
+                /* The server's word, and why the call stopped waiting. */
+                const char *words = code_words(code, c->last_status);
+                snprintf(detail, sizeof(detail), "%s%s%s",
+                         c->last_message[0] ? c->last_message : words ? words : "S3 error", why[0] ? "; " : "", why);
+                s3_xml_result xml = { .kind = S3_XML_ERROR, .code = (char *) code, .message = detail };
                 call_finish(c, c->final_error, c->last_status, &xml, NULL, NULL);
                 return;
         }
