@@ -35,6 +35,23 @@ def boto3_upload_multipart(s3, bucket, key, data, chunk):
     return etag
 
 
+def flipped_once_is_refetched(fds, proxy, bucket, tmp_path, match, offset, data, transfer):
+    """One bit flipped at offset in the first response match finds: the
+    download is fetched again (2 attempts), verified, byte-identical, with
+    no temporary left. Returns the destination path."""
+    rule = proxy.add_rule(match, FlipResponseByte(offset))
+    os.makedirs(str(tmp_path / "out"))
+    dst = str(tmp_path / "out" / "obj.bin")
+    r = fds.copy1(f"s3://{bucket}/obj", dst, transfer=transfer)
+    assert rule.hits == 1
+    assert r["ok"], r
+    assert r["verified"] is True, r
+    assert r["attempts"] == 2, r
+    assert read(dst) == data
+    assert temp_files(str(tmp_path / "out")) == []
+    return dst
+
+
 def upload_parts(s3, bucket, key, data, sizes, metadata=None):
     """A multipart object of parts of the given sizes (unequal ones too)."""
     up = s3.create_multipart_upload(Bucket=bucket, Key=key, Metadata=metadata or {})
@@ -190,17 +207,7 @@ def test_corrupted_download_of_single_part_object_is_retried(fds, proxy, s3, buc
         offset = 1000
     else:
         match = is_object_get("obj")
-    rule = proxy.add_rule(match, FlipResponseByte(offset))
-    os.makedirs(str(tmp_path / "out"))
-    dst = str(tmp_path / "out" / "obj.bin")
-
-    r = fds.copy1(f"s3://{bucket}/obj", dst, transfer=transfer)
-    assert rule.hits == 1
-    assert r["ok"], r
-    assert r["verified"] is True, r
-    assert r["attempts"] == 2, r
-    assert read(dst) == data
-    assert temp_files(str(tmp_path / "out")) == []
+    dst = flipped_once_is_refetched(fds, proxy, bucket, tmp_path, match, offset, data, transfer)
 
     os.unlink(dst)
     rule = proxy.add_rule(match, FlipResponseByte(offset), times=None)
@@ -262,17 +269,7 @@ def test_corrupted_download_of_multipart_object_is_retried(fds, proxy, s3, bucke
     etag = boto3_upload_multipart(s3, bucket, "obj", data, chunk)
     assert etag.endswith(f'-{parts}"')
     match = is_object_get("obj") if ranges is None else is_range_get(ranges)
-    rule = proxy.add_rule(match, FlipResponseByte(99))
-    os.makedirs(str(tmp_path / "out"))
-    dst = str(tmp_path / "out" / "obj.bin")
-
-    r = fds.copy1(f"s3://{bucket}/obj", dst, transfer=transfer)
-    assert rule.hits == 1
-    assert r["ok"], r
-    assert r["verified"] is True, r
-    assert r["attempts"] == 2, r
-    assert read(dst) == data
-    assert temp_files(str(tmp_path / "out")) == []
+    dst = flipped_once_is_refetched(fds, proxy, bucket, tmp_path, match, 99, data, transfer)
 
     # Corrupted on every try, somewhere else each time (the same bytes
     # twice would say the layout is unknown, not that the bytes are bad).
