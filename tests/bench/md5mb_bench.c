@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* MD5 throughput: OpenSSL's one-message MD5 against md5mb's implementations,
  * on batches of messages and with 1..16 busy lanes, the table behind the
- * scalar crossover in daemon/md5mb.c. Not a test: run it by hand on an idle
+ * scalar crossover in daemon/hash/md5mb.c. Not a test: run it by hand on an idle
  * machine, `md5mb_bench [seconds per cell]`. Each cell is the fastest of the
  * rounds run in that time, so another busy process skews it less. */
 
