@@ -216,7 +216,15 @@ spawn() {
         done
         exec "$@"
     ) </dev/null >>"$LOGS/$cname.out" 2>&1 &
-    echo "$!" >"$PIDS/$name.pid"
+    local pid="$!" deadline
+    echo "$pid" >"$PIDS/$name.pid"
+    # Until the subshell has exec'd, its command line is this script's and
+    # ours() would call the daemon dead: wait (bounded) for the exec.
+    deadline=$(($(now_ms) + 10000))
+    while ! ours "$pid" && kill -0 "$pid" 2>/dev/null &&
+        [ "$(now_ms)" -lt "$deadline" ]; do
+        sleep 0.01
+    done
 }
 
 # Wait (bounded) for pid-file daemon $1 to exit; SIGKILL it after $2 s.
