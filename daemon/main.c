@@ -21,8 +21,6 @@
 #include "http.h"
 #include "s3_client.h"
 #include "s3_settings.h"
-#include "engine.h"
-#include "s3_site.h"
 #include "daemon.h"
 #include "log.h"
 #include "notify.h"
@@ -223,7 +221,7 @@ static conf_gen *conf_gen_free(conf_gen *g) {
 /* The S3 defaults as the engine will judge them (endpoint URL well formed,
  * ...), so that a mistake stops fdsd at start rather than failing calls. */
 static int conf_check_s3(const fdsd_conf *c, char **ret_error) {
-        const s3_settings_defaults s3 = s3_site_defaults(&c->d);
+        const s3_settings_defaults s3 = daemon_s3_defaults(&c->d);
         char *why = NULL;
         int r = s3_settings_check_defaults(&s3, &why);
 
@@ -306,7 +304,6 @@ static void conf_warn_restart(const fdsd_conf *old, const fdsd_conf *new) {
 }
 
 static void fdsd_reload(fdsd *f) {
-        daemon_config *c = &f->d.cfg;
         conf_gen *g = NULL;
         char *err = NULL;
         int r;
@@ -320,22 +317,7 @@ static void fdsd_reload(fdsd *f) {
                 return;
         }
         conf_warn_restart(&f->started->conf, &g->conf);
-        const daemon_config *n = &g->conf.d;
-        c->parallelism = n->parallelism;
-        c->max_inflight = n->max_inflight;
-        c->max_message = n->max_message;
-        c->max_entries = n->max_entries;
-        c->max_read_bytes = n->max_read_bytes;
-        c->max_connections = n->max_connections;
-        c->max_attempts = n->max_attempts;
-        c->retry_budget_s = n->retry_budget_s;
-        c->multipart = n->multipart;
-        c->multipart_threshold = n->multipart_threshold;
-        c->multipart_chunksize = n->multipart_chunksize;
-        c->max_concurrency = n->max_concurrency;
-        /* More room starts queued files at once; less lets running ones finish. */
-        f->d.sched.limit = n->max_inflight;
-        scheduler_pump(&f->d.sched);
+        daemon_apply(&f->d, &g->conf.d);
         log_set_level(g->conf.log_level);
         log_open(g->conf.log_target);
         conf_warn_secrets(&g->conf);
@@ -354,12 +336,7 @@ static void on_shutdown_timeout(uv_timer_t *t) {
 
 /* The last batch is gone: the HTTP engine and the retry timer can close. */
 static void on_drained(fds_daemon *d) {
-        engine_shutdown(d);
-        if (d->http) {
-                http_client_close(d->http, NULL, NULL);
-                d->http = NULL;
-        }
-        delay_close(&d->delay);
+        daemon_shutdown(d);
 }
 
 static void fdsd_stop(fdsd *f) {
@@ -381,7 +358,7 @@ static void fdsd_stop(fdsd *f) {
          * chunk, and the loop ends when the last one has reported back. */
         list_for_each_safe(n, t, &f->d.sessions)
                 session_close(list_entry(n, session, link));
-        if (f->d.n_batches == 0)
+        if (f->d.engine.n_batches == 0)
                 on_drained(&f->d);
         uv_timer_start(&f->shutdown_timer, on_shutdown_timeout, SHUTDOWN_TIMEOUT_MS, 0);
         uv_unref((uv_handle_t *) &f->shutdown_timer);
@@ -484,23 +461,11 @@ int main(int argc, char **argv) {
                 return 1;
         }
         f.d.loop = &f.loop;
-        list_init(&f.d.sessions);
-        scheduler_init(&f.d.sched, f.d.cfg.max_inflight);
         uv_timer_init(&f.loop, &f.shutdown_timer);
         f.d.on_drained = on_drained;
-        if ((r = delay_init(&f.d.delay, &f.loop)) < 0) {
-                log_error("timer: %s", uv_strerror(r));
-                return 1;
-        }
-        http_client_config hc = {
-                .max_total_connections = f.d.cfg.max_inflight + f.d.cfg.validate_concurrency,
-                .connect_timeout_ms = 10000,
-                .low_speed_limit = 1,
-                .low_speed_time = 60,
-                .ca_bundle = getenv("AWS_CA_BUNDLE"),
-        };
-        if ((r = http_client_new(&f.loop, &hc, &f.d.http)) < 0 || (r = s3_ctx_new(f.d.http, &f.d.delay, &f.d.s3)) < 0) {
-                log_error("cannot set up the HTTP engine: %s", strerror(-r));
+        const char *what;
+        if ((r = daemon_init(&f.d, &what)) < 0) {
+                log_error("cannot set up the %s: %s", what, strerror(-r));
                 return 1;
         }
         char *state_dir = uploads_left_dir();
@@ -510,7 +475,9 @@ int main(int argc, char **argv) {
         f.d.upload_left = on_upload_left;
         if (f.left.n > 0) {
                 log_info("%zu multipart uploads left open by an earlier run: aborting them", f.left.n);
-                if (abort_left_start(&f.d, &f.left, on_left_aborted, &f, &f.aborts) < 0)
+                abort_left_with w = { .s3 = f.d.s3, .sites = &f.d.sites, .max_attempts = f.d.cfg.max_attempts,
+                                      .retry_budget_s = f.d.cfg.retry_budget_s };
+                if (abort_left_start(&w, &f.left, on_left_aborted, &f, &f.aborts) < 0)
                         log_warning("cannot abort them now: out of memory");
         }
         if ((r = status_meter_start(&f.meter, &f.d)) < 0 || (r = notify_init(&f.notify, &f.d)) < 0) {
@@ -546,7 +513,8 @@ int main(int argc, char **argv) {
         if (leftover > 1) /* the shutdown timer is expected */
                 log_warning("%u handles were still open at exit", leftover - 1);
         log_info("stopped: %" PRIu64 " connections, %" PRIu64 " files ok, %" PRIu64 " failed, %" PRIu64 " bytes",
-                 f.d.stats.connections_total, f.d.stats.files_ok, f.d.stats.files_failed, f.d.stats.bytes);
+                 f.d.stats.connections_total, f.d.engine.stats.files_ok, f.d.engine.stats.files_failed,
+                 f.d.engine.stats.bytes);
         s3_ctx_free(f.d.s3);
         abort_left_free(f.aborts);
         uploads_left_free(&f.left);

@@ -8,13 +8,9 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "daemon.h"
-#include "engine.h"
 #include "expand.h"
 #include "fsq.h"
 #include "job.h"
-#include "peer.h"
-#include "session.h"
 #include "s3_client.h"
 #include "validate.h"
 #include "validate_list.h"
@@ -22,46 +18,44 @@
 /* Calls with at least this many files give their memory back when freed. */
 #define BATCH_TRIM_FILES 10000
 
-int file_error_set(file_error *e, fds_code code, const char *message) {
-        char *m = strdup(message ? message : "");
-        if (!m)
-                return -ENOMEM;
-        free(e->message);
-        e->message = m;
-        e->code = code;
-        return 0;
+static void batch_job_done(job *j, void *userdata);
+
+/* The call's options over the engine's defaults. */
+static void batch_settings(batch *b, const batch_defaults *d) {
+        const fds_options *o = &b->req.options;
+        job_settings *t = &b->env.settings;
+
+        b->parallelism = o->parallelism ? o->parallelism : d->parallelism;
+        *t = (job_settings){
+                .multipart = o->has_multipart ? o->multipart : d->transfer.multipart,
+                .multipart_threshold = o->multipart_threshold ? o->multipart_threshold : d->transfer.multipart_threshold,
+                .multipart_chunksize = o->multipart_chunksize ? o->multipart_chunksize : d->transfer.multipart_chunksize,
+                .max_concurrency = o->max_concurrency ? o->max_concurrency : d->transfer.max_concurrency,
+                .max_attempts = o->max_attempts ? o->max_attempts : d->transfer.max_attempts,
+                .retry_budget_s = o->has_retry_time_budget ? o->retry_time_budget : d->transfer.retry_budget_s,
+                .verify = o->verify,
+        };
+        b->read_limit = d->max_read_bytes;
+        if (o->max_bytes && o->max_bytes < b->read_limit)
+                b->read_limit = o->max_bytes;
 }
 
-int file_error_set_errno(file_error *e, int err, const char *what) {
-        char buf[256];
-        if (what)
-                snprintf(buf, sizeof(buf), "%s: %s", what, strerror(abs(err)));
-        else
-                snprintf(buf, sizeof(buf), "%s", strerror(abs(err)));
-        return file_error_set(e, fds_code_from_errno(err), buf);
-}
-
-static void file_error_done(file_error *e) {
-        free(e->message);
-        free(e->s3_code);
-        *e = (file_error){ 0 };
-}
-
-int batch_new(fds_daemon *d, batch_kind kind, fds_call *call, fds_request *req, batch **ret) {
-        int r = engine_ready(d);
+int batch_new(batch_engine *e, transfer_op kind, fds_call *call, fds_request *req, batch **ret) {
+        int r = batch_engine_ready(e);
         if (r < 0)
                 return r;
         batch *b = calloc(1, sizeof(*b));
         if (!b)
                 return -ENOMEM;
-        b->files = calloc(req->n_entries ? req->n_entries : 1, sizeof(batch_file));
+        b->files = calloc(req->n_entries ? req->n_entries : 1, sizeof(job_file));
         if (!b->files) {
                 free(b);
                 return -ENOMEM;
         }
-        b->daemon = d;
-        b->id = ++d->next_batch_id;
+        b->engine = e;
+        b->id = ++e->next_id;
         b->kind = kind;
+        b->env.op = kind;
         b->call = *call;
         b->req = *req;
         *call = (fds_call){ 0 };
@@ -69,24 +63,20 @@ int batch_new(fds_daemon *d, batch_kind kind, fds_call *call, fds_request *req, 
         b->n_files = b->req.n_entries;
         for (size_t i = 0; i < b->n_files; i++)
                 b->files[i].entry = &b->req.entries[i];
-        b->parallelism = b->req.options.parallelism ? b->req.options.parallelism : d->cfg.parallelism;
-        const fds_options *o = &b->req.options;
-        b->max_attempts = o->max_attempts ? o->max_attempts : d->cfg.max_attempts;
-        b->retry_budget_s = o->has_retry_time_budget ? o->retry_time_budget : d->cfg.retry_budget_s;
-        b->multipart = o->has_multipart ? o->multipart : d->cfg.multipart;
-        b->multipart_threshold = o->multipart_threshold ? o->multipart_threshold : d->cfg.multipart_threshold;
-        b->multipart_chunksize = o->multipart_chunksize ? o->multipart_chunksize : d->cfg.multipart_chunksize;
-        b->max_concurrency = o->max_concurrency ? o->max_concurrency : d->cfg.max_concurrency;
-        throttle_init(&b->bandwidth, o->max_bandwidth, &d->delay, d->loop);
-        pace_init(&b->local_pace, o->max_bandwidth);
-        b->read_limit = d->cfg.max_read_bytes;
-        if (b->req.options.max_bytes && b->req.options.max_bytes < b->read_limit)
-                b->read_limit = b->req.options.max_bytes;
+        batch_settings(b, &e->defaults);
+        throttle_init(&b->bandwidth, b->req.options.max_bandwidth, e->delay, e->loop);
+        pace_init(&b->local_pace, b->req.options.max_bandwidth);
+        b->env.shared = &e->shared;
+        b->env.bandwidth = &b->bandwidth;
+        b->env.local_pace = &b->local_pace;
+        b->env.read_limit = b->read_limit;
+        b->env.read_requested = &b->read_requested;
         list_init(&b->sched_link);
         list_init(&b->jobs);
         list_init(&b->heads);
         list_init(&b->lists);
-        d->n_batches++;
+        list_add_tail(&e->batches, &b->link);
+        e->n_batches++;
         *ret = b;
         return 0;
 }
@@ -94,23 +84,21 @@ int batch_new(fds_daemon *d, batch_kind kind, fds_call *call, fds_request *req, 
 batch *batch_free(batch *b) {
         if (!b)
                 return NULL;
-        scheduler_remove(&b->daemon->sched, b);
-        for (size_t i = 0; i < b->n_files; i++) {
-                file_error_done(&b->files[i].err);
-                free(b->files[i].data);
-                free(b->files[i].etag);
-                free(b->files[i].vreason);
-        }
+        batch_engine *e = b->engine;
+        scheduler_remove(&e->sched, b);
+        for (size_t i = 0; i < b->n_files; i++)
+                job_file_done(&b->files[i]);
         free(b->files);
-        s3_site_free(b->site);
+        s3_site_free(b->env.site);
         free(b->creds.groups);
-        peer_unref(b->daemon, b->peer);
+        if (b->share && e->share_release)
+                e->share_release(e, b->share, e->userdata);
         throttle_done(&b->bandwidth);
         pace_done(&b->local_pace);
         fds_request_done(&b->req);
         fds_call_done(&b->call);
-        fds_daemon *d = b->daemon;
         size_t n_files = b->n_files;
+        list_del(&b->link);
         free(b);
         /* A big call's many small blocks (entries, JSON, results) go back
          * to glibc's free lists, not to the system: hand them back, or RSS
@@ -118,17 +106,14 @@ batch *batch_free(batch *b) {
          * calls: trimming walks the heap. */
         if (n_files >= BATCH_TRIM_FILES)
                 malloc_trim(0);
-        if (--d->n_batches == 0 && d->stopping && d->on_drained)
-                d->on_drained(d);
+        if (--e->n_batches == 0 && e->drained)
+                e->drained(e, e->userdata);
         return NULL;
 }
 
-int batch_set_peer(batch *b, peer *p, uid_t uid, gid_t gid, const gid_t *groups, int n_groups) {
+int batch_set_peer(batch *b, batch_share *share, uid_t uid, gid_t gid, const gid_t *groups, int n_groups) {
         b->peer_uid = uid;
-        if (p) {
-                p->refs++;
-                b->peer = p;
-        }
+        b->share = share;
         if (uid == geteuid())
                 return 0; /* the daemon's own user: nothing to switch */
         if (!fsq_can_switch()) {
@@ -144,11 +129,12 @@ int batch_set_peer(batch *b, peer *p, uid_t uid, gid_t gid, const gid_t *groups,
                 b->creds.n_groups = n_groups;
         }
         b->as_peer = true;
+        b->env.creds = &b->creds;
         return 0;
 }
 
 const fs_creds *batch_creds(const batch *b) {
-        return b->as_peer ? &b->creds : NULL;
+        return b->env.creds;
 }
 
 uint64_t batch_elapsed_ns(const batch *b) {
@@ -163,7 +149,7 @@ static void batch_end(batch *b, int status) {
         if (b->ended)
                 return;
         b->ended = true;
-        scheduler_remove(&b->daemon->sched, b);
+        scheduler_remove(&b->engine->sched, b);
         if (b->detached || !b->owner)
                 batch_free(b);
         else
@@ -186,53 +172,41 @@ void batch_check_end(batch *b) {
         batch_end(b, 0);
 }
 
+static bool share_full(const batch *b) {
+        unsigned max = b->engine->defaults.max_inflight_per_share;
+        return b->share && max && b->share->inflight >= max;
+}
+
 bool batch_runnable(const batch *b) {
         return b->running && !b->canceled && !b->paused && b->inflight < b->parallelism &&
-               b->next < b->n_files && (!b->peer || b->peer->inflight < peer_max_inflight(b->daemon));
+               b->next < b->n_files && !share_full(b);
 }
 
 /* A file of this user ended: its other batches, held back by the per-user
  * limit, may go on. */
-static void batch_wake_peer(batch *b) {
-        fds_daemon *d = b->daemon;
+static void batch_wake_share(batch *b) {
+        batch_engine *e = b->engine;
         list_node *n, *t;
-        if (!b->peer || b->peer->inflight + 1 != peer_max_inflight(d))
+        unsigned max = e->defaults.max_inflight_per_share;
+        if (!b->share || !max || b->share->inflight + 1 != max)
                 return;
-        list_for_each_safe(n, t, &d->sessions) {
-                session *s = list_entry(n, session, link);
-                if (s->batch && s->batch != b && s->batch->peer == b->peer && batch_runnable(s->batch))
-                        scheduler_add(&d->sched, s->batch);
+        list_for_each_safe(n, t, &e->batches) {
+                batch *o = list_entry(n, batch, link);
+                if (o != b && o->share == b->share && batch_runnable(o))
+                        scheduler_add(&e->sched, o);
         }
 }
 
-/* The one place that maps a file to its kind of transfer. */
-static const job_type *batch_job_type(const batch *b, const batch_file *f) {
-        bool src_s3 = f->entry->src_loc.kind == FDS_LOCATION_S3;
-        bool dst_s3 = f->entry->dst_loc.kind == FDS_LOCATION_S3;
-
-        switch (b->kind) {
-        case BATCH_COPY:
-                if (src_s3)
-                        return dst_s3 ? &job_s3_copy : &job_s3_get;
-                return dst_s3 ? &job_s3_put : &job_local_copy;
-        case BATCH_SIZE:
-                return src_s3 ? &job_s3_head : &job_local_size;
-        case BATCH_READ:
-                return src_s3 ? &job_s3_read : &job_local_read;
-        }
-        return NULL;
-}
-
-void batch_file_finish(batch *b, batch_file *f) {
+void batch_file_finish(batch *b, job_file *f) {
         f->state = FILE_DONE;
         if (f->err.code == FDS_CODE_OK) {
                 b->files_ok++;
                 b->bytes += f->bytes;
-                b->daemon->stats.files_ok++;
-                b->daemon->stats.bytes += f->bytes;
+                b->engine->stats.files_ok++;
+                b->engine->stats.bytes += f->bytes;
         } else {
                 b->files_failed++;
-                b->daemon->stats.files_failed++;
+                b->engine->stats.files_failed++;
         }
         if (b->owner && !b->detached)
                 b->owner->file_done(b, f, b->owner_data);
@@ -240,10 +214,10 @@ void batch_file_finish(batch *b, batch_file *f) {
 
 int batch_start_one(batch *b) {
         while (batch_runnable(b)) {
-                batch_file *f = &b->files[b->next++];
+                job_file *f = &b->files[b->next++];
                 if (f->state != FILE_PENDING)
                         continue;
-                const job_type *t = batch_job_type(b, f);
+                const job_type *t = b->engine->job_for(b->kind, f);
                 job *j = calloc(1, t->size);
                 if (!j) {
                         file_error_set_errno(&f->err, -ENOMEM, NULL);
@@ -251,21 +225,23 @@ int batch_start_one(batch *b) {
                         continue;
                 }
                 j->type = t;
-                j->batch = b;
+                j->env = &b->env;
                 j->file = f;
+                j->done = batch_job_done;
+                j->userdata = b;
                 atomic_init(&j->cancel, false);
                 f->state = FILE_RUNNING;
                 list_add_tail(&b->jobs, &j->link);
                 b->inflight++;
-                if (b->peer)
-                        b->peer->inflight++;
+                if (b->share)
+                        b->share->inflight++;
                 int r = t->start(j);
                 if (r >= 0)
                         return 1;
                 list_del(&j->link);
                 b->inflight--;
-                if (b->peer)
-                        b->peer->inflight--;
+                if (b->share)
+                        b->share->inflight--;
                 free(j);
                 /* A job that refused to start may have said why. */
                 if (f->err.code == FDS_CODE_OK)
@@ -275,17 +251,17 @@ int batch_start_one(batch *b) {
         return 0;
 }
 
-void batch_job_done(job *j) {
-        batch *b = j->batch;
-        batch_file *f = j->file;
-        scheduler *s = &b->daemon->sched;
+static void batch_job_done(job *j, void *userdata) {
+        batch *b = userdata;
+        job_file *f = j->file;
+        scheduler *s = &b->engine->sched;
 
         list_del(&j->link);
         free(j);
         b->inflight--;
-        if (b->peer) {
-                b->peer->inflight--;
-                batch_wake_peer(b);
+        if (b->share) {
+                b->share->inflight--;
+                batch_wake_share(b);
         }
         scheduler_release(s);
         /* A job that finished despite a cancel keeps its true result. */
@@ -297,7 +273,7 @@ void batch_job_done(job *j) {
 }
 
 static void batch_run(batch *b) {
-        scheduler *s = &b->daemon->sched;
+        scheduler *s = &b->engine->sched;
         b->running = true;
         /* The scheduler ends the batch when it finds nothing to start, so b
          * may be gone after the pump. */
@@ -370,7 +346,7 @@ static void batch_validate_next(batch *b) {
         /* S3 sources: a HEAD each, many at a time (they wait on the network,
          * not on us), for those the listings did not find. What they learn
          * is kept for the transfer. */
-        while (!b->canceled && b->listing == 0 && b->validating < 2 + b->daemon->cfg.validate_concurrency &&
+        while (!b->canceled && b->listing == 0 && b->validating < 2 + b->engine->defaults.validate_concurrency &&
                b->head_next < b->n_files) {
                 int r = validate_head_start(b, &b->files[b->head_next++], on_head_done);
                 if (r > 0)
@@ -386,7 +362,7 @@ void batch_start(batch *b, const batch_owner *owner, void *userdata) {
         b->owner = owner;
         b->owner_data = userdata;
         b->started_ns = uv_hrtime();
-        b->daemon->stats.batches_total++;
+        b->engine->stats.batches_total++;
         /* Settings first: without them no S3 source can be checked, and their
          * absence is one more problem to report. */
         int r = validate_identity(b);
@@ -455,7 +431,7 @@ void batch_cancel(batch *b) {
         if (b->canceled || b->ended)
                 return;
         b->canceled = true;
-        scheduler_remove(&b->daemon->sched, b);
+        scheduler_remove(&b->engine->sched, b);
         list_for_each_safe(n, t, &b->jobs) {
                 job *j = list_entry(n, job, link);
                 atomic_store(&j->cancel, true);
@@ -479,7 +455,7 @@ void batch_set_paused(batch *b, bool paused) {
                 return;
         b->paused = paused;
         if (!paused && batch_runnable(b)) {
-                scheduler_add(&b->daemon->sched, b);
-                scheduler_pump(&b->daemon->sched);
+                scheduler_add(&b->engine->sched, b);
+                scheduler_pump(&b->engine->sched);
         }
 }

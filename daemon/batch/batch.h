@@ -8,66 +8,22 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "batch_engine.h"
 #include "errcode.h"
 #include "fsq.h"
+#include "job.h"
 #include "list.h"
 #include "message.h"
 #include "request.h"
 #include "pace.h"
 #include "throttle.h"
 
-typedef struct fds_daemon fds_daemon;
 typedef struct batch batch;
-typedef struct job job;
 typedef struct s3_site s3_site;
-
-typedef enum batch_kind {
-        BATCH_COPY,
-        BATCH_SIZE,
-        BATCH_READ,
-} batch_kind;
-
-typedef struct file_error {
-        fds_code code;        /* FDS_CODE_OK on success */
-        char *message;
-        int http_status;      /* 0: none */
-        char *s3_code;        /* NULL: none */
-} file_error;
-
-typedef enum file_state {
-        FILE_PENDING,
-        FILE_RUNNING,
-        FILE_DONE,
-} file_state;
-
-/* Whether a downloaded file's bytes were checked against what the server
- * says the object holds (its ETag). */
-typedef enum file_verified {
-        FILE_VERIFIED_NA,     /* not a download from S3 */
-        FILE_VERIFIED_YES,
-        FILE_VERIFIED_NO,     /* nothing to check against (SSE-KMS, an unknown part layout) */
-} file_verified;
-
-typedef struct batch_file {
-        fds_entry *entry;
-        uint64_t bytes;       /* copied, or the size */
-        void *data;           /* Read: the contents (malloc'd) */
-        file_error err;
-        file_state state;
-        int vr;               /* validation: 0 or negative errno for the source */
-        int dvr;              /* validation: 0 or negative errno for the destination */
-        uint64_t src_size;    /* validation: size seen */
-        char *etag;           /* validation: an S3 source's ETag, pinned for the transfer */
-        char *vreason;        /* validation: why the source failed, when errno says too little */
-        int vhttp;            /* validation: HTTP status of a failed S3 check */
-        bool src_known;       /* size and ETag came from a listing: no HEAD needed */
-        unsigned attempts;    /* S3 requests: tries the last request took */
-        file_verified verified;
-} batch_file;
 
 typedef struct batch_owner {
         /* A file finished (streaming replies). */
-        void (*file_done)(batch *b, batch_file *f, void *userdata);
+        void (*file_done)(batch *b, job_file *f, void *userdata);
         /* The batch ended: 0 all files ran, -EINVAL validation failed
          * (batch_problems), -EFBIG Read over its limit, -ECANCELED.
          * The owner replies and then frees the batch. */
@@ -75,12 +31,13 @@ typedef struct batch_owner {
 } batch_owner;
 
 struct batch {
-        fds_daemon *daemon;
+        batch_engine *engine;
+        list_node link;             /* in engine->batches */
         uint64_t id;
-        batch_kind kind;
+        transfer_op kind;
         fds_call call;              /* owns the JSON the entries borrow */
         fds_request req;
-        batch_file *files;
+        job_file *files;
         size_t n_files;
         size_t next;                /* first file not yet started */
         unsigned parallelism;
@@ -91,18 +48,13 @@ struct batch {
         bool as_peer;               /* use creds (the daemon is root, the peer is not) */
         bool local_denied;          /* the daemon cannot act as this peer */
         uid_t peer_uid;
-        struct peer *peer;          /* per-uid counters (a reference) */
+        batch_share *share;         /* the user's files in flight, held until freed */
         s3_site *site;              /* when any path is s3:// */
         struct s3_site_wait *site_wait; /* credentials on their way */
         void (*site_cont)(batch *b);
         throttle bandwidth;         /* options.transfer.max_bandwidth */
         pace local_pace;            /* the same cap, for local copies on worker threads */
-        /* Effective transfer settings: options over daemon defaults. */
-        bool multipart;
-        uint64_t multipart_threshold, multipart_chunksize;
-        unsigned max_concurrency;
-        unsigned max_attempts;
-        unsigned retry_budget_s;    /* options.transfer.retry_time_budget over the daemon's */
+        job_env env;                /* what its jobs get: settings are options over defaults */
         size_t head_next;           /* next file whose S3 source gets its HEAD */
         uint64_t read_limit;
         uint64_t read_requested;
@@ -120,13 +72,13 @@ struct batch {
 };
 
 /* Takes over call and req (both zeroed on success). */
-int batch_new(fds_daemon *d, batch_kind kind, fds_call *call, fds_request *req, batch **ret);
+int batch_new(batch_engine *e, transfer_op kind, fds_call *call, fds_request *req, batch **ret);
 batch *batch_free(batch *b);
 
 /* Whose permissions touch local files: the peer's when the daemon is
  * root; a peer other than the daemon's own user gets no local files when
  * it is not. groups is copied. */
-int batch_set_peer(batch *b, struct peer *p, uid_t uid, gid_t gid, const gid_t *groups, int n_groups);
+int batch_set_peer(batch *b, batch_share *share, uid_t uid, gid_t gid, const gid_t *groups, int n_groups);
 /* The identity local operations of this batch run with (NULL: the daemon's). */
 const fs_creds *batch_creds(const batch *b);
 
@@ -149,10 +101,4 @@ bool batch_runnable(const batch *b);
 void batch_check_end(batch *b);
 
 /* Record a file as finished (its err/bytes/data set) and tell the owner. */
-void batch_file_finish(batch *b, batch_file *f);
-
-/* For jobs: the file is finished (its err/bytes/data are set). */
-void batch_job_done(job *j);
-
-int file_error_set(file_error *e, fds_code code, const char *message);
-int file_error_set_errno(file_error *e, int err, const char *what);
+void batch_file_finish(batch *b, job_file *f);

@@ -12,7 +12,6 @@
 #include <uv.h>
 
 #include "batch.h"
-#include "daemon.h"
 #include "fsq.h"
 #include "job_s3.h"
 
@@ -193,10 +192,10 @@ static int list_page(expand_item *it) {
         size_t nq = 2;
         if (it->token)
                 q[nq++] = (sigv4_pair){ "continuation-token", it->token };
-        s3_call_opts o = job_s3_list_opts(b, it->entry->src_loc.bucket, q, nq, &cbs);
+        s3_call_opts o = job_s3_list_opts(&b->env, it->entry->src_loc.bucket, q, nq, &cbs);
         o.on_done = list_done;
         o.userdata = it;
-        return s3_call_start(b->daemon->s3, &o, &it->call);
+        return s3_call_start(b->engine->s3, &o, &it->call);
 }
 
 /* s3://b/data, s3://b/data/ and s3://b/ list "data/", "data/" and all. */
@@ -235,12 +234,12 @@ int expand_start(batch *b, void (*done)(batch *b)) {
                 if (!expandable(e))
                         continue;
                 expand_item *it = &st->items[st->n++];
-                *it = (expand_item){ .b = b, .entry = e, .st = st, .max = b->daemon->cfg.max_entries };
+                *it = (expand_item){ .b = b, .entry = e, .st = st, .max = b->engine->defaults.max_entries };
                 int r;
                 if (e->src_loc.kind == FDS_LOCATION_LOCAL) {
                         it->work.data = it;
-                        r = fsq_queue(b->daemon->fsq, batch_creds(b), &it->work, walk_work, walk_after);
-                } else if (!b->site)
+                        r = fsq_queue(b->engine->shared.fsq, batch_creds(b), &it->work, walk_work, walk_after);
+                } else if (!b->env.site)
                         r = -ENOKEY, it->reason = "cannot list without S3 settings";
                 else {
                         it->prefix = dir_prefix(e->src_loc.key);
@@ -274,7 +273,7 @@ void expand_cancel(batch *b) {
                 if (it->call)
                         s3_call_cancel(it->call);
                 else if (it->entry->src_loc.kind == FDS_LOCATION_LOCAL)
-                        fsq_cancel(b->daemon->fsq, &it->work);
+                        fsq_cancel(b->engine->shared.fsq, &it->work);
         }
 }
 
@@ -383,7 +382,7 @@ int expand_apply(batch *b) {
                 total += it ? (it->r >= 0 ? it->n : 0) : 1;
         }
         fds_entry *entries = calloc(total ? total : 1, sizeof(fds_entry));
-        batch_file *files = calloc(total ? total : 1, sizeof(batch_file));
+        job_file *files = calloc(total ? total : 1, sizeof(job_file));
         if (!entries || !files) {
                 free(entries);
                 free(files);
@@ -419,7 +418,7 @@ int expand_apply(batch *b) {
                         if (fds_location_parse(src, &x->src_loc, &why) < 0 ||
                             fds_location_parse(dst, &x->dst_loc, &why) < 0)
                                 r = fds_problem_add(req->problems, x, dst, why ? why : "invalid path");
-                        files[k] = (batch_file){ .entry = x };
+                        files[k] = (job_file){ .entry = x };
                         if (e->src_loc.kind == FDS_LOCATION_S3) {
                                 /* The listing told size and ETag: no HEAD needed. */
                                 files[k].src_size = it->files[f].size;
@@ -442,11 +441,11 @@ int expand_apply(batch *b) {
         b->files = files;
         b->n_files = k;
         state_free(st);
-        if (r >= 0 && k > b->daemon->cfg.max_entries) {
+        if (r >= 0 && k > b->engine->defaults.max_entries) {
                 fds_entry whole = { .index = 0 };
                 char what[96];
                 snprintf(what, sizeof(what), "recursive copies expand to %zu files; the limit is %zu", k,
-                         b->daemon->cfg.max_entries);
+                         b->engine->defaults.max_entries);
                 r = fds_problem_add(req->problems, &whole, "", what);
         }
         if (r >= 0)

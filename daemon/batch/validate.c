@@ -10,13 +10,12 @@
 #include <uv.h>
 
 #include "batch.h"
-#include "daemon.h"
 #include "fsq.h"
 #include "job.h"
 #include "job_s3.h"
 #include "local.h"
 #include "s3_client.h"
-#include "s3_site.h"
+#include "s3_sites.h"
 
 struct validate_chunk {
         uv_work_t work;
@@ -28,7 +27,7 @@ struct validate_chunk {
 
 bool validate_needed(const batch *b) {
         /* Read needs the sizes to hold its limit, whatever the caller says. */
-        return b->kind == BATCH_READ || (b->kind == BATCH_COPY && !b->req.options.no_validate);
+        return b->kind == TRANSFER_READ || (b->kind == TRANSFER_COPY && !b->req.options.no_validate);
 }
 
 /* A file whose path did not parse is already a problem; nothing to check. */
@@ -55,7 +54,7 @@ static int source_check(const char *path, uint64_t *ret_size) {
 
 void validate_range(batch *b, size_t lo, size_t hi) {
         for (size_t i = lo; i < hi; i++) {
-                batch_file *f = &b->files[i];
+                job_file *f = &b->files[i];
                 const fds_entry *e = f->entry;
                 /* A recursive entry left here could not be expanded: its own
                  * problem is reported already. */
@@ -63,7 +62,7 @@ void validate_range(batch *b, size_t lo, size_t hi) {
                         continue;
                 if (e->src_loc.kind == FDS_LOCATION_LOCAL)
                         f->vr = source_check(e->src, &f->src_size);
-                if (b->kind == BATCH_COPY && e->dst_loc.kind == FDS_LOCATION_LOCAL && e->dst_loc.path)
+                if (b->kind == TRANSFER_COPY && e->dst_loc.kind == FDS_LOCATION_LOCAL && e->dst_loc.path)
                         f->dvr = local_check_destination(e->dst);
         }
 }
@@ -89,7 +88,7 @@ int validate_chunk_queue(batch *b, size_t lo, size_t hi,
                 return -ENOMEM;
         *c = (validate_chunk){ .b = b, .lo = lo, .hi = hi, .done = done, .userdata = userdata };
         c->work.data = c;
-        int r = fsq_queue(b->daemon->fsq, batch_creds(b), &c->work, chunk_work, chunk_after);
+        int r = fsq_queue(b->engine->shared.fsq, batch_creds(b), &c->work, chunk_work, chunk_after);
         if (r < 0) {
                 free(c);
                 return r;
@@ -156,7 +155,7 @@ static int copy_collect(batch *b) {
         if (!all)
                 return -ENOMEM;
         for (size_t i = 0; i < b->n_files && r >= 0; i++) {
-                batch_file *f = &b->files[i];
+                job_file *f = &b->files[i];
                 while (k < n_syntax && problem_index(json_array_get(syntax, k)) <= (json_int_t) f->entry->index)
                         json_array_append(all, json_array_get(syntax, k++));
                 if (f->vr < 0)
@@ -179,7 +178,7 @@ static int copy_collect(batch *b) {
 static int read_collect(batch *b) {
         uint64_t total = 0;
         for (size_t i = 0; i < b->n_files; i++) {
-                batch_file *f = &b->files[i];
+                job_file *f = &b->files[i];
                 if (f->vr < 0) {
                         if (f->vreason) {
                                 if (file_error_set(&f->err, fds_code_from_errno(f->vr), f->vreason) < 0)
@@ -196,11 +195,11 @@ static int read_collect(batch *b) {
 }
 
 int validate_collect(batch *b) {
-        if (b->kind == BATCH_COPY)
+        if (b->kind == TRANSFER_COPY)
                 return copy_collect(b);
         if (json_array_size(b->req.problems) > 0)
                 return -EINVAL;
-        if (b->kind == BATCH_READ)
+        if (b->kind == TRANSFER_READ)
                 return read_collect(b);
         return 0;
 }
@@ -209,7 +208,7 @@ int validate_collect(batch *b) {
  * transfer so nothing is fetched twice. */
 typedef struct head_check {
         batch *b;
-        batch_file *f;
+        job_file *f;
         s3_call *call;
         void (*done)(batch *b);
         list_node link;
@@ -230,7 +229,7 @@ static int head_header(http_request *req, const char *name, const char *value, v
 
 static void head_done(s3_call *c, const s3_result *r, void *userdata) {
         head_check *h = userdata;
-        batch_file *f = h->f;
+        job_file *f = h->f;
 
         list_del(&h->link);
         if (r->error == 0) {
@@ -257,9 +256,9 @@ static void head_done(s3_call *c, const s3_result *r, void *userdata) {
         done(b);
 }
 
-int validate_head_start(batch *b, batch_file *f, void (*done)(batch *b)) {
+int validate_head_start(batch *b, job_file *f, void (*done)(batch *b)) {
         const fds_entry *e = f->entry;
-        if (b->kind == BATCH_SIZE || !b->site || f->src_known || e->src_loc.kind != FDS_LOCATION_S3 ||
+        if (b->kind == TRANSFER_SIZE || !b->env.site || f->src_known || e->src_loc.kind != FDS_LOCATION_S3 ||
             !entry_parsed(e, false) ||
             !e->src_loc.key || !*e->src_loc.key)
                 return 0;
@@ -267,12 +266,12 @@ int validate_head_start(batch *b, batch_file *f, void (*done)(batch *b)) {
         if (!h)
                 return -ENOMEM;
         *h = (head_check){ .b = b, .f = f, .done = done };
-        s3_call_opts o = job_s3_opts(b, &e->src_loc);
+        s3_call_opts o = job_s3_opts(&b->env, &e->src_loc);
         o.method = HTTP_HEAD;
         o.on_header = head_header;
         o.on_done = head_done;
         o.userdata = h;
-        int r = s3_call_start(b->daemon->s3, &o, &h->call);
+        int r = s3_call_start(b->engine->s3, &o, &h->call);
         if (r < 0) {
                 free(h);
                 f->vr = r;
@@ -310,7 +309,7 @@ int validate_identity(batch *b) {
                 int r = 0;
                 if (e->src_loc.kind == FDS_LOCATION_LOCAL && e->src_loc.path)
                         r = fds_problem_add(b->req.problems, e, e->src, why);
-                if (r >= 0 && b->kind == BATCH_COPY && e->dst_loc.kind == FDS_LOCATION_LOCAL && e->dst_loc.path)
+                if (r >= 0 && b->kind == TRANSFER_COPY && e->dst_loc.kind == FDS_LOCATION_LOCAL && e->dst_loc.path)
                         r = fds_problem_add(b->req.problems, e, e->dst, why);
                 if (r < 0)
                         return r;
@@ -342,7 +341,7 @@ static void on_site(int r, s3_site *site, char *reason, void *userdata) {
         batch *b = userdata;
         b->site_wait = NULL;
         if (r >= 0)
-                b->site = site;
+                b->env.site = site;
         else if (r != -ECANCELED)
                 site_problem(b, reason);
         free(reason);
@@ -355,7 +354,7 @@ int validate_site(batch *b, void (*cont)(batch *b)) {
 
         if (!batch_uses_s3(b))
                 return 0;
-        int r = s3_site_resolve(b->daemon, b->req.options.s3, &b->site, &reason, on_site, b, &b->site_wait);
+        int r = s3_sites_resolve(b->engine->sites, b->req.options.s3, &b->env.site, &reason, on_site, b, &b->site_wait);
         if (r == 1) {
                 b->validating++;
                 b->site_cont = cont;

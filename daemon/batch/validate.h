@@ -10,7 +10,7 @@
 
 typedef struct batch batch;
 typedef struct validate_chunk validate_chunk;
-typedef struct batch_file batch_file;
+typedef struct job_file job_file;
 
 #define VALIDATE_CHUNK 512
 
@@ -30,7 +30,7 @@ int validate_identity(batch *b);
 int validate_site(batch *b, void (*cont)(batch *b));
 void validate_site_cancel(batch *b);
 /* HEAD f's S3 source (1: started, done called later; 0: nothing to do). */
-int validate_head_start(batch *b, batch_file *f, void (*done)(batch *b));
+int validate_head_start(batch *b, job_file *f, void (*done)(batch *b));
 void validate_heads_cancel(batch *b);
 /* On the loop, after all chunks: 0 go ahead, -EINVAL problems found
  * (batch_problems), -EFBIG a Read over its limit, -ENOMEM. */

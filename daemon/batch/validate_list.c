@@ -18,7 +18,6 @@
 #include <string.h>
 
 #include "batch.h"
-#include "daemon.h"
 #include "job_s3.h"
 #include "s3_client.h"
 #include "validate.h"
@@ -33,7 +32,7 @@
 
 typedef struct vlist {
         batch *b;
-        batch_file **files;     /* sorted by key; all in one bucket and directory */
+        job_file **files;     /* sorted by key; all in one bucket and directory */
         size_t n;
         size_t cursor;          /* first file not matched or passed yet */
         uint64_t listed;        /* entries read so far */
@@ -45,11 +44,11 @@ typedef struct vlist {
         list_node link;
 } vlist;
 
-static const char *file_key(const batch_file *f) {
+static const char *file_key(const job_file *f) {
         return f->entry->src_loc.key;
 }
 
-static const char *file_bucket(const batch_file *f) {
+static const char *file_bucket(const job_file *f) {
         return f->entry->src_loc.bucket;
 }
 
@@ -63,7 +62,7 @@ static size_t dir_len(const char *key) {
  * ("a/b.txt" < "a/b/c" < "a/c" would split "a/"). strcmp and memcmp order
  * bytes as unsigned, as S3 orders UTF-8 keys. */
 static int file_cmp(const void *pa, const void *pb) {
-        const batch_file *a = *(batch_file *const *) pa, *b = *(batch_file *const *) pb;
+        const job_file *a = *(job_file *const *) pa, *b = *(job_file *const *) pb;
         int c = strcmp(file_bucket(a), file_bucket(b));
         if (c)
                 return c;
@@ -74,7 +73,7 @@ static int file_cmp(const void *pa, const void *pb) {
         return c ? c : strcmp(file_key(a), file_key(b));
 }
 
-static bool same_group(const batch_file *a, const batch_file *b) {
+static bool same_group(const job_file *a, const job_file *b) {
         size_t n = dir_len(file_key(a));
         return strcmp(file_bucket(a), file_bucket(b)) == 0 && dir_len(file_key(b)) == n &&
                strncmp(file_key(a), file_key(b), n) == 0;
@@ -82,7 +81,7 @@ static bool same_group(const batch_file *a, const batch_file *b) {
 
 /* Validation looks up every S3 source; without it only an S3 -> S3 copy
  * needs its source's size (one CopyObject, or parts). */
-static bool wants_check(const batch *b, const batch_file *f) {
+static bool wants_check(const batch *b, const job_file *f) {
         const fds_entry *e = f->entry;
         return e->src_loc.kind == FDS_LOCATION_S3 && !e->recursive && !f->src_known && e->src_loc.bucket &&
                e->src_loc.key && *e->src_loc.key &&
@@ -108,7 +107,7 @@ static int vlist_object(const s3_xml_object *o, void *userdata) {
         while (v->cursor < v->n && strcmp(file_key(v->files[v->cursor]), o->key) < 0)
                 v->cursor++; /* not there: left to its HEAD */
         while (v->cursor < v->n && strcmp(file_key(v->files[v->cursor]), o->key) == 0) {
-                batch_file *f = v->files[v->cursor++];
+                job_file *f = v->files[v->cursor++];
                 char *etag = o->etag ? strdup(o->etag) : NULL;
                 if (!etag)
                         continue; /* its HEAD will tell */
@@ -162,14 +161,14 @@ static int vlist_page(vlist *v) {
                 q[nq++] = (sigv4_pair){ "continuation-token", v->token };
         else
                 q[nq++] = (sigv4_pair){ "start-after", v->start_after };
-        s3_call_opts o = job_s3_list_opts(b, file_bucket(v->files[0]), q, nq, &cbs);
+        s3_call_opts o = job_s3_list_opts(&b->env, file_bucket(v->files[0]), q, nq, &cbs);
         o.on_done = vlist_done;
         o.userdata = v;
-        return s3_call_start(b->daemon->s3, &o, &v->call);
+        return s3_call_start(b->engine->s3, &o, &v->call);
 }
 
 /* One listing for files[0..n): 1 started, 0 not worth it or not possible. */
-static int vlist_start(batch *b, batch_file **files, size_t n, void (*done)(batch *b)) {
+static int vlist_start(batch *b, job_file **files, size_t n, void (*done)(batch *b)) {
         if (n < VLIST_MIN_FILES)
                 return 0;
         vlist *v = calloc(1, sizeof(*v));
@@ -201,14 +200,14 @@ static int vlist_start(batch *b, batch_file **files, size_t n, void (*done)(batc
 }
 
 int validate_lists_start(batch *b, void (*done)(batch *b)) {
-        if (!b->site || b->kind == BATCH_SIZE)
+        if (!b->env.site || b->kind == TRANSFER_SIZE)
                 return 0;
         size_t n = 0;
         for (size_t i = 0; i < b->n_files; i++)
                 n += wants_check(b, &b->files[i]);
         if (n < VLIST_MIN_FILES)
                 return 0;
-        batch_file **all = malloc(n * sizeof(*all));
+        job_file **all = malloc(n * sizeof(*all));
         if (!all)
                 return 0;
         n = 0;

@@ -8,19 +8,13 @@
 #include <sys/types.h>
 #include <uv.h>
 
-#include "budget.h"
+#include "batch_engine.h"
 #include "delay.h"
 #include "list.h"
-#include "scheduler.h"
-#include "pace.h"
-#include "throttle.h"
-
-#include "s3_settings.h"
+#include "s3_sites.h"
 
 typedef struct http_client http_client;
 typedef struct s3_ctx s3_ctx;
-typedef struct imds imds;
-typedef struct fsq fsq;
 
 typedef struct daemon_config {
         const char *socket_path;
@@ -63,12 +57,9 @@ typedef struct daemon_config {
         uint64_t buffer_memory;     /* bytes of transfer buffers, daemon-wide */
 } daemon_config;
 
+/* The server's own counters; the batch engine keeps those of files. */
 typedef struct daemon_stats {
         uint64_t connections_total;
-        uint64_t batches_total;
-        uint64_t files_ok;
-        uint64_t files_failed;
-        uint64_t bytes;
         /* status.c: bytes of Copy and Read files (Size moves none), and
          * calls that ended in an error (InvalidRequest, ReadLimitExceeded). */
         uint64_t bytes_moved;
@@ -78,29 +69,18 @@ typedef struct daemon_stats {
 typedef struct fds_daemon {
         uv_loop_t *loop;
         daemon_config cfg;
-        scheduler sched;
         list_node sessions;
         list_node peers;            /* peer.c: per-uid counters */
         gid_t socket_gid;           /* group of the socket file: the system service's access list */
         bool socket_gid_known;
         unsigned n_sessions;
         uint64_t next_session_id;
-        uint64_t next_batch_id;
         daemon_stats stats;
         http_client *http;
         delay_queue delay;
         s3_ctx *s3;
-        s3_settings_context *s3set;   /* parsed shared files, cached */
-        s3_settings_defaults s3_defaults;
-        imds *imds;                   /* created when first needed */
-        unsigned n_batches;
-        /* Set up with the first batch, from cfg (max_bandwidth, buffer_memory). */
-        throttle bandwidth;
-        pace local_pace;            /* max_bandwidth for local copies (worker threads) */
-        budget buffers;
-        fsq *fsq;                   /* file operations with the peer's identity */
-        struct md5q *md5q;          /* MD5 of whole buffers, in SIMD lanes */
-        bool transfer_ready;
+        s3_sites sites;             /* S3 settings and credentials of calls */
+        batch_engine engine;        /* batches, their scheduler and their jobs' machinery */
         /* status.c: when the daemon started (CLOCK_MONOTONIC, ns) and the
          * transfer rate of the last few seconds. */
         uint64_t started_ns;
@@ -113,3 +93,16 @@ typedef struct fds_daemon {
                             const char *upload_id, const char *why);
         bool stopping;
 } fds_daemon;
+
+/* Set up what a running daemon shares (retry timer, HTTP engine, S3
+ * context, S3 sites, batch engine) from d->cfg; d->loop is set. 0 or a
+ * negative errno, *ret_what naming the part that failed. */
+int daemon_init(fds_daemon *d, const char **ret_what);
+/* Take over the settings a reload may change (the rest wait for a restart). */
+void daemon_apply(fds_daemon *d, const daemon_config *n);
+/* The daemon's [s3] settings as the layer under the call's options (the
+ * strings stay cfg's). */
+s3_settings_defaults daemon_s3_defaults(const daemon_config *cfg);
+/* Stopping and the last batch is gone: close what daemon_init opened but
+ * the S3 context (freed after the loop ends). */
+void daemon_shutdown(fds_daemon *d);

@@ -11,6 +11,7 @@
 #include "batch.h"
 #include "daemon.h"
 #include "log.h"
+#include "peer.h"
 #include "message.h"
 #include "request.h"
 #include "session.h"
@@ -46,7 +47,7 @@ static json_t *file_error_json(const file_error *e) {
         return o;
 }
 
-static json_t *copy_result_json(const batch_file *f) {
+static json_t *copy_result_json(const job_file *f) {
         json_t *o = json_pack("{s:I, s:s, s:s, s:b, s:I}", "index", (json_int_t) f->entry->index,
                               "src", f->entry->src, "dst", f->entry->dst, "ok",
                               f->err.code == FDS_CODE_OK, "bytes", (json_int_t) f->bytes);
@@ -80,13 +81,13 @@ static json_t *copy_reply(const batch *b) {
 static json_t *keyed_reply(const batch *b, const char *ok_name) {
         json_t *ok = json_object(), *errors = json_object();
         for (size_t i = 0; ok && errors && i < b->n_files; i++) {
-                const batch_file *f = &b->files[i];
+                const job_file *f = &b->files[i];
                 const char *key = f->entry->key;
                 if (f->err.code != FDS_CODE_OK) {
                         json_object_set_new(errors, key, file_error_json(&f->err));
                         continue;
                 }
-                if (b->kind == BATCH_SIZE)
+                if (b->kind == TRANSFER_SIZE)
                         json_object_set_new(ok, key, json_integer((json_int_t) f->bytes));
                 else {
                         char *enc = base64_encode(f->data, f->bytes);
@@ -97,10 +98,10 @@ static json_t *keyed_reply(const batch *b, const char *ok_name) {
         return json_pack("{s:o, s:o}", ok_name, ok, "errors", errors);
 }
 
-static void on_file_done(batch *b, batch_file *f, void *userdata) {
+static void on_file_done(batch *b, job_file *f, void *userdata) {
         session *s = userdata;
         status_file_done(s->daemon, b, f);
-        if (b->kind != BATCH_COPY || !b->call.more || b->call.oneway)
+        if (b->kind != TRANSFER_COPY || !b->call.more || b->call.oneway)
                 return;
         reply(s, json_pack("{s:o}", "result", copy_result_json(f)), true);
 }
@@ -113,7 +114,7 @@ static void on_end(batch *b, int status, void *userdata) {
         status_batch_end(s->daemon, b, status);
         if (status == 0) {
                 /* For the journal: FDS_BATCH=, the peer, and the first failure. */
-                const batch_file *fail = NULL;
+                const job_file *fail = NULL;
                 for (size_t i = 0; b->files_failed && !fail && i < b->n_files; i++)
                         if (b->files[i].err.code != FDS_CODE_OK)
                                 fail = &b->files[i];
@@ -131,8 +132,8 @@ static void on_end(batch *b, int status, void *userdata) {
         if (!b->call.oneway) {
                 switch (status) {
                 case 0:
-                        reply(s, b->kind == BATCH_COPY   ? copy_reply(b)
-                                 : b->kind == BATCH_SIZE ? keyed_reply(b, "sizes")
+                        reply(s, b->kind == TRANSFER_COPY   ? copy_reply(b)
+                                 : b->kind == TRANSFER_SIZE ? keyed_reply(b, "sizes")
                                                          : keyed_reply(b, "contents"),
                               false);
                         break;
@@ -159,7 +160,7 @@ static const batch_owner session_owner = {
         .end = on_end,
 };
 
-static void transfer_call(session *s, fds_call *call, batch_kind kind) {
+static void transfer_call(session *s, fds_call *call, transfer_op kind) {
         fds_daemon *d = s->daemon;
         fds_request_limits lim = { .max_entries = d->cfg.max_entries, .s3_available = true };
         fds_request req = { 0 };
@@ -167,20 +168,25 @@ static void transfer_call(session *s, fds_call *call, batch_kind kind) {
         batch *b;
         int r;
 
-        r = kind == BATCH_COPY ? fds_request_parse_copy(call->parameters, &lim, &req, &param)
+        r = kind == TRANSFER_COPY ? fds_request_parse_copy(call->parameters, &lim, &req, &param)
                                : fds_request_parse_files(call->parameters, &lim, &req, &param);
         if (r == -EINVAL) {
                 reply_error(s, VARLINK_ERROR_INVALID_PARAMETER, json_pack("{s:s}", "parameter", param));
                 free(param);
                 return;
         }
-        if (r < 0 || (r = batch_new(d, kind, call, &req, &b)) < 0) {
+        if (r < 0 || (r = batch_new(&d->engine, kind, call, &req, &b)) < 0) {
                 fds_request_done(&req);
                 log_error("session %" PRIu64 ": cannot start call: %s", s->id, strerror(-r));
                 session_close(s);
                 return;
         }
-        if (batch_set_peer(b, s->peer, s->peer_uid, s->peer_gid, s->peer_groups, s->n_peer_groups) < 0) {
+        /* The batch holds the peer's share until it is freed (daemon.c
+         * drops the reference then), since it may outlive the session. */
+        if (s->peer)
+                s->peer->refs++;
+        if (batch_set_peer(b, s->peer ? &s->peer->share : NULL, s->peer_uid, s->peer_gid, s->peer_groups,
+                           s->n_peer_groups) < 0) {
                 batch_free(b);
                 session_close(s);
                 return;
@@ -227,11 +233,11 @@ void method_dispatch(session *s, const char *msg, size_t len) {
         if (strncmp(call.method, "org.varlink.service.", 20) == 0)
                 service_call(s, &call);
         else if (strcmp(call.method, FDS_INTERFACE ".Copy") == 0)
-                transfer_call(s, &call, BATCH_COPY);
+                transfer_call(s, &call, TRANSFER_COPY);
         else if (strcmp(call.method, FDS_INTERFACE ".Size") == 0)
-                transfer_call(s, &call, BATCH_SIZE);
+                transfer_call(s, &call, TRANSFER_SIZE);
         else if (strcmp(call.method, FDS_INTERFACE ".Read") == 0)
-                transfer_call(s, &call, BATCH_READ);
+                transfer_call(s, &call, TRANSFER_READ);
         else if (strcmp(call.method, FDS_INTERFACE ".Status") == 0)
                 status_call(s, &call);
         else if (strncmp(call.method, FDS_INTERFACE ".", strlen(FDS_INTERFACE) + 1) == 0)

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "batch_engine.h"
 #include "list.h"
 
 typedef struct fds_daemon fds_daemon;
@@ -18,7 +19,7 @@ typedef struct peer {
         uid_t uid;
         unsigned refs;           /* sessions and batches holding it */
         unsigned connections;
-        unsigned inflight;       /* files of this uid in flight */
+        batch_share share;       /* files of this uid in flight */
         size_t buffered;         /* bytes of its half-read messages */
 } peer;
 

@@ -81,12 +81,12 @@ json_t *status_json(const fds_daemon *d) {
                          "uptime_seconds", (double) (uv_hrtime() - d->started_ns) / 1e9,
                          "connections", (json_int_t) d->n_sessions,
                          "connections_total", (json_int_t) d->stats.connections_total,
-                         "batches", (json_int_t) d->n_batches,
-                         "batches_total", (json_int_t) d->stats.batches_total,
-                         "files_in_flight", (json_int_t) d->sched.inflight,
+                         "batches", (json_int_t) d->engine.n_batches,
+                         "batches_total", (json_int_t) d->engine.stats.batches_total,
+                         "files_in_flight", (json_int_t) d->engine.sched.inflight,
                          "files_queued", (json_int_t) files_queued(d),
-                         "files_ok", (json_int_t) d->stats.files_ok,
-                         "files_failed", (json_int_t) d->stats.files_failed,
+                         "files_ok", (json_int_t) d->engine.stats.files_ok,
+                         "files_failed", (json_int_t) d->engine.stats.files_failed,
                          "bytes", (json_int_t) d->stats.bytes_moved,
                          "bytes_per_second", (json_int_t) d->bytes_per_sec,
                          "s3_requests", (json_int_t) s3_requests(d),
@@ -131,13 +131,13 @@ void status_summary(const fds_daemon *d, char *buf, size_t size) {
                 u++;
         }
         snprintf(buf, size, "%u %s, %u %s, %u %s in flight, %" PRIu64 " queued, %.*f %s/s", d->n_sessions,
-                 plural(d->n_sessions, "connection", "connections"), d->n_batches,
-                 plural(d->n_batches, "batch", "batches"), d->sched.inflight,
-                 plural(d->sched.inflight, "file", "files"), q, u ? 1 : 0, rate, units[u]);
+                 plural(d->n_sessions, "connection", "connections"), d->engine.n_batches,
+                 plural(d->engine.n_batches, "batch", "batches"), d->engine.sched.inflight,
+                 plural(d->engine.sched.inflight, "file", "files"), q, u ? 1 : 0, rate, units[u]);
 }
 
-void status_file_done(fds_daemon *d, const batch *b, const batch_file *f) {
-        if (b->kind != BATCH_SIZE && f->err.code == FDS_CODE_OK)
+void status_file_done(fds_daemon *d, const batch *b, const job_file *f) {
+        if (b->kind != TRANSFER_SIZE && f->err.code == FDS_CODE_OK)
                 d->stats.bytes_moved += f->bytes;
 }
 

@@ -13,7 +13,7 @@
 
 typedef struct fds_daemon fds_daemon;
 typedef struct batch batch;
-typedef struct batch_file batch_file;
+typedef struct job_file job_file;
 typedef struct fds_call fds_call;
 typedef struct session session;
 
@@ -40,5 +40,5 @@ json_t *status_json(const fds_daemon *d);
 void status_summary(const fds_daemon *d, char *buf, size_t size);
 
 /* The batch's owner reports each finished file and each ended call here. */
-void status_file_done(fds_daemon *d, const batch *b, const batch_file *f);
+void status_file_done(fds_daemon *d, const batch *b, const job_file *f);
 void status_batch_end(fds_daemon *d, const batch *b, int status);

@@ -6,12 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon.h"
 #include "s3_client.h"
-#include "s3_site.h"
+#include "s3_sites.h"
 
 struct abort_left {
-        fds_daemon *d;
+        abort_left_with with;
         uploads_left *u;
         abort_left_fn report;
         void *userdata;
@@ -82,12 +81,12 @@ static void abort_all(abort_left *a) {
                         .key = o->key,
                         .query = &q,
                         .n_query = 1,
-                        .max_attempts = a->d->cfg.max_attempts,
-                        .retry_budget_ms = (uint64_t) a->d->cfg.retry_budget_s * 1000,
+                        .max_attempts = a->with.max_attempts,
+                        .retry_budget_ms = (uint64_t) a->with.retry_budget_s * 1000,
                         .on_done = on_aborted,
                         .userdata = o,
                 };
-                if (s3_call_start(a->d->s3, &opts, NULL) < 0) {
+                if (s3_call_start(a->with.s3, &opts, NULL) < 0) {
                         a->report(l->endpoint, l->bucket, l->key, l->upload_id, -ENOMEM, "out of memory",
                                   a->userdata);
                         one_free(o);
@@ -111,14 +110,15 @@ static void on_site(int r, s3_site *site, char *reason, void *userdata) {
         abort_all(a);
 }
 
-int abort_left_start(fds_daemon *d, uploads_left *u, abort_left_fn report, void *userdata, abort_left **ret) {
+int abort_left_start(const abort_left_with *with, uploads_left *u, abort_left_fn report, void *userdata,
+                     abort_left **ret) {
         abort_left *a = calloc(1, sizeof(*a));
         if (!a)
                 return -ENOMEM;
-        *a = (abort_left){ .d = d, .u = u, .report = report, .userdata = userdata };
+        *a = (abort_left){ .with = *with, .u = u, .report = report, .userdata = userdata };
         s3_site *site = NULL;
         char *reason = NULL;
-        int r = s3_site_resolve(d, NULL, &site, &reason, on_site, a, &a->wait);
+        int r = s3_sites_resolve(with->sites, NULL, &site, &reason, on_site, a, &a->wait);
         if (r == 0)
                 on_site(site ? 0 : -EINVAL, site, reason, a);
         else if (r < 0)

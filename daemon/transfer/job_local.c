@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <uv.h>
 
-#include "daemon.h"
 #include "fsq.h"
 #include "job.h"
 #include "local.h"
@@ -25,18 +24,18 @@ typedef struct local_job {
  * later of the two slots. */
 static int local_pace(uint64_t n, void *userdata) {
         local_job *lj = userdata;
-        batch *b = lj->base.batch;
-        uint64_t a = pace_reserve(&b->local_pace, n), d = pace_reserve(&b->daemon->local_pace, n);
+        const job_env *env = lj->base.env;
+        uint64_t a = pace_reserve(env->local_pace, n), d = pace_reserve(env->shared->local_pace, n);
         return pace_wait_until(a > d ? a : d, &lj->base.cancel);
 }
 
 static void local_copy_work(uv_work_t *w) {
         local_job *lj = w->data;
-        batch *b = lj->base.batch;
+        const job_env *env = lj->base.env;
         const fds_entry *e = lj->base.file->entry;
-        local_copy_options o = { .verify = b->req.options.verify };
-        if (b->local_pace.rate || b->daemon->local_pace.rate) {
-                uint64_t c = pace_chunk(&b->local_pace, UINT64_MAX), dc = pace_chunk(&b->daemon->local_pace, UINT64_MAX);
+        local_copy_options o = { .verify = env->settings.verify };
+        if (env->local_pace->rate || env->shared->local_pace->rate) {
+                uint64_t c = pace_chunk(env->local_pace, UINT64_MAX), dc = pace_chunk(env->shared->local_pace, UINT64_MAX);
                 o.pace = local_pace;
                 o.pace_userdata = lj;
                 o.chunk = c < dc ? c : dc;
@@ -53,16 +52,16 @@ static void local_size_work(uv_work_t *w) {
  * so the total read can pass the limit only when several grow at once. */
 static void local_read_work(uv_work_t *w) {
         local_job *lj = w->data;
-        batch *b = lj->base.batch;
-        batch_file *f = lj->base.file;
+        const job_env *env = lj->base.env;
+        job_file *f = lj->base.file;
         size_t len;
-        uint64_t max = f->src_size + (b->read_limit - b->read_requested);
+        uint64_t max = f->src_size + (env->read_limit - (*env->read_requested));
         lj->r = local_read(f->entry->src, (size_t) max, &lj->data, &len);
         if (lj->r >= 0)
                 lj->bytes = len;
 }
 
-void job_local_set_error(batch_file *f, int r) {
+void job_local_set_error(job_file *f, int r) {
         switch (-r) {
         case LOCAL_ESAME:
                 file_error_set(&f->err, FDS_CODE_SAME_FILE, "source and destination are the same file");
@@ -86,7 +85,7 @@ void job_local_set_error(batch_file *f, int r) {
 
 static void local_after(uv_work_t *w, int status) {
         local_job *lj = w->data;
-        batch_file *f = lj->base.file;
+        job_file *f = lj->base.file;
         int r = status < 0 ? status : lj->r;
 
         if (r < 0)
@@ -97,13 +96,13 @@ static void local_after(uv_work_t *w, int status) {
                 lj->data = NULL;
         }
         free(lj->data);
-        batch_job_done(&lj->base);
+        job_done(&lj->base);
 }
 
 static int local_start(job *j, uv_work_cb work) {
         local_job *lj = (local_job *) j;
         lj->work.data = lj;
-        return fsq_queue(j->batch->daemon->fsq, batch_creds(j->batch), &lj->work, work, local_after);
+        return fsq_queue(j->env->shared->fsq, j->env->creds, &lj->work, work, local_after);
 }
 
 static int copy_start(job *j) {
@@ -122,7 +121,7 @@ static int read_start(job *j) {
  * batch stops it at the next chunk. */
 static void local_cancel(job *j) {
         local_job *lj = (local_job *) j;
-        fsq_cancel(j->batch->daemon->fsq, &lj->work);
+        fsq_cancel(j->env->shared->fsq, &lj->work);
 }
 
 const job_type job_local_copy = {

@@ -6,9 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon.h"
 
-int job_s3_set_error(batch_file *f, const s3_result *r, const char *what) {
+int job_s3_set_error(job_file *f, const s3_result *r, const char *what) {
         char msg[640];
         fds_code code;
 
@@ -50,10 +49,10 @@ void s3_kept_set(s3_kept *k, const s3_result *r) {
         k->set = true;
 }
 
-s3_call_opts job_s3_list_opts(const batch *b, const char *bucket, const sigv4_pair *q, size_t nq,
+s3_call_opts job_s3_list_opts(const job_env *env, const char *bucket, const sigv4_pair *q, size_t nq,
                               const s3_xml_callbacks *cbs) {
         fds_location l = { .kind = FDS_LOCATION_S3, .bucket = (char *) bucket };
-        s3_call_opts o = job_s3_opts(b, &l);
+        s3_call_opts o = job_s3_opts(env, &l);
         o.method = HTTP_GET;
         o.query = q;
         o.n_query = nq;
@@ -62,15 +61,15 @@ s3_call_opts job_s3_list_opts(const batch *b, const char *bucket, const sigv4_pa
         return o;
 }
 
-s3_call_opts job_s3_opts(const batch *b, const fds_location *l) {
-        fds_daemon *d = b->daemon;
+s3_call_opts job_s3_opts(const job_env *env, const fds_location *l) {
+        throttle *daemon_cap = env->shared->bandwidth;
         return (s3_call_opts){
-                .site = b->site,
+                .site = env->site,
                 .bucket = l->bucket,
                 .key = l->key,
-                .max_attempts = b->max_attempts,
-                .retry_budget_ms = (uint64_t) b->retry_budget_s * 1000,
-                .throttles = { b->bandwidth.rate ? (throttle *) &b->bandwidth : NULL,
-                               d->bandwidth.rate ? &d->bandwidth : NULL },
+                .max_attempts = env->settings.max_attempts,
+                .retry_budget_ms = (uint64_t) env->settings.retry_budget_s * 1000,
+                .throttles = { env->bandwidth && env->bandwidth->rate ? env->bandwidth : NULL,
+                               daemon_cap && daemon_cap->rate ? daemon_cap : NULL },
         };
 }

@@ -3,7 +3,7 @@
 
 /* What the S3 job types share. */
 
-#include "batch.h"
+#include "job.h"
 #include "s3_client.h"
 
 /* Buffer of one job's file I/O; two per streaming job. */
@@ -20,11 +20,11 @@ typedef struct s3_kept {
 void s3_kept_set(s3_kept *k, const s3_result *r);
 
 /* Fill f->err from a failed S3 call (code, message, HTTP status, S3 code). */
-int job_s3_set_error(batch_file *f, const s3_result *r, const char *what);
+int job_s3_set_error(job_file *f, const s3_result *r, const char *what);
 
-/* The call options every S3 request of a batch starts from. */
-s3_call_opts job_s3_opts(const batch *b, const fds_location *l);
+/* The call options every S3 request of a call starts from. */
+s3_call_opts job_s3_opts(const job_env *env, const fds_location *l);
 /* One ListObjectsV2 page of bucket: q (list-type=2 and the rest) and cbs
  * are the caller's, as are on_done and userdata. */
-s3_call_opts job_s3_list_opts(const batch *b, const char *bucket, const sigv4_pair *q, size_t nq,
+s3_call_opts job_s3_list_opts(const job_env *env, const char *bucket, const sigv4_pair *q, size_t nq,
                               const s3_xml_callbacks *cbs);

@@ -15,7 +15,6 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "daemon.h"
 #include "etag.h"
 #include "fsq.h"
 #include "job.h"
@@ -134,7 +133,7 @@ static void get_work_fn(uv_work_t *w) {
          * in the page cache) with the part layouts it may have. */
         if (r >= 0 && gj->wkind == GET_WORK_COMMIT && gj->etag.kind == ETAG_MULTIPART && !gj->no_md5) {
                 uint64_t layouts[ETAG_MAX_LAYOUTS];
-                uint64_t hint = gj->meta_part_size ? gj->meta_part_size : gj->base.batch->multipart_chunksize;
+                uint64_t hint = gj->meta_part_size ? gj->meta_part_size : gj->base.env->settings.multipart_chunksize;
                 unsigned n = etag_layouts(gj->file_off, gj->etag.n_parts, hint, layouts);
                 uint8_t d[16];
                 if (n > 0)
@@ -152,7 +151,7 @@ static void get_work_fn(uv_work_t *w) {
                         gj->checked = true;
         }
         if (r >= 0 && gj->wkind == GET_WORK_COMMIT)
-                r = local_tmp_commit(gj->tmp, gj->base.batch->daemon->cfg.file_mode, false);
+                r = local_tmp_commit(gj->tmp, gj->base.env->shared->file_mode, false);
         if (r < 0)
                 gj->tmp = local_tmp_free(gj->tmp);
         gj->werr = r;
@@ -163,8 +162,8 @@ static void get_begin(get_job *gj);
 /* A checksum mismatch is transient, like a 500: the file once more, from
  * the start, its tries counted. */
 static bool get_again(get_job *gj) {
-        batch *b = gj->base.batch;
-        if (!gj->mismatch || gj->pass >= (b->max_attempts ? b->max_attempts : 1) || atomic_load(&gj->base.cancel))
+        const job_env *env = gj->base.env;
+        if (!gj->mismatch || gj->pass >= (env->settings.max_attempts ? env->settings.max_attempts : 1) || atomic_load(&gj->base.cancel))
                 return false;
         gj->pass++;
         gj->attempts_before += gj->result.r.attempts;
@@ -186,7 +185,7 @@ static bool get_again(get_job *gj) {
 }
 
 static void get_end(get_job *gj) {
-        batch_file *f = gj->base.file;
+        job_file *f = gj->base.file;
 
         if (get_again(gj))
                 return;
@@ -206,8 +205,8 @@ static void get_end(get_job *gj) {
         free(gj->bufs[0]);
         free(gj->bufs[1]);
         md5_free(gj->md5);
-        budget_release(&gj->base.batch->daemon->buffers, &gj->mem);
-        batch_job_done(&gj->base);
+        budget_release(gj->base.env->shared->buffers, &gj->mem);
+        job_done(&gj->base);
 }
 
 static void get_after(uv_work_t *w, int status);
@@ -219,7 +218,7 @@ static int get_queue(get_job *gj, get_work kind, unsigned buf) {
         gj->file_off += gj->len[buf];
         gj->writing = true;
         gj->work.data = gj;
-        int r = fsq_queue(gj->base.batch->daemon->fsq, batch_creds(gj->base.batch), &gj->work, get_work_fn, get_after);
+        int r = fsq_queue(gj->base.env->shared->fsq, gj->base.env->creds, &gj->work, get_work_fn, get_after);
         if (r < 0)
                 gj->writing = false;
         return r;
@@ -263,7 +262,7 @@ static int get_hash_push(get_job *gj, size_t avail) {
         if (!gj->hash_init)
                 r = md5q_req_init(&gj->hash, gj->bufs[0], gj->buf_size, on_hashed, gj);
         if (r >= 0)
-                r = md5q_push(gj->base.batch->daemon->md5q, &gj->hash, avail);
+                r = md5q_push(gj->base.env->shared->md5q, &gj->hash, avail);
         if (r < 0)
                 return r;
         gj->hash_init = true;
@@ -279,7 +278,7 @@ static void get_finish(get_job *gj) {
         int r;
         if (gj->hashing) {
                 gj->finish_wait = true;
-                md5q_kick(gj->base.batch->daemon->md5q);
+                md5q_kick(gj->base.env->shared->md5q);
                 return;
         }
         if (gj->r == 0 && atomic_load(&gj->base.cancel))
@@ -404,7 +403,7 @@ static int get_retry(s3_call *c, void *userdata) {
         gj->waiting = false;
         if (gj->hashing) {
                 gj->hash_stale = true;
-                md5q_kick(gj->base.batch->daemon->md5q);
+                md5q_kick(gj->base.env->shared->md5q);
         } else
                 gj->hash_init = false;
         gj->hashed = 0;
@@ -430,7 +429,7 @@ static void ranged_done(rg_file *rg) {
         get_job *gj = (get_job *) ((char *) rg - offsetof(get_job, rg));
         rg_report(rg);
         rg_free(rg);
-        batch_job_done(&gj->base);
+        job_done(&gj->base);
 }
 
 static void on_later(delay_entry *e) {
@@ -438,8 +437,8 @@ static void on_later(delay_entry *e) {
 }
 
 static void get_begin(get_job *gj) {
-        batch *b = gj->base.batch;
-        batch_file *f = gj->base.file;
+        const job_env *env = gj->base.env;
+        job_file *f = gj->base.file;
         int r = -ENOMEM;
 
         /* A second pass keeps what the first allocated. */
@@ -449,7 +448,7 @@ static void get_begin(get_job *gj) {
                 r = gj->md5 ? 0 : md5_new(&gj->md5);
         if (r >= 0) {
                 sigv4_pair if_match = { "If-Match", f->etag };
-                s3_call_opts o = job_s3_opts(b, &f->entry->src_loc);
+                s3_call_opts o = job_s3_opts(env, &f->entry->src_loc);
                 o.method = HTTP_GET;
                 if (f->etag) {
                         o.headers = &if_match;
@@ -460,7 +459,7 @@ static void get_begin(get_job *gj) {
                 o.on_retry = get_retry;
                 o.on_done = get_done;
                 o.userdata = gj;
-                r = s3_call_start(b->daemon->s3, &o, &gj->call);
+                r = s3_call_start(env->shared->s3, &o, &gj->call);
         }
         if (r < 0) {
                 gj->r = r;
@@ -481,21 +480,21 @@ static void on_mem(budget_waiter *w) {
 static int get_start(job *j) {
         get_job *gj = (get_job *) j;
         gj->pass = 1;
-        batch *b = j->batch;
-        batch_file *f = j->file;
+        const job_env *env = j->env;
+        job_file *f = j->file;
 
         list_init(&gj->mem.link);
         /* A large object whose size and ETag validation learned: parallel
          * ranges, each pinned to that ETag. */
-        if (b->multipart && f->etag && f->src_size > b->multipart_threshold) {
+        if (env->settings.multipart && f->etag && f->src_size > env->settings.multipart_threshold) {
                 gj->ranged = true;
-                return rg_start(&gj->rg, b, f, ranged_done);
+                return rg_start(&gj->rg, env, f, ranged_done);
         }
         /* An object of known size up to 8 MiB gathers in one buffer of its
          * size and is written in one worker hop; otherwise two streaming
          * buffers. */
         uint64_t grant;
-        if (f->etag && f->src_size <= GET_WHOLE_MAX && f->src_size <= b->daemon->buffers.limit / 2) {
+        if (f->etag && f->src_size <= GET_WHOLE_MAX && f->src_size <= env->shared->buffers->limit / 2) {
                 gj->buf_size = f->src_size ? (size_t) f->src_size : 1;
                 grant = gj->buf_size;
                 gj->whole = true;
@@ -503,7 +502,7 @@ static int get_start(job *j) {
                 gj->buf_size = JOB_S3_BUF_SIZE;
                 grant = 2 * JOB_S3_BUF_SIZE;
         }
-        if (budget_acquire(&b->daemon->buffers, &gj->mem, grant, on_mem) > 0)
+        if (budget_acquire(env->shared->buffers, &gj->mem, grant, on_mem) > 0)
                 get_begin(gj);
         return 0;
 }
@@ -514,7 +513,7 @@ static void get_cancel(job *j) {
                 rg_cancel(&gj->rg);
         else if (gj->call)
                 s3_call_cancel(gj->call);
-        else if (budget_cancel_wait(&j->batch->daemon->buffers, &gj->mem, &gj->later, on_later))
+        else if (budget_cancel_wait(j->env->shared->buffers, &gj->mem, &gj->later, on_later))
                 gj->r = -ECANCELED;
 }
 

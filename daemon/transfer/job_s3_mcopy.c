@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "daemon.h"
 #include "job_s3.h"
 #include "s3_multipart.h"
 #include "sigv4.h"
@@ -49,7 +48,7 @@ static void mcopy_part_start(mp_part *p) {
         o.on_header = NULL; /* the part's ETag is in the body */
         o.on_done = on_part_copied;
         o.userdata = p;
-        r = s3_call_start(f->b->daemon->s3, &o, &p->call);
+        r = s3_call_start(f->env->shared->s3, &o, &p->call);
         free(source);
         if (r < 0)
                 mp_part_done(p, r, NULL);
@@ -65,8 +64,8 @@ static const mp_ops mcopy_ops = {
         .finished = mcopy_finished,
 };
 
-int mcopy_begin(mp_file *f, batch *b, batch_file *bf, void (*done)(mp_file *f)) {
-        int r = mp_start(f, b, bf, &bf->entry->dst_loc, bf->src_size, &mcopy_ops);
+int mcopy_begin(mp_file *f, const job_env *env, job_file *bf, void (*done)(mp_file *f)) {
+        int r = mp_start(f, env, bf, &bf->entry->dst_loc, bf->src_size, &mcopy_ops);
         if (r < 0)
                 return r;
         f->fd = -1;

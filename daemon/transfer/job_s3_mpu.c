@@ -14,7 +14,6 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "daemon.h"
 #include "job.h"
 #include "job_s3.h"
 #include "md5.h"
@@ -72,7 +71,7 @@ static void on_part_hashed(md5q_req *h) {
         o.body_length = p->len;
         o.on_done = on_part_put;
         o.userdata = p;
-        r = s3_call_start(p->file->b->daemon->s3, &o, &p->call);
+        r = s3_call_start(p->file->env->shared->s3, &o, &p->call);
         if (r < 0)
                 mp_part_done(p, r, NULL);
 }
@@ -86,7 +85,7 @@ static void part_read_after(uv_work_t *w, int status) {
         if (r == 0 && p->file->r < 0)
                 r = -ECANCELED;
         if (r == 0)
-                r = md5q_submit(p->file->b->daemon->md5q, &pr->hash, p->buf, p->len, on_part_hashed, pr);
+                r = md5q_submit(p->file->env->shared->md5q, &pr->hash, p->buf, p->len, on_part_hashed, pr);
         if (r < 0) {
                 free(pr);
                 p->worker = false;
@@ -105,7 +104,7 @@ static void mpu_part_start(mp_part *p) {
         *pr = (part_read){ .p = p, .fd = p->file->fd };
         pr->work.data = pr;
         p->worker = true;
-        if (uv_queue_work(p->file->b->daemon->loop, &pr->work, part_read_work, part_read_after) < 0) {
+        if (uv_queue_work(p->file->env->shared->loop, &pr->work, part_read_work, part_read_after) < 0) {
                 p->worker = false;
                 free(pr);
                 mp_part_done(p, -ENOMEM, NULL);
@@ -122,8 +121,8 @@ static const mp_ops mpu_ops = {
         .finished = mpu_finished,
 };
 
-int mpu_begin(mp_file *f, batch *b, batch_file *bf, int fd, uint64_t size, void (*done)(mp_file *f)) {
-        int r = mp_start(f, b, bf, &bf->entry->dst_loc, size, &mpu_ops);
+int mpu_begin(mp_file *f, const job_env *env, job_file *bf, int fd, uint64_t size, void (*done)(mp_file *f)) {
+        int r = mp_start(f, env, bf, &bf->entry->dst_loc, size, &mpu_ops);
         if (r < 0)
                 return r;
         f->fd = fd;

@@ -16,7 +16,6 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "daemon.h"
 #include "fsq.h"
 #include "job.h"
 #include "job_s3.h"
@@ -60,9 +59,9 @@ typedef struct put_job {
 #define PUT_WHOLE_MAX (8ULL * 1024 * 1024)
 
 static void put_finish(put_job *pj) {
-        batch_file *f = pj->base.file;
+        job_file *f = pj->base.file;
 
-        budget_release(&pj->base.batch->daemon->buffers, &pj->mem);
+        budget_release(pj->base.env->shared->buffers, &pj->mem);
         if (pj->multipart) {
                 mp_report(&pj->mp, "multipart upload failed");
                 if (pj->mp.r == 0)
@@ -74,7 +73,7 @@ static void put_finish(put_job *pj) {
                 if (pj->fd >= 0)
                         close(pj->fd);
                 pj->fd = -1;
-                batch_job_done(&pj->base);
+                job_done(&pj->base);
                 return;
         }
         if (pj->fd >= 0)
@@ -92,7 +91,7 @@ static void put_finish(put_job *pj) {
         else
                 f->bytes = pj->size;
         f->attempts = pj->result.r.attempts;
-        batch_job_done(&pj->base);
+        job_done(&pj->base);
 }
 
 static void on_fs_read(uv_fs_t *req);
@@ -104,7 +103,7 @@ static void read_kick(put_job *pj) {
                                                             : JOB_S3_BUF_SIZE;
         uv_buf_t b = uv_buf_init(pj->bufs[pj->wr], (unsigned) n);
         pj->fs.data = pj;
-        int r = uv_fs_read(pj->base.batch->daemon->loop, &pj->fs, pj->fd, &b, 1, (int64_t) pj->file_off,
+        int r = uv_fs_read(pj->base.env->shared->loop, &pj->fs, pj->fd, &b, 1, (int64_t) pj->file_off,
                            on_fs_read);
         if (r < 0) {
                 pj->read_error = r;
@@ -272,7 +271,7 @@ static void put_hash_work(uv_work_t *w) {
 
 static void put_open_after(uv_work_t *w, int status) {
         put_job *pj = w->data;
-        batch *b = pj->base.batch;
+        const job_env *env = pj->base.env;
 
         if (status == UV_ECANCELED || atomic_load(&pj->base.cancel))
                 pj->r = -ECANCELED;
@@ -282,17 +281,17 @@ static void put_open_after(uv_work_t *w, int status) {
                 put_finish(pj);
                 return;
         }
-        if (b->multipart && pj->size > b->multipart_threshold) {
+        if (env->settings.multipart && pj->size > env->settings.multipart_threshold) {
                 /* Parts get grants of their own. */
-                budget_release(&b->daemon->buffers, &pj->mem);
-                pj->r = mpu_begin(&pj->mp, b, pj->base.file, pj->fd, pj->size, put_mp_done);
+                budget_release(env->shared->buffers, &pj->mem);
+                pj->r = mpu_begin(&pj->mp, env, pj->base.file, pj->fd, pj->size, put_mp_done);
                 if (pj->r == 0)
                         pj->multipart = true;
                 else
                         put_finish(pj);
                 return;
         }
-        if (!b->multipart && pj->size > PARTS_MAX_SIZE) {
+        if (!env->settings.multipart && pj->size > PARTS_MAX_SIZE) {
                 pj->r = -EFBIG;
                 file_error_set(&pj->base.file->err, FDS_CODE_TOO_LARGE,
                                "larger than 5 GiB: S3 takes that only as a multipart upload (multipart is off)");
@@ -306,7 +305,7 @@ static void put_open_after(uv_work_t *w, int status) {
         }
         /* Larger: a grant of its own size (whole) or of two buffers (stream),
          * then hashed on a worker before anything is sent. */
-        budget *bud = &b->daemon->buffers;
+        budget *bud = env->shared->buffers;
         pj->whole = pj->size <= PUT_WHOLE_MAX && pj->size <= bud->limit / 2;
         budget_release(bud, &pj->mem);
         if (budget_acquire(bud, &pj->mem, pj->whole ? pj->size : 2 * JOB_S3_BUF_SIZE, on_hash_mem))
@@ -338,7 +337,7 @@ static void put_hash_after(uv_work_t *w, int status) {
 
 static void put_hash(put_job *pj) {
         pj->work.data = pj;
-        int r = uv_queue_work(pj->base.batch->daemon->loop, &pj->work, put_hash_work, put_hash_after);
+        int r = uv_queue_work(pj->base.env->shared->loop, &pj->work, put_hash_work, put_hash_after);
         if (r < 0) {
                 pj->r = r;
                 put_finish(pj);
@@ -359,7 +358,7 @@ static void on_hashed(md5q_req *h) {
 
 /* The file is whole in bufs[0]: its Content-MD5 in the daemon's lanes. */
 static void put_digest(put_job *pj) {
-        int r = md5q_submit(pj->base.batch->daemon->md5q, &pj->hash, pj->bufs[0], pj->size, on_hashed, pj);
+        int r = md5q_submit(pj->base.env->shared->md5q, &pj->hash, pj->bufs[0], pj->size, on_hashed, pj);
         if (r < 0) {
                 pj->r = r;
                 put_finish(pj);
@@ -378,11 +377,11 @@ static void on_hash_mem(budget_waiter *w) {
 
 /* One PUT with Content-MD5: from memory (bufs[0] whole) or streamed. */
 static void put_send(put_job *pj) {
-        batch *b = pj->base.batch;
+        const job_env *env = pj->base.env;
         const fds_entry *e = pj->base.file->entry;
         bool small = pj->size <= JOB_S3_BUF_SIZE || pj->whole;
         sigv4_pair md5 = { "Content-MD5", pj->content_md5 };
-        s3_call_opts o = job_s3_opts(b, &e->dst_loc);
+        s3_call_opts o = job_s3_opts(env, &e->dst_loc);
         o.method = HTTP_PUT;
         o.has_body = true;
         o.body_length = pj->size;
@@ -397,7 +396,7 @@ static void put_send(put_job *pj) {
         }
         o.on_done = put_done;
         o.userdata = pj;
-        int r = s3_call_start(b->daemon->s3, &o, &pj->call);
+        int r = s3_call_start(env->shared->s3, &o, &pj->call);
         if (r < 0) {
                 pj->r = r;
                 pj->http_done = true;
@@ -408,7 +407,7 @@ static void put_send(put_job *pj) {
 
 static void put_open(put_job *pj) {
         pj->work.data = pj;
-        int r = fsq_queue(pj->base.batch->daemon->fsq, batch_creds(pj->base.batch), &pj->work, put_open_work,
+        int r = fsq_queue(pj->base.env->shared->fsq, pj->base.env->creds, &pj->work, put_open_work,
                           put_open_after);
         if (r < 0) {
                 pj->r = r;
@@ -436,14 +435,14 @@ static int put_start(job *j) {
         put_job *pj = (put_job *) j;
         pj->fd = -1;
         list_init(&pj->later.link);
-        if (budget_acquire(&j->batch->daemon->buffers, &pj->mem, JOB_S3_BUF_SIZE, on_open_mem))
+        if (budget_acquire(j->env->shared->buffers, &pj->mem, JOB_S3_BUF_SIZE, on_open_mem))
                 put_open(pj);
         return 0;
 }
 
 static void put_cancel(job *j) {
         put_job *pj = (put_job *) j;
-        if (budget_cancel_wait(&j->batch->daemon->buffers, &pj->mem, &pj->later, on_later)) {
+        if (budget_cancel_wait(j->env->shared->buffers, &pj->mem, &pj->later, on_later)) {
                 pj->r = -ECANCELED;
                 return;
         }
@@ -452,7 +451,7 @@ static void put_cancel(job *j) {
         else if (pj->call)
                 s3_call_cancel(pj->call);
         else
-                fsq_cancel(j->batch->daemon->fsq, &pj->work);
+                fsq_cancel(j->env->shared->fsq, &pj->work);
 }
 
 const job_type job_s3_put = {

@@ -12,7 +12,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "daemon.h"
 #include "job.h"
 #include "job_s3.h"
 #include "parts.h"
@@ -33,18 +32,18 @@ typedef struct small_job {
 
 static void small_done(s3_call *c, const s3_result *r, void *userdata) {
         small_job *sj = userdata;
-        batch_file *f = sj->base.file;
-        batch *b = sj->base.batch;
+        job_file *f = sj->base.file;
+        const job_env *env = sj->base.env;
 
         sj->call = NULL;
         f->attempts = r->attempts;
         if (r->error < 0)
-                job_s3_set_error(f, r, b->kind == BATCH_COPY ? "copy failed"
-                                     : b->kind == BATCH_SIZE ? "size failed"
+                job_s3_set_error(f, r, env->op == TRANSFER_COPY ? "copy failed"
+                                     : env->op == TRANSFER_SIZE ? "size failed"
                                                              : "read failed");
-        else if (b->kind == BATCH_SIZE)
+        else if (env->op == TRANSFER_SIZE)
                 f->bytes = sj->size;
-        else if (b->kind == BATCH_READ) {
+        else if (env->op == TRANSFER_READ) {
                 f->data = sj->data;
                 f->bytes = sj->len;
                 sj->data = NULL;
@@ -52,7 +51,7 @@ static void small_done(s3_call *c, const s3_result *r, void *userdata) {
                 f->bytes = f->src_size;
         free(sj->data);
         free(sj->etag);
-        batch_job_done(&sj->base);
+        job_done(&sj->base);
 }
 
 static int head_header(http_request *req, const char *name, const char *value, void *userdata) {
@@ -91,11 +90,11 @@ static int small_begin(job *j, s3_call_opts *o) {
         small_job *sj = (small_job *) j;
         o->on_done = small_done;
         o->userdata = sj;
-        return s3_call_start(j->batch->daemon->s3, o, &sj->call);
+        return s3_call_start(j->env->shared->s3, o, &sj->call);
 }
 
 static int head_start(job *j) {
-        s3_call_opts o = job_s3_opts(j->batch, &j->file->entry->src_loc);
+        s3_call_opts o = job_s3_opts(j->env, &j->file->entry->src_loc);
         o.method = HTTP_HEAD;
         o.on_header = head_header;
         return small_begin(j, &o);
@@ -110,12 +109,12 @@ static int read_retry(s3_call *c, void *userdata) {
 
 static int read_start(job *j) {
         small_job *sj = (small_job *) j;
-        batch *b = j->batch;
-        batch_file *f = j->file;
+        const job_env *env = j->env;
+        job_file *f = j->file;
         sigv4_pair if_match = { "If-Match", f->etag };
-        s3_call_opts o = job_s3_opts(b, &f->entry->src_loc);
+        s3_call_opts o = job_s3_opts(env, &f->entry->src_loc);
 
-        sj->max = f->src_size + (b->read_limit - b->read_requested);
+        sj->max = f->src_size + (env->read_limit - (*env->read_requested));
         o.method = HTTP_GET;
         if (f->etag) {
                 o.headers = &if_match;
@@ -128,13 +127,13 @@ static int read_start(job *j) {
 
 static void mcopy_done(mp_file *mp) {
         small_job *sj = (small_job *) ((char *) mp - offsetof(small_job, mp));
-        batch_file *f = sj->base.file;
+        job_file *f = sj->base.file;
         mp_report(mp, "multipart copy failed");
         if (mp->r == 0)
                 f->bytes = f->src_size;
         f->attempts = mp->attempts;
         mp_free(mp);
-        batch_job_done(&sj->base);
+        job_done(&sj->base);
 }
 
 static int copy_start(job *j);
@@ -143,7 +142,7 @@ static int copy_start(job *j);
  * above 5 GiB only a multipart copy works, and the result says the bytes. */
 static void copy_head_done(s3_call *c, const s3_result *r, void *userdata) {
         small_job *sj = userdata;
-        batch_file *f = sj->base.file;
+        job_file *f = sj->base.file;
         int q = r->error;
         sj->call = NULL;
         /* A HEAD error has no body: NoSuchKey and NoSuchBucket look alike.
@@ -168,21 +167,21 @@ static void copy_head_done(s3_call *c, const s3_result *r, void *userdata) {
                 job_s3_set_error(f, r, "copy failed");
         f->attempts = r->attempts;
         free(sj->etag);
-        batch_job_done(&sj->base);
+        job_done(&sj->base);
 }
 
 static int copy_start(job *j) {
         const fds_entry *e = j->file->entry;
-        batch *b = j->batch;
+        const job_env *env = j->env;
         small_job *sj = (small_job *) j;
 
         if (!j->file->etag && !j->file->src_known) {
-                s3_call_opts o = job_s3_opts(b, &e->src_loc);
+                s3_call_opts o = job_s3_opts(env, &e->src_loc);
                 o.method = HTTP_HEAD;
                 o.on_header = head_header;
                 o.on_done = copy_head_done;
                 o.userdata = sj;
-                return s3_call_start(b->daemon->s3, &o, &sj->call);
+                return s3_call_start(env->shared->s3, &o, &sj->call);
         }
 
         /* As for local files: a copy onto itself is refused, not sent. */
@@ -193,9 +192,9 @@ static int copy_start(job *j) {
 
         /* CopyObject takes at most 5 GiB; above the threshold parts go in
          * parallel anyway. The size is known from validation or a listing. */
-        if ((j->file->src_size > PARTS_MAX_SIZE || (b->multipart && j->file->src_size > b->multipart_threshold)) &&
+        if ((j->file->src_size > PARTS_MAX_SIZE || (env->settings.multipart && j->file->src_size > env->settings.multipart_threshold)) &&
             (j->file->etag || j->file->src_known)) {
-                int r = mcopy_begin(&sj->mp, b, j->file, mcopy_done);
+                int r = mcopy_begin(&sj->mp, env, j->file, mcopy_done);
                 if (r == 0)
                         sj->multipart = true;
                 return r;
@@ -212,7 +211,7 @@ static int copy_start(job *j) {
         }
         free(key);
         sigv4_pair h[2] = { { "x-amz-copy-source", source }, { "x-amz-copy-source-if-match", j->file->etag } };
-        s3_call_opts o = job_s3_opts(j->batch, &e->dst_loc);
+        s3_call_opts o = job_s3_opts(j->env, &e->dst_loc);
         o.method = HTTP_PUT;
         o.has_body = true;
         o.headers = h;

@@ -8,7 +8,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "daemon.h"
 #include "etag.h"
 #include "job_s3.h"
 #include "parts.h"
@@ -75,7 +74,7 @@ void mp_part_done(mp_part *p, int r, const s3_result *res) {
                 f->attempts = res->attempts;
         p->busy = false;
         p->call = NULL;
-        budget_release(&f->b->daemon->buffers, &p->mem);
+        budget_release(f->env->shared->buffers, &p->mem);
         free(p->buf);
         p->buf = NULL;
         f->inflight--;
@@ -121,7 +120,7 @@ static void mp_fill(mp_file *f) {
                 list_init(&p->later.link);
                 parts_range(f->size, f->chunk, p->index, &p->off, &p->len);
                 f->inflight++;
-                if (!f->ops->buffered || budget_acquire(&f->b->daemon->buffers, &p->mem, p->len, on_mem))
+                if (!f->ops->buffered || budget_acquire(f->env->shared->buffers, &p->mem, p->len, on_mem))
                         f->ops->part_start(p);
         }
 }
@@ -141,14 +140,14 @@ static void on_created(s3_call *c, const s3_result *r, void *userdata) {
         mp_settle(f);
 }
 
-int mp_start(mp_file *f, batch *b, batch_file *bf, const fds_location *dst, uint64_t size,
+int mp_start(mp_file *f, const job_env *env, job_file *bf, const fds_location *dst, uint64_t size,
              const mp_ops *ops) {
         int r;
-        *f = (mp_file){ .b = b, .bf = bf, .ops = ops, .dst = dst, .size = size };
-        r = parts_plan(size, b->multipart_chunksize, &f->chunk, &f->n_parts);
+        *f = (mp_file){ .env = env, .bf = bf, .ops = ops, .dst = dst, .size = size };
+        r = parts_plan(size, env->settings.multipart_chunksize, &f->chunk, &f->n_parts);
         if (r < 0)
                 return r;
-        f->n_slots = b->max_concurrency < f->n_parts ? b->max_concurrency : f->n_parts;
+        f->n_slots = env->settings.max_concurrency < f->n_parts ? env->settings.max_concurrency : f->n_parts;
         f->slots = calloc(f->n_slots, sizeof(mp_part));
         f->etags = calloc(f->n_parts, sizeof(char *));
         if (!f->slots || !f->etags) {
@@ -161,7 +160,7 @@ int mp_start(mp_file *f, batch *b, batch_file *bf, const fds_location *dst, uint
         char part_size[24];
         snprintf(part_size, sizeof(part_size), "%" PRIu64, f->chunk);
         sigv4_pair h = { ETAG_META_PART_SIZE, part_size };
-        s3_call_opts o = job_s3_opts(b, dst);
+        s3_call_opts o = job_s3_opts(env, dst);
         o.method = HTTP_POST;
         o.query = &q;
         o.n_query = 1;
@@ -172,7 +171,7 @@ int mp_start(mp_file *f, batch *b, batch_file *bf, const fds_location *dst, uint
         o.parse_xml = true;
         o.on_done = on_created;
         o.userdata = f;
-        r = s3_call_start(b->daemon->s3, &o, &f->call);
+        r = s3_call_start(env->shared->s3, &o, &f->call);
         if (r < 0)
                 mp_free(f);
         return r;
@@ -183,7 +182,7 @@ s3_call_opts mp_part_opts(mp_part *p, sigv4_pair q[2], char number[16]) {
         snprintf(number, 16, "%u", p->index + 1);
         q[0] = (sigv4_pair){ "partNumber", number };
         q[1] = (sigv4_pair){ "uploadId", f->upload_id };
-        s3_call_opts o = job_s3_opts(f->b, f->dst);
+        s3_call_opts o = job_s3_opts(f->env, f->dst);
         o.method = HTTP_PUT;
         o.query = q;
         o.n_query = 2;
@@ -241,7 +240,7 @@ static void mp_complete(mp_file *f) {
         }
         snprintf(p, left, "</CompleteMultipartUpload>");
         sigv4_pair q = { "uploadId", f->upload_id };
-        s3_call_opts o = job_s3_opts(f->b, f->dst);
+        s3_call_opts o = job_s3_opts(f->env, f->dst);
         o.method = HTTP_POST;
         o.query = &q;
         o.n_query = 1;
@@ -253,7 +252,7 @@ static void mp_complete(mp_file *f) {
         o.userdata = f;
         /* The body is ours and small: no bandwidth cap on it. */
         o.throttles[0] = o.throttles[1] = NULL;
-        int r = s3_call_start(f->b->daemon->s3, &o, &f->call);
+        int r = s3_call_start(f->env->shared->s3, &o, &f->call);
         if (r < 0) {
                 keep_failure(f, r, NULL);
                 mp_settle(f);
@@ -262,20 +261,20 @@ static void mp_complete(mp_file *f) {
 
 static void on_aborted(s3_call *c, const s3_result *r, void *userdata) {
         mp_file *f = userdata;
-        fds_daemon *d = f->b->daemon;
+        const job_shared *sh = f->env->shared;
         f->call = NULL;
         /* An abort that fails leaves parts billed: say so, and keep it. */
         if (r->error < 0 && !f->fail.set)
                 keep_failure(f, r->error, r);
-        if (r->error < 0 && d->upload_left && f->b->site) {
+        if (r->error < 0 && sh->upload_left && f->env->site) {
                 char endpoint[512], why[640];
-                snprintf(endpoint, sizeof(endpoint), "%s://%s", f->b->site->scheme, f->b->site->host);
+                snprintf(endpoint, sizeof(endpoint), "%s://%s", f->env->site->scheme, f->env->site->host);
                 if (r->http_status)
                         snprintf(why, sizeof(why), "AbortMultipartUpload: %s (HTTP %ld%s%s, %u attempts)", r->message,
                                  r->http_status, r->s3_code ? " " : "", r->s3_code ? r->s3_code : "", r->attempts);
                 else
                         snprintf(why, sizeof(why), "AbortMultipartUpload: %s (%u attempts)", r->message, r->attempts);
-                d->upload_left(d, endpoint, f->dst->bucket, f->dst->key, f->upload_id, why);
+                sh->upload_left(endpoint, f->dst->bucket, f->dst->key, f->upload_id, why, sh->userdata);
         }
         f->ops->finished(f);
 }
@@ -287,7 +286,7 @@ static void on_aborted(s3_call *c, const s3_result *r, void *userdata) {
 static void mp_abort(mp_file *f) {
         f->aborting = true;
         sigv4_pair q = { "uploadId", f->upload_id };
-        s3_call_opts o = job_s3_opts(f->b, f->dst);
+        s3_call_opts o = job_s3_opts(f->env, f->dst);
         if (o.max_attempts < MP_ABORT_MIN_ATTEMPTS)
                 o.max_attempts = MP_ABORT_MIN_ATTEMPTS;
         o.method = HTTP_DELETE;
@@ -295,7 +294,7 @@ static void mp_abort(mp_file *f) {
         o.n_query = 1;
         o.on_done = on_aborted;
         o.userdata = f;
-        if (s3_call_start(f->b->daemon->s3, &o, &f->call) < 0)
+        if (s3_call_start(f->env->shared->s3, &o, &f->call) < 0)
                 f->ops->finished(f);
 }
 
@@ -310,7 +309,7 @@ void mp_cancel(mp_file *f) {
                 if (p->call)
                         s3_call_cancel(p->call);
                 else
-                        budget_cancel_wait(&f->b->daemon->buffers, &p->mem, &p->later, on_later);
+                        budget_cancel_wait(f->env->shared->buffers, &p->mem, &p->later, on_later);
         }
         /* A create or complete in flight is not canceled: the server may
          * have acted on it already, and only its answer says whether there

@@ -9,7 +9,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "batch.h"
 #include "budget.h"
 #include "job_s3.h"
 #include "s3_client.h"
@@ -40,8 +39,8 @@ typedef struct mp_ops {
 } mp_ops;
 
 struct mp_file {
-        batch *b;
-        batch_file *bf;
+        const job_env *env;
+        job_file *bf;
         const mp_ops *ops;
         const fds_location *dst;
         uint64_t size, chunk;
@@ -63,7 +62,7 @@ struct mp_file {
 
 /* Plan the parts and create the upload; ops->finished runs in any case
  * once this returned 0. */
-int mp_start(mp_file *f, batch *b, batch_file *bf, const fds_location *dst, uint64_t size,
+int mp_start(mp_file *f, const job_env *env, job_file *bf, const fds_location *dst, uint64_t size,
              const mp_ops *ops);
 void mp_part_done(mp_part *p, int r, const s3_result *res);
 void mp_cancel(mp_file *f);
@@ -73,11 +72,11 @@ s3_call_opts mp_part_opts(mp_part *p, sigv4_pair q[2], char number[16]);
 void mp_free(mp_file *f);
 /* job_s3_mpu.c: upload the open file fd (size bytes) as a multipart
  * upload; done(f) runs at the end in any case once this returned 0. */
-int mpu_begin(mp_file *f, batch *b, batch_file *bf, int fd, uint64_t size, void (*done)(mp_file *f));
+int mpu_begin(mp_file *f, const job_env *env, job_file *bf, int fd, uint64_t size, void (*done)(mp_file *f));
 
 /* job_s3_mcopy.c: copy S3 -> S3 part by part (UploadPartCopy); the source
  * is bf's src_loc with bf->etag pinned. */
-int mcopy_begin(mp_file *f, batch *b, batch_file *bf, void (*done)(mp_file *f));
+int mcopy_begin(mp_file *f, const job_env *env, job_file *bf, void (*done)(mp_file *f));
 
 /* Fill bf->err from f (after finished). */
 void mp_report(mp_file *f, const char *what);

@@ -9,7 +9,6 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "daemon.h"
 #include "fsq.h"
 #include "job_s3.h"
 #include "md5.h"
@@ -31,7 +30,7 @@ static void keep_failure(rg_file *f, int r, const s3_result *res) {
 }
 
 void rg_report(rg_file *f) {
-        batch_file *bf = f->bf;
+        job_file *bf = f->bf;
         bf->attempts = f->attempts_before + f->attempts;
         if (f->r >= 0) {
                 bf->bytes = f->size;
@@ -138,7 +137,7 @@ static void file_work(uv_work_t *w) {
                         }
                 }
                 if (r >= 0)
-                        r = local_tmp_commit(f->tmp, f->b->daemon->cfg.file_mode, false);
+                        r = local_tmp_commit(f->tmp, f->env->shared->file_mode, false);
         }
         if (r < 0 || f->r < 0)
                 f->tmp = local_tmp_free(f->tmp);
@@ -185,7 +184,7 @@ static void file_after(uv_work_t *w, int status) {
 static void file_queue(rg_file *f) {
         f->working = true;
         f->work.data = f;
-        if (fsq_queue(f->b->daemon->fsq, batch_creds(f->b), &f->work, file_work, file_after) < 0) {
+        if (fsq_queue(f->env->shared->fsq, f->env->creds, &f->work, file_work, file_after) < 0) {
                 f->working = false;
                 keep_failure(f, -ENOMEM, NULL);
                 f->on_end(f);
@@ -213,7 +212,7 @@ static void part_end(rg_part *p, int r, const s3_result *res) {
         p->call = NULL;
         free(p->buf);
         p->buf = NULL;
-        budget_release(&f->b->daemon->buffers, &p->mem);
+        budget_release(f->env->shared->buffers, &p->mem);
         f->inflight--;
         if (r < 0) {
                 keep_failure(f, r, res);
@@ -249,7 +248,7 @@ static void write_after(uv_work_t *w, int status) {
 
 static void part_write(rg_part *p) {
         p->work.data = p;
-        if (uv_queue_work(p->file->b->daemon->loop, &p->work, write_work, write_after) < 0)
+        if (uv_queue_work(p->file->env->shared->loop, &p->work, write_work, write_after) < 0)
                 part_end(p, -ENOMEM, NULL);
 }
 
@@ -307,7 +306,7 @@ static void part_done(s3_call *c, const s3_result *res, void *userdata) {
          * third of the serial cost); if they cannot take it, the worker
          * that writes it hashes it. */
         p->hashed = false;
-        if (p->len > 0 && md5q_submit(p->file->b->daemon->md5q, &p->hash, p->buf, p->len, on_part_hashed, p) == 0)
+        if (p->len > 0 && md5q_submit(p->file->env->shared->md5q, &p->hash, p->buf, p->len, on_part_hashed, p) == 0)
                 return;
         part_write(p);
 }
@@ -322,7 +321,7 @@ static void part_get(rg_part *p) {
                 part_end(p, -ENOMEM, NULL);
                 return;
         }
-        s3_call_opts o = job_s3_opts(f->b, &f->bf->entry->src_loc);
+        s3_call_opts o = job_s3_opts(f->env, &f->bf->entry->src_loc);
         o.method = HTTP_GET;
         o.headers = h;
         o.n_headers = 2;
@@ -331,7 +330,7 @@ static void part_get(rg_part *p) {
         o.on_retry = part_retry;
         o.on_done = part_done;
         o.userdata = p;
-        int r = s3_call_start(f->b->daemon->s3, &o, &p->call);
+        int r = s3_call_start(f->env->shared->s3, &o, &p->call);
         if (r < 0)
                 part_end(p, r, NULL);
 }
@@ -356,15 +355,15 @@ static void rg_fill(rg_file *f) {
                 list_init(&p->later.link);
                 parts_range(f->size, f->chunk, p->index, &p->off, &p->len);
                 f->inflight++;
-                if (budget_acquire(&f->b->daemon->buffers, &p->mem, p->len, on_mem))
+                if (budget_acquire(f->env->shared->buffers, &p->mem, p->len, on_mem))
                         part_get(p);
         }
 }
 
-int rg_start(rg_file *f, batch *b, batch_file *bf, void (*done)(rg_file *f)) {
-        *f = (rg_file){ .b = b, .bf = bf, .on_end = done, .size = bf->src_size, .pass = 1,
-                        .max_passes = b->max_attempts ? b->max_attempts : 1 };
-        int r = parts_plan(f->size, b->multipart_chunksize, &f->chunk, &f->n_parts);
+int rg_start(rg_file *f, const job_env *env, job_file *bf, void (*done)(rg_file *f)) {
+        *f = (rg_file){ .env = env, .bf = bf, .on_end = done, .size = bf->src_size, .pass = 1,
+                        .max_passes = env->settings.max_attempts ? env->settings.max_attempts : 1 };
+        int r = parts_plan(f->size, env->settings.multipart_chunksize, &f->chunk, &f->n_parts);
         if (r < 0)
                 return r;
         f->etag = etag_parse(bf->etag);
@@ -373,7 +372,7 @@ int rg_start(rg_file *f, batch *b, batch_file *bf, void (*done)(rg_file *f)) {
         /* Ranges that are the object's parts (most likely layout first):
          * each range's MD5 is a part's, and the check needs no read back. */
         if (f->n_layouts > 0 && f->etag.n_parts > 1 && f->layouts[0] >= PARTS_MIN_SIZE &&
-            f->layouts[0] <= RG_ALIGN_MAX && f->layouts[0] <= b->daemon->buffers.limit / 2) {
+            f->layouts[0] <= RG_ALIGN_MAX && f->layouts[0] <= env->shared->buffers->limit / 2) {
                 f->aligned = true;
                 f->chunk = f->layouts[0];
                 f->n_parts = f->etag.n_parts;
@@ -381,7 +380,7 @@ int rg_start(rg_file *f, batch *b, batch_file *bf, void (*done)(rg_file *f)) {
         f->digests = calloc(f->n_parts, 16);
         if (!f->digests)
                 return -ENOMEM;
-        f->n_slots = b->max_concurrency < f->n_parts ? b->max_concurrency : f->n_parts;
+        f->n_slots = env->settings.max_concurrency < f->n_parts ? env->settings.max_concurrency : f->n_parts;
         f->slots = calloc(f->n_slots, sizeof(rg_part));
         if (!f->slots) {
                 f->digests = (free(f->digests), NULL);
@@ -407,6 +406,6 @@ void rg_cancel(rg_file *f) {
                 if (p->call)
                         s3_call_cancel(p->call);
                 else
-                        budget_cancel_wait(&f->b->daemon->buffers, &p->mem, &p->later, on_later);
+                        budget_cancel_wait(f->env->shared->buffers, &p->mem, &p->later, on_later);
         }
 }

@@ -16,7 +16,6 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "batch.h"
 #include "budget.h"
 #include "etag.h"
 #include "local.h"
@@ -42,8 +41,8 @@ typedef struct rg_part {
 } rg_part;
 
 struct rg_file {
-        batch *b;
-        batch_file *bf;
+        const job_env *env;
+        job_file *bf;
         void (*on_end)(rg_file *f);
         local_tmp *tmp;
         uv_work_t work;          /* create, commit or discard */
@@ -73,7 +72,7 @@ struct rg_file {
 };
 
 /* done(f) runs once, later, from the loop, once this returned 0. */
-int rg_start(rg_file *f, batch *b, batch_file *bf, void (*done)(rg_file *f));
+int rg_start(rg_file *f, const job_env *env, job_file *bf, void (*done)(rg_file *f));
 void rg_cancel(rg_file *f);
 /* Fill bf from f (after done). */
 void rg_report(rg_file *f);

@@ -1,11 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-#include "s3_site.h"
+#include "s3_sites.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon.h"
 #include "imds.h"
 #include "s3_settings.h"
 
@@ -16,26 +15,17 @@ struct s3_site_wait {
         void *userdata;
 };
 
-s3_settings_defaults s3_site_defaults(const daemon_config *cfg) {
-        return (s3_settings_defaults){
-                .endpoint_url = cfg->s3_endpoint,
-                .region = cfg->s3_region,
-                .addressing_style = cfg->s3_addressing_style,
-                .profile = cfg->s3_profile,
-                .access_key_id = cfg->s3_access_key_id,
-                .secret_access_key = cfg->s3_secret_access_key,
-                .session_token = cfg->s3_session_token,
-        };
+void s3_sites_init(s3_sites *s, uv_loop_t *loop, const s3_settings_defaults *defaults) {
+        *s = (s3_sites){ .loop = loop, .defaults = *defaults };
 }
 
-static int settings_ready(fds_daemon *d, char **ret_reason) {
-        if (d->s3set)
+static int settings_ready(s3_sites *s, char **ret_reason) {
+        if (s->files)
                 return 0;
-        int r = s3_settings_context_new(NULL, NULL, &d->s3set);
+        int r = s3_settings_context_new(NULL, NULL, &s->files);
         if (r < 0)
                 return r;
-        d->s3_defaults = s3_site_defaults(&d->cfg);
-        return s3_settings_check_defaults(&d->s3_defaults, ret_reason);
+        return s3_settings_check_defaults(&s->defaults, ret_reason);
 }
 
 static int site_from(const s3_settings *s, s3_site **ret) {
@@ -74,16 +64,16 @@ static void on_imds(int error, const imds_credentials *creds, const char *messag
         cb(r, site, reason, ud);
 }
 
-int s3_site_resolve(fds_daemon *d, json_t *options_s3, s3_site **ret_site, char **ret_reason,
-                    s3_site_fn cb, void *userdata, s3_site_wait **ret_wait) {
+int s3_sites_resolve(s3_sites *sites, json_t *options_s3, s3_site **ret_site, char **ret_reason, s3_site_fn cb,
+                     void *userdata, s3_site_wait **ret_wait) {
         s3_settings *s = NULL;
         int r;
 
         *ret_reason = NULL;
-        r = settings_ready(d, ret_reason);
+        r = settings_ready(sites, ret_reason);
         if (r < 0)
                 return r;
-        r = s3_settings_resolve(d->s3set, &d->s3_defaults, options_s3, &s, ret_reason);
+        r = s3_settings_resolve(sites->files, &sites->defaults, options_s3, &s, ret_reason);
         if (r < 0)
                 return r;
         if (!s3_settings_needs_imds(s)) {
@@ -91,8 +81,8 @@ int s3_site_resolve(fds_daemon *d, json_t *options_s3, s3_site **ret_site, char 
                 s3_settings_free(s);
                 return r;
         }
-        if (!d->imds) {
-                r = imds_new(d->loop, &(imds_config){ .endpoint = s->imds_endpoint }, &d->imds);
+        if (!sites->imds) {
+                r = imds_new(sites->loop, &(imds_config){ .endpoint = s->imds_endpoint }, &sites->imds);
                 if (r < 0) {
                         s3_settings_free(s);
                         return r;
@@ -104,7 +94,7 @@ int s3_site_resolve(fds_daemon *d, json_t *options_s3, s3_site **ret_site, char 
                 return -ENOMEM;
         }
         *w = (s3_site_wait){ .settings = s, .cb = cb, .userdata = userdata };
-        r = imds_get_credentials(d->imds, on_imds, w, &w->wait);
+        r = imds_get_credentials(sites->imds, on_imds, w, &w->wait);
         if (r < 0) {
                 s3_settings_free(s);
                 free(w);
@@ -118,10 +108,10 @@ void s3_site_cancel(s3_site_wait *w) {
         imds_wait_cancel(w->wait);
 }
 
-void s3_site_shutdown(fds_daemon *d) {
-        if (d->imds) {
-                imds_close(d->imds, NULL, NULL);
-                d->imds = NULL;
+void s3_sites_shutdown(s3_sites *s) {
+        if (s->imds) {
+                imds_close(s->imds, NULL, NULL);
+                s->imds = NULL;
         }
-        d->s3set = s3_settings_context_free(d->s3set);
+        s->files = s3_settings_context_free(s->files);
 }
