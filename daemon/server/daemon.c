@@ -27,7 +27,7 @@ static batch_defaults engine_defaults(const fds_daemon *d) {
                 .max_entries = c->max_entries,
                 .max_read_bytes = c->max_read_bytes,
                 .validate_concurrency = c->validate_concurrency,
-                .max_inflight_per_share = peer_max_inflight(d),
+                .max_inflight_per_share = peer_max_inflight(c),
                 .transfer = {
                         .multipart = c->multipart,
                         .multipart_threshold = c->multipart_threshold,
@@ -46,7 +46,7 @@ static void on_engine_drained(batch_engine *e, void *userdata) {
 }
 
 static void on_share_release(batch_engine *e, batch_share *s, void *userdata) {
-        peer_unref(userdata, container_of(s, peer, share));
+        peer_unref(container_of(s, peer, share));
 }
 
 static void on_upload_left(const char *endpoint, const char *bucket, const char *key, const char *upload_id,
@@ -61,6 +61,7 @@ int daemon_init(fds_daemon *d, const char **ret_what) {
         int r;
 
         list_init(&d->sessions);
+        list_init(&d->peers);
         *ret_what = "timer";
         if ((r = delay_init(&d->delay, d->loop)) < 0)
                 return r;

@@ -9,53 +9,13 @@
 #include <uv.h>
 
 #include "batch_engine.h"
+#include "daemon_config.h"
 #include "delay.h"
 #include "list.h"
 #include "s3_sites.h"
 
 typedef struct http_client http_client;
 typedef struct s3_ctx s3_ctx;
-
-typedef struct daemon_config {
-        const char *socket_path;
-        unsigned parallelism;       /* per-call default */
-        unsigned max_inflight;      /* files in flight, daemon-wide */
-        size_t max_message;         /* bytes per message */
-        size_t max_entries;         /* files per call */
-        uint64_t max_read_bytes;    /* per Read call */
-        unsigned max_connections;
-        size_t max_reply_backlog;   /* queued reply bytes before a batch pauses */
-        unsigned max_attempts;      /* per S3 request, by default */
-        unsigned retry_budget_s;    /* waiting out an endpoint that fails everything; 0: none */
-        unsigned validate_concurrency; /* S3 HEADs in flight per batch while validating */
-        mode_t file_mode;           /* of files the daemon creates (0666 less the umask) */
-        /* Who may connect (peer.c); none set: the default policy. */
-        uid_t *allow_uids;
-        size_t n_allow_uids;
-        gid_t *allow_gids;
-        size_t n_allow_gids;
-        /* Per peer uid; 0: no limit of its own. */
-        unsigned max_connections_per_uid;
-        unsigned max_inflight_per_uid;
-        size_t max_buffered_per_uid;  /* bytes of half-read messages */
-        unsigned write_stall_timeout_s; /* a client that reads nothing this long is dropped */
-        /* S3 defaults: below a call's options.s3, above the environment. NULL: unset. */
-        const char *s3_endpoint;
-        const char *s3_region;
-        const char *s3_profile;
-        const char *s3_addressing_style; /* "path" or "virtual" */
-        /* Credentials of the daemon defaults layer (config file only). */
-        const char *s3_access_key_id;
-        const char *s3_secret_access_key;
-        const char *s3_session_token;
-        /* Transfer defaults (boto3's TransferConfig), below options.transfer. */
-        bool multipart;
-        uint64_t multipart_threshold;
-        uint64_t multipart_chunksize;
-        unsigned max_concurrency;   /* parts of one file in flight */
-        uint64_t max_bandwidth;     /* bytes/s for the whole daemon; 0: no cap */
-        uint64_t buffer_memory;     /* bytes of transfer buffers, daemon-wide */
-} daemon_config;
 
 /* The server's own counters; the batch engine keeps those of files. */
 typedef struct daemon_stats {

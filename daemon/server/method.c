@@ -11,6 +11,7 @@
 #include "batch.h"
 #include "daemon.h"
 #include "log.h"
+#include "macro.h"
 #include "peer.h"
 #include "message.h"
 #include "request.h"
@@ -195,26 +196,68 @@ static void transfer_call(session *s, fds_call *call, transfer_op kind) {
         batch_start(b, &session_owner, s);
 }
 
-static void service_call(session *s, fds_call *call) {
-        const char *m = call->method + strlen("org.varlink.service.");
+static void get_info(session *s, fds_call *call) {
+        reply(s, json_pack("{s:s, s:s, s:s, s:s, s:[s, s]}", "vendor", "fds", "product", "fdsd", "version",
+                           FDS_VERSION, "url", "https://github.com/fds/fds", "interfaces", "org.varlink.service",
+                           FDS_INTERFACE),
+              false);
+}
 
-        if (strcmp(m, "GetInfo") == 0) {
-                reply(s, json_pack("{s:s, s:s, s:s, s:s, s:[s, s]}", "vendor", "fds", "product", "fdsd",
-                                   "version", FDS_VERSION, "url", "https://github.com/fds/fds",
-                                   "interfaces", "org.varlink.service", FDS_INTERFACE),
-                      false);
-        } else if (strcmp(m, "GetInterfaceDescription") == 0) {
-                json_t *iface = json_object_get(call->parameters, "interface");
-                if (!json_is_string(iface))
-                        reply_error(s, VARLINK_ERROR_INVALID_PARAMETER,
-                                    json_pack("{s:s}", "parameter", "interface"));
-                else if (strcmp(json_string_value(iface), FDS_INTERFACE) != 0)
-                        reply_error(s, VARLINK_ERROR_INTERFACE_NOT_FOUND,
-                                    json_pack("{s:O}", "interface", iface));
-                else
-                        reply(s, json_pack("{s:s}", "description", fds_interface_description), false);
-        } else
-                reply_error(s, VARLINK_ERROR_METHOD_NOT_FOUND, json_pack("{s:s}", "method", call->method));
+static void get_interface_description(session *s, fds_call *call) {
+        json_t *iface = json_object_get(call->parameters, "interface");
+        if (!json_is_string(iface))
+                reply_error(s, VARLINK_ERROR_INVALID_PARAMETER, json_pack("{s:s}", "parameter", "interface"));
+        else if (strcmp(json_string_value(iface), FDS_INTERFACE) != 0)
+                reply_error(s, VARLINK_ERROR_INTERFACE_NOT_FOUND, json_pack("{s:O}", "interface", iface));
+        else
+                reply(s, json_pack("{s:s}", "description", fds_interface_description), false);
+}
+
+static void copy_call(session *s, fds_call *call) {
+        transfer_call(s, call, TRANSFER_COPY);
+}
+
+static void size_call(session *s, fds_call *call) {
+        transfer_call(s, call, TRANSFER_SIZE);
+}
+
+static void read_call(session *s, fds_call *call) {
+        transfer_call(s, call, TRANSFER_READ);
+}
+
+static void status_method(session *s, fds_call *call) {
+        status_call(s, call);
+}
+
+typedef struct method {
+        const char *name;
+        void (*handler)(session *s, fds_call *call);
+} method;
+
+static const method methods[] = {
+        { "org.varlink.service.GetInfo", get_info },
+        { "org.varlink.service.GetInterfaceDescription", get_interface_description },
+        { FDS_INTERFACE ".Copy", copy_call },
+        { FDS_INTERFACE ".Size", size_call },
+        { FDS_INTERFACE ".Read", read_call },
+        { FDS_INTERFACE ".Status", status_method },
+};
+
+static const method *method_find(const char *name) {
+        for (size_t i = 0; i < ELEMENTSOF(methods); i++)
+                if (strcmp(methods[i].name, name) == 0)
+                        return &methods[i];
+        return NULL;
+}
+
+/* varlink: an unknown method of a known interface is MethodNotFound,
+ * anything else InterfaceNotFound. */
+static bool interface_known(const char *name) {
+        static const char *const interfaces[] = { "org.varlink.service.", FDS_INTERFACE "." };
+        for (size_t i = 0; i < ELEMENTSOF(interfaces); i++)
+                if (strncmp(name, interfaces[i], strlen(interfaces[i])) == 0)
+                        return true;
+        return false;
 }
 
 void method_dispatch(session *s, const char *msg, size_t len) {
@@ -230,17 +273,10 @@ void method_dispatch(session *s, const char *msg, size_t len) {
                 reply_error(s, FDS_ERROR_INVALID_MESSAGE, json_pack("{s:s}", "reason", reason));
                 return;
         }
-        if (strncmp(call.method, "org.varlink.service.", 20) == 0)
-                service_call(s, &call);
-        else if (strcmp(call.method, FDS_INTERFACE ".Copy") == 0)
-                transfer_call(s, &call, TRANSFER_COPY);
-        else if (strcmp(call.method, FDS_INTERFACE ".Size") == 0)
-                transfer_call(s, &call, TRANSFER_SIZE);
-        else if (strcmp(call.method, FDS_INTERFACE ".Read") == 0)
-                transfer_call(s, &call, TRANSFER_READ);
-        else if (strcmp(call.method, FDS_INTERFACE ".Status") == 0)
-                status_call(s, &call);
-        else if (strncmp(call.method, FDS_INTERFACE ".", strlen(FDS_INTERFACE) + 1) == 0)
+        const method *m = method_find(call.method);
+        if (m)
+                m->handler(s, &call);
+        else if (interface_known(call.method))
                 reply_error(s, VARLINK_ERROR_METHOD_NOT_FOUND, json_pack("{s:s}", "method", call.method));
         else
                 reply_error(s, VARLINK_ERROR_INTERFACE_NOT_FOUND, json_pack("{s:s}", "interface", call.method));

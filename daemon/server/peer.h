@@ -10,12 +10,11 @@
 #include <sys/types.h>
 
 #include "batch_engine.h"
+#include "daemon_config.h"
 #include "list.h"
 
-typedef struct fds_daemon fds_daemon;
-
 typedef struct peer {
-        list_node link;          /* in daemon->peers */
+        list_node link;          /* in the daemon's list of peers */
         uid_t uid;
         unsigned refs;           /* sessions and batches holding it */
         unsigned connections;
@@ -32,15 +31,18 @@ typedef struct peer_policy {
 
 /* Whether uid/gid/groups may use the daemon. The default (no list set):
  * the daemon's own user and root, and, for a daemon running as root,
- * members of the socket's group. */
-bool peer_allowed(const fds_daemon *d, uid_t uid, gid_t gid, const gid_t *groups, int n_groups);
+ * members of the socket's group.
+ * socket_gid: the group of the socket file, 0 unknown. */
+bool peer_allowed(const daemon_config *c, gid_t socket_gid, uid_t uid, gid_t gid, const gid_t *groups, int n_groups);
 
 /* The limits in force (the configured value, or a default from the
  * daemon-wide ones). */
-unsigned peer_max_connections(const fds_daemon *d);
-unsigned peer_max_inflight(const fds_daemon *d);
-size_t peer_max_buffered(const fds_daemon *d);
-unsigned peer_write_stall_ms(const fds_daemon *d);
+unsigned peer_max_connections(const daemon_config *c);
+unsigned peer_max_inflight(const daemon_config *c);
+size_t peer_max_buffered(const daemon_config *c);
+unsigned peer_write_stall_ms(const daemon_config *c);
 
-peer *peer_get(fds_daemon *d, uid_t uid);
-void peer_unref(fds_daemon *d, peer *p);
+/* The record of uid in peers (a list of peer.link), referenced; created
+ * on first use. NULL: out of memory. */
+peer *peer_get(list_node *peers, uid_t uid);
+void peer_unref(peer *p);

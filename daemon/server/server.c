@@ -14,6 +14,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
+#include "method.h"
 #include "session.h"
 
 #if HAVE_SYSTEMD
@@ -26,7 +27,7 @@ static void on_connection(uv_stream_t *stream, int status) {
                 log_warning("accept: %s", uv_strerror(status));
                 return;
         }
-        int r = session_accept(srv->daemon, stream);
+        int r = session_accept(srv->daemon, stream, method_dispatch);
         if (r < 0)
                 log_warning("accept: %s", strerror(-r));
 }

@@ -13,7 +13,6 @@
 #include "daemon.h"
 #include "log.h"
 #include "message.h"
-#include "method.h"
 #include "peer.h"
 
 #define SESSION_READ_SIZE (64 * 1024)
@@ -41,7 +40,7 @@ static void on_close(uv_handle_t *h) {
         account(s);
         if (s->peer) {
                 s->peer->connections--;
-                peer_unref(s->daemon, s->peer);
+                peer_unref(s->peer);
         }
         free(s->peer_groups);
         free(s);
@@ -80,13 +79,13 @@ static void on_stall_check(delay_entry *e) {
         if (s->bytes_written == s->stall_mark) {
                 log_info("session %" PRIu64 ": client (uid %u pid %d) has read nothing for %u ms with %zu bytes "
                          "of replies waiting; disconnecting",
-                         s->id, (unsigned) s->peer_uid, (int) s->peer_pid, peer_write_stall_ms(s->daemon),
+                         s->id, (unsigned) s->peer_uid, (int) s->peer_pid, peer_write_stall_ms(&s->daemon->cfg),
                          s->write_pending);
                 session_close(s);
                 return;
         }
         s->stall_mark = s->bytes_written;
-        delay_add(&s->daemon->delay, &s->stall, peer_write_stall_ms(s->daemon), on_stall_check);
+        delay_add(&s->daemon->delay, &s->stall, peer_write_stall_ms(&s->daemon->cfg), on_stall_check);
 }
 
 static void on_write(uv_write_t *req, int status) {
@@ -135,7 +134,7 @@ int session_send(session *s, char *buf, size_t len) {
         s->write_pending += len;
         if (!list_linked(&s->stall.link)) {
                 s->stall_mark = s->bytes_written;
-                delay_add(&s->daemon->delay, &s->stall, peer_write_stall_ms(s->daemon), on_stall_check);
+                delay_add(&s->daemon->delay, &s->stall, peer_write_stall_ms(&s->daemon->cfg), on_stall_check);
         }
         update_backpressure(s);
         return 0;
@@ -169,7 +168,7 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
 /* One user's half-sent messages may hold at most so much memory: past it,
  * its connections are read no further until some of it is freed. */
 static bool over_input_budget(const session *s) {
-        return s->peer && s->peer->buffered > peer_max_buffered(s->daemon) &&
+        return s->peer && s->peer->buffered > peer_max_buffered(&s->daemon->cfg) &&
                s->frame.cap - fds_frame_pending(&s->frame) < SESSION_READ_SIZE;
 }
 
@@ -237,7 +236,7 @@ static void session_process(session *s) {
                 }
                 if (r <= 0)
                         break;
-                method_dispatch(s, msg, len);
+                s->on_call(s, msg, len);
         }
         if (!s->closing) {
                 fds_frame_shrink(&s->frame);
@@ -287,7 +286,7 @@ static void session_peer(session *s) {
         }
 }
 
-int session_accept(fds_daemon *d, uv_stream_t *server) {
+int session_accept(fds_daemon *d, uv_stream_t *server, session_call_fn on_call) {
         session *s = calloc(1, sizeof(*s));
         if (!s)
                 return -ENOMEM;
@@ -298,6 +297,7 @@ int session_accept(fds_daemon *d, uv_stream_t *server) {
         }
         s->pipe.data = s;
         s->daemon = d;
+        s->on_call = on_call;
         s->id = ++d->next_session_id;
         fds_frame_init(&s->frame, d->cfg.max_message);
         list_init(&s->link);
@@ -325,13 +325,13 @@ int session_accept(fds_daemon *d, uv_stream_t *server) {
                         d->socket_gid = st.st_gid;
                 d->socket_gid_known = true;
         }
-        s->peer = peer_get(d, s->peer_uid);
+        s->peer = peer_get(&d->peers, s->peer_uid);
         if (!s->peer) {
                 session_close(s);
                 return -ENOMEM;
         }
         s->peer->connections++;
-        if (!peer_allowed(d, s->peer_uid, s->peer_gid, s->peer_groups, s->n_peer_groups)) {
+        if (!peer_allowed(&d->cfg, d->socket_gid, s->peer_uid, s->peer_gid, s->peer_groups, s->n_peer_groups)) {
                 log_warning("session %" PRIu64 ": uid %u (pid %d) is not allowed to use this fdsd; refused", s->id,
                             (unsigned) s->peer_uid, (int) s->peer_pid);
                 send_error(s, FDS_INTERFACE ".PermissionDenied",
@@ -340,11 +340,11 @@ int session_accept(fds_daemon *d, uv_stream_t *server) {
                 session_close_after_write(s);
                 return 0;
         }
-        if (s->peer->connections > peer_max_connections(d)) {
+        if (s->peer->connections > peer_max_connections(&d->cfg)) {
                 log_info("session %" PRIu64 ": uid %u has %u connections, its limit; refusing pid %d", s->id,
-                         (unsigned) s->peer_uid, peer_max_connections(d), (int) s->peer_pid);
+                         (unsigned) s->peer_uid, peer_max_connections(&d->cfg), (int) s->peer_pid);
                 send_error(s, FDS_INTERFACE ".TooManyConnections",
-                           json_pack("{s:I}", "limit", (json_int_t) peer_max_connections(d)));
+                           json_pack("{s:I}", "limit", (json_int_t) peer_max_connections(&d->cfg)));
                 session_close_after_write(s);
                 return 0;
         }

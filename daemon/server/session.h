@@ -19,9 +19,16 @@ typedef struct fds_daemon fds_daemon;
 typedef struct batch batch;
 typedef struct peer peer;
 
-typedef struct session {
+typedef struct session session;
+
+/* A complete message arrived (msg is NUL-terminated, borrowed until the
+ * handler returns; a call that runs on takes what it needs). */
+typedef void (*session_call_fn)(session *s, const char *msg, size_t len);
+
+struct session {
         uv_pipe_t pipe;          /* pipe.data points back here */
         fds_daemon *daemon;
+        session_call_fn on_call;
         uint64_t id;
         fds_frame frame;
         batch *batch;            /* the call in progress, if any */
@@ -42,10 +49,10 @@ typedef struct session {
         bool processing;
         bool close_after_write;
         bool closing;
-} session;
+};
 
-/* Accept a pending connection on `server`. */
-int session_accept(fds_daemon *d, uv_stream_t *server);
+/* Accept a pending connection on `server`; its calls go to on_call. */
+int session_accept(fds_daemon *d, uv_stream_t *server, session_call_fn on_call);
 void session_close(session *s);
 
 /* Queue a reply; takes ownership of buf (len includes the NUL). */
