@@ -11,6 +11,7 @@
 #include "expand.h"
 #include "fsq.h"
 #include "job.h"
+#include "macro.h"
 #include "s3_client.h"
 #include "validate.h"
 #include "validate_list.h"
@@ -19,11 +20,41 @@
 #define BATCH_TRIM_FILES 10000
 
 static void batch_job_done(job *j, void *userdata);
+static int batch_start_one(batch *b);
+static bool batch_runnable(const batch *b);
+static void batch_check_end(batch *b);
+static void batch_file_finish(batch *b, job_file *f);
+
+static batch *of_sched(const sched_client *c) {
+        return container_of(c, batch, sched);
+}
+
+static int sched_start_one(sched_client *c) {
+        return batch_start_one(of_sched(c));
+}
+
+static bool sched_runnable(const sched_client *c) {
+        return batch_runnable(of_sched(c));
+}
+
+static void sched_idle(sched_client *c) {
+        batch_check_end(of_sched(c));
+}
+
+static const sched_ops batch_sched_ops = {
+        .start_one = sched_start_one,
+        .runnable = sched_runnable,
+        .idle = sched_idle,
+};
+
+static batch *of_input(batch_input *in) {
+        return container_of(in, batch, in);
+}
 
 /* The call's options over the engine's defaults. */
 static void batch_settings(batch *b, const batch_defaults *d) {
-        const fds_options *o = &b->req.options;
-        job_settings *t = &b->env.settings;
+        const fds_options *o = &b->in.req.options;
+        job_settings *t = &b->in.env.settings;
 
         b->parallelism = o->parallelism ? o->parallelism : d->parallelism;
         *t = (job_settings){
@@ -35,9 +66,9 @@ static void batch_settings(batch *b, const batch_defaults *d) {
                 .retry_budget_s = o->has_retry_time_budget ? o->retry_time_budget : d->transfer.retry_budget_s,
                 .verify = o->verify,
         };
-        b->read_limit = d->max_read_bytes;
-        if (o->max_bytes && o->max_bytes < b->read_limit)
-                b->read_limit = o->max_bytes;
+        b->in.read_limit = d->max_read_bytes;
+        if (o->max_bytes && o->max_bytes < b->in.read_limit)
+                b->in.read_limit = o->max_bytes;
 }
 
 int batch_new(batch_engine *e, transfer_op kind, fds_call *call, fds_request *req, batch **ret) {
@@ -47,34 +78,34 @@ int batch_new(batch_engine *e, transfer_op kind, fds_call *call, fds_request *re
         batch *b = calloc(1, sizeof(*b));
         if (!b)
                 return -ENOMEM;
-        b->files = calloc(req->n_entries ? req->n_entries : 1, sizeof(job_file));
-        if (!b->files) {
+        b->in.files = calloc(req->n_entries ? req->n_entries : 1, sizeof(job_file));
+        if (!b->in.files) {
                 free(b);
                 return -ENOMEM;
         }
-        b->engine = e;
+        b->in.engine = e;
         b->id = ++e->next_id;
-        b->kind = kind;
-        b->env.op = kind;
+        b->in.kind = kind;
+        b->in.env.op = kind;
         b->call = *call;
-        b->req = *req;
+        b->in.req = *req;
         *call = (fds_call){ 0 };
         *req = (fds_request){ 0 };
-        b->n_files = b->req.n_entries;
-        for (size_t i = 0; i < b->n_files; i++)
-                b->files[i].entry = &b->req.entries[i];
+        b->in.n_files = b->in.req.n_entries;
+        for (size_t i = 0; i < b->in.n_files; i++)
+                b->in.files[i].entry = &b->in.req.entries[i];
         batch_settings(b, &e->defaults);
-        throttle_init(&b->bandwidth, b->req.options.max_bandwidth, e->delay, e->loop);
-        pace_init(&b->local_pace, b->req.options.max_bandwidth);
-        b->env.shared = &e->shared;
-        b->env.bandwidth = &b->bandwidth;
-        b->env.local_pace = &b->local_pace;
-        b->env.read_limit = b->read_limit;
-        b->env.read_requested = &b->read_requested;
-        list_init(&b->sched_link);
+        throttle_init(&b->bandwidth, b->in.req.options.max_bandwidth, e->delay, e->loop);
+        pace_init(&b->local_pace, b->in.req.options.max_bandwidth);
+        b->in.env.shared = &e->shared;
+        b->in.env.bandwidth = &b->bandwidth;
+        b->in.env.local_pace = &b->local_pace;
+        b->in.env.read_limit = b->in.read_limit;
+        b->in.env.read_requested = &b->in.read_requested;
+        sched_client_init(&b->sched, &batch_sched_ops);
         list_init(&b->jobs);
-        list_init(&b->heads);
-        list_init(&b->lists);
+        list_init(&b->in.heads);
+        list_init(&b->in.lists);
         list_add_tail(&e->batches, &b->link);
         e->n_batches++;
         *ret = b;
@@ -84,20 +115,20 @@ int batch_new(batch_engine *e, transfer_op kind, fds_call *call, fds_request *re
 batch *batch_free(batch *b) {
         if (!b)
                 return NULL;
-        batch_engine *e = b->engine;
-        scheduler_remove(&e->sched, b);
-        for (size_t i = 0; i < b->n_files; i++)
-                job_file_done(&b->files[i]);
-        free(b->files);
-        s3_site_free(b->env.site);
-        free(b->creds.groups);
+        batch_engine *e = b->in.engine;
+        scheduler_remove(&e->sched, &b->sched);
+        for (size_t i = 0; i < b->in.n_files; i++)
+                job_file_done(&b->in.files[i]);
+        free(b->in.files);
+        s3_site_free(b->in.env.site);
+        free(b->in.creds.groups);
         if (b->share && e->share_release)
                 e->share_release(e, b->share, e->userdata);
         throttle_done(&b->bandwidth);
         pace_done(&b->local_pace);
-        fds_request_done(&b->req);
+        fds_request_done(&b->in.req);
         fds_call_done(&b->call);
-        size_t n_files = b->n_files;
+        size_t n_files = b->in.n_files;
         list_del(&b->link);
         free(b);
         /* A big call's many small blocks (entries, JSON, results) go back
@@ -112,29 +143,25 @@ batch *batch_free(batch *b) {
 }
 
 int batch_set_peer(batch *b, batch_share *share, uid_t uid, gid_t gid, const gid_t *groups, int n_groups) {
-        b->peer_uid = uid;
+        b->in.peer_uid = uid;
         b->share = share;
         if (uid == geteuid())
                 return 0; /* the daemon's own user: nothing to switch */
         if (!fsq_can_switch()) {
-                b->local_denied = true;
+                b->in.local_denied = true;
                 return 0;
         }
-        b->creds = (fs_creds){ .uid = uid, .gid = gid };
+        b->in.creds = (fs_creds){ .uid = uid, .gid = gid };
         if (n_groups > 0) {
-                b->creds.groups = malloc((size_t) n_groups * sizeof(gid_t));
-                if (!b->creds.groups)
+                b->in.creds.groups = malloc((size_t) n_groups * sizeof(gid_t));
+                if (!b->in.creds.groups)
                         return -ENOMEM;
-                memcpy(b->creds.groups, groups, (size_t) n_groups * sizeof(gid_t));
-                b->creds.n_groups = n_groups;
+                memcpy(b->in.creds.groups, groups, (size_t) n_groups * sizeof(gid_t));
+                b->in.creds.n_groups = n_groups;
         }
-        b->as_peer = true;
-        b->env.creds = &b->creds;
+        b->in.as_peer = true;
+        b->in.env.creds = &b->in.creds;
         return 0;
-}
-
-const fs_creds *batch_creds(const batch *b) {
-        return b->env.creds;
 }
 
 uint64_t batch_elapsed_ns(const batch *b) {
@@ -142,50 +169,50 @@ uint64_t batch_elapsed_ns(const batch *b) {
 }
 
 json_t *batch_problems(batch *b) {
-        return b->req.problems;
+        return b->in.req.problems;
 }
 
 static void batch_end(batch *b, int status) {
         if (b->ended)
                 return;
         b->ended = true;
-        scheduler_remove(&b->engine->sched, b);
+        scheduler_remove(&b->in.engine->sched, &b->sched);
         if (b->detached || !b->owner)
                 batch_free(b);
         else
                 b->owner->end(b, status, b->owner_data);
 }
 
-void batch_check_end(batch *b) {
-        if (b->ended || b->validating > 0 || b->inflight > 0)
+static void batch_check_end(batch *b) {
+        if (b->ended || b->in.validating > 0 || b->inflight > 0)
                 return;
-        if (b->canceled) {
+        if (b->in.canceled) {
                 batch_end(b, -ECANCELED);
                 return;
         }
         if (!b->running)
                 return;
-        while (b->next < b->n_files && b->files[b->next].state == FILE_DONE)
+        while (b->next < b->in.n_files && b->in.files[b->next].state == FILE_DONE)
                 b->next++;
-        if (b->next < b->n_files)
+        if (b->next < b->in.n_files)
                 return;
         batch_end(b, 0);
 }
 
 static bool share_full(const batch *b) {
-        unsigned max = b->engine->defaults.max_inflight_per_share;
+        unsigned max = b->in.engine->defaults.max_inflight_per_share;
         return b->share && max && b->share->inflight >= max;
 }
 
-bool batch_runnable(const batch *b) {
-        return b->running && !b->canceled && !b->paused && b->inflight < b->parallelism &&
-               b->next < b->n_files && !share_full(b);
+static bool batch_runnable(const batch *b) {
+        return b->running && !b->in.canceled && !b->paused && b->inflight < b->parallelism &&
+               b->next < b->in.n_files && !share_full(b);
 }
 
 /* A file of this user ended: its other batches, held back by the per-user
  * limit, may go on. */
 static void batch_wake_share(batch *b) {
-        batch_engine *e = b->engine;
+        batch_engine *e = b->in.engine;
         list_node *n, *t;
         unsigned max = e->defaults.max_inflight_per_share;
         if (!b->share || !max || b->share->inflight + 1 != max)
@@ -193,31 +220,31 @@ static void batch_wake_share(batch *b) {
         list_for_each_safe(n, t, &e->batches) {
                 batch *o = list_entry(n, batch, link);
                 if (o != b && o->share == b->share && batch_runnable(o))
-                        scheduler_add(&e->sched, o);
+                        scheduler_add(&e->sched, &o->sched);
         }
 }
 
-void batch_file_finish(batch *b, job_file *f) {
+static void batch_file_finish(batch *b, job_file *f) {
         f->state = FILE_DONE;
         if (f->err.code == FDS_CODE_OK) {
                 b->files_ok++;
                 b->bytes += f->bytes;
-                b->engine->stats.files_ok++;
-                b->engine->stats.bytes += f->bytes;
+                b->in.engine->stats.files_ok++;
+                b->in.engine->stats.bytes += f->bytes;
         } else {
                 b->files_failed++;
-                b->engine->stats.files_failed++;
+                b->in.engine->stats.files_failed++;
         }
         if (b->owner && !b->detached)
                 b->owner->file_done(b, f, b->owner_data);
 }
 
-int batch_start_one(batch *b) {
+static int batch_start_one(batch *b) {
         while (batch_runnable(b)) {
-                job_file *f = &b->files[b->next++];
+                job_file *f = &b->in.files[b->next++];
                 if (f->state != FILE_PENDING)
                         continue;
-                const job_type *t = b->engine->job_for(b->kind, f);
+                const job_type *t = b->in.engine->job_for(b->in.kind, f);
                 job *j = calloc(1, t->size);
                 if (!j) {
                         file_error_set_errno(&f->err, -ENOMEM, NULL);
@@ -225,7 +252,7 @@ int batch_start_one(batch *b) {
                         continue;
                 }
                 j->type = t;
-                j->env = &b->env;
+                j->env = &b->in.env;
                 j->file = f;
                 j->done = batch_job_done;
                 j->userdata = b;
@@ -254,7 +281,7 @@ int batch_start_one(batch *b) {
 static void batch_job_done(job *j, void *userdata) {
         batch *b = userdata;
         job_file *f = j->file;
-        scheduler *s = &b->engine->sched;
+        scheduler *s = &b->in.engine->sched;
 
         list_del(&j->link);
         free(j);
@@ -267,28 +294,32 @@ static void batch_job_done(job *j, void *userdata) {
         /* A job that finished despite a cancel keeps its true result. */
         batch_file_finish(b, f);
         if (batch_runnable(b))
-                scheduler_add(s, b);
+                scheduler_add(s, &b->sched);
         batch_check_end(b); /* may free b */
         scheduler_pump(s);
 }
 
 static void batch_run(batch *b) {
-        scheduler *s = &b->engine->sched;
+        scheduler *s = &b->in.engine->sched;
         b->running = true;
         /* The scheduler ends the batch when it finds nothing to start, so b
          * may be gone after the pump. */
-        scheduler_add(s, b);
+        scheduler_add(s, &b->sched);
         scheduler_pump(s);
 }
 
 static void batch_validated(batch *b) {
         int r;
 
-        if (b->canceled) {
+        if (b->in.canceled) {
                 batch_check_end(b);
                 return;
         }
-        r = validate_collect(b);
+        r = validate_collect(&b->in);
+        /* A Read's missing files are those keys' errors. */
+        for (size_t i = 0; b->in.kind == TRANSFER_READ && i < b->in.n_files; i++)
+                if (b->in.files[i].state == FILE_PENDING && b->in.files[i].err.code != FDS_CODE_OK)
+                        batch_file_finish(b, &b->in.files[i]);
         if (r < 0) {
                 batch_end(b, r);
                 return;
@@ -299,29 +330,33 @@ static void batch_validated(batch *b) {
 static void batch_validate_next(batch *b);
 
 static bool validate_complete(const batch *b) {
-        return b->validating == 0 &&
-               ((b->validate_next >= b->n_files && b->head_next >= b->n_files) || b->canceled);
+        return b->in.validating == 0 &&
+               ((b->validate_next >= b->in.n_files && b->in.head_next >= b->in.n_files) || b->in.canceled);
 }
 
 static void on_validate_done(validate_chunk *c, void *userdata) {
         batch *b = userdata;
-        b->validating--;
+        b->in.validating--;
         validate_chunk_free(c);
         batch_validate_next(b);
         if (validate_complete(b))
                 batch_validated(b);
 }
 
-static void on_list_done(batch *b) {
-        b->validating--;
+static void on_list_done(batch_input *in) {
+        batch *b = of_input(in);
+
+        b->in.validating--;
         b->listing--;
         batch_validate_next(b);
         if (validate_complete(b))
                 batch_validated(b);
 }
 
-static void on_head_done(batch *b) {
-        b->validating--;
+static void on_head_done(batch_input *in) {
+        batch *b = of_input(in);
+
+        b->in.validating--;
         batch_validate_next(b);
         if (validate_complete(b))
                 batch_validated(b);
@@ -330,64 +365,65 @@ static void on_head_done(batch *b) {
 /* Existence checks run on worker threads, two chunks per batch at a time so
  * one huge batch does not fill the thread pool's queue. */
 static void batch_validate_next(batch *b) {
-        while (!b->canceled && b->validating < 2 && b->validate_next < b->n_files) {
+        while (!b->in.canceled && b->in.validating < 2 && b->validate_next < b->in.n_files) {
                 size_t lo = b->validate_next;
-                size_t hi = lo + VALIDATE_CHUNK < b->n_files ? lo + VALIDATE_CHUNK : b->n_files;
-                int r = validate_chunk_queue(b, lo, hi, on_validate_done, b);
+                size_t hi = lo + VALIDATE_CHUNK < b->in.n_files ? lo + VALIDATE_CHUNK : b->in.n_files;
+                int r = validate_chunk_queue(&b->in, lo, hi, on_validate_done, b);
                 if (r < 0) {
                         /* Checked inline instead: slower, never wrong. */
-                        validate_range(b, lo, hi);
+                        validate_range(&b->in, lo, hi);
                         b->validate_next = hi;
                         continue;
                 }
                 b->validate_next = hi;
-                b->validating++;
+                b->in.validating++;
         }
         /* S3 sources: a HEAD each, many at a time (they wait on the network,
          * not on us), for those the listings did not find. What they learn
          * is kept for the transfer. */
-        while (!b->canceled && b->listing == 0 && b->validating < 2 + b->engine->defaults.validate_concurrency &&
-               b->head_next < b->n_files) {
-                int r = validate_head_start(b, &b->files[b->head_next++], on_head_done);
+        while (!b->in.canceled && b->listing == 0 && b->in.validating < 2 + b->in.engine->defaults.validate_concurrency &&
+               b->in.head_next < b->in.n_files) {
+                int r = validate_head_start(&b->in, &b->in.files[b->in.head_next++], on_head_done);
                 if (r > 0)
-                        b->validating++;
+                        b->in.validating++;
         }
 }
 
-static void on_expanded(batch *b);
+static void on_expanded(batch_input *in);
 static void batch_validate_begin(batch *b);
-static void batch_after_site(batch *b);
+static void batch_after_site(batch_input *in);
 
 void batch_start(batch *b, const batch_owner *owner, void *userdata) {
         b->owner = owner;
         b->owner_data = userdata;
         b->started_ns = uv_hrtime();
-        b->engine->stats.batches_total++;
+        b->in.engine->stats.batches_total++;
         /* Settings first: without them no S3 source can be checked, and their
          * absence is one more problem to report. */
-        int r = validate_identity(b);
+        int r = validate_identity(&b->in);
         if (r >= 0)
-                r = validate_site(b, batch_after_site);
+                r = validate_site(&b->in, batch_after_site);
         if (r == 1)
                 return;
         if (r < 0) {
                 batch_end(b, r);
                 return;
         }
-        batch_after_site(b);
+        batch_after_site(&b->in);
 }
 
-static void batch_after_site(batch *b) {
-        if (b->canceled) {
+static void batch_after_site(batch_input *in) {
+        batch *b = of_input(in);
+        if (b->in.canceled) {
                 batch_check_end(b);
                 return;
         }
         /* Recursive entries become files first, so validation sees them all. */
-        b->validating++;
-        int r = expand_start(b, on_expanded);
+        b->in.validating++;
+        int r = expand_start(&b->in, on_expanded);
         if (r > 0)
                 return;
-        b->validating--;
+        b->in.validating--;
         if (r < 0) {
                 batch_end(b, r);
                 return;
@@ -395,14 +431,16 @@ static void batch_after_site(batch *b) {
         batch_validate_begin(b);
 }
 
-static void on_expanded(batch *b) {
-        b->validating--;
-        int r = expand_apply(b);
+static void on_expanded(batch_input *in) {
+        batch *b = of_input(in);
+
+        b->in.validating--;
+        int r = expand_apply(&b->in);
         if (r < 0) {
                 batch_end(b, r);
                 return;
         }
-        if (b->canceled) {
+        if (b->in.canceled) {
                 batch_check_end(b);
                 return;
         }
@@ -410,12 +448,12 @@ static void on_expanded(batch *b) {
 }
 
 static void batch_validate_begin(batch *b) {
-        int n = validate_lists_start(b, on_list_done);
+        int n = validate_lists_start(&b->in, on_list_done);
         b->listing += (unsigned) n;
-        b->validating += (unsigned) n;
-        if (!validate_needed(b)) {
+        b->in.validating += (unsigned) n;
+        if (!validate_needed(&b->in)) {
                 /* Only listings for S3 -> S3 sizes, if any: no checks. */
-                b->validate_next = b->head_next = b->n_files;
+                b->validate_next = b->in.head_next = b->in.n_files;
                 if (n == 0)
                         batch_validated(b);
                 return;
@@ -428,20 +466,20 @@ static void batch_validate_begin(batch *b) {
 void batch_cancel(batch *b) {
         list_node *n, *t;
 
-        if (b->canceled || b->ended)
+        if (b->in.canceled || b->ended)
                 return;
-        b->canceled = true;
-        scheduler_remove(&b->engine->sched, b);
+        b->in.canceled = true;
+        scheduler_remove(&b->in.engine->sched, &b->sched);
         list_for_each_safe(n, t, &b->jobs) {
                 job *j = list_entry(n, job, link);
                 atomic_store(&j->cancel, true);
                 if (j->type->cancel)
                         j->type->cancel(j);
         }
-        validate_heads_cancel(b);
-        validate_lists_cancel(b);
-        validate_site_cancel(b);
-        expand_cancel(b);
+        validate_heads_cancel(&b->in);
+        validate_lists_cancel(&b->in);
+        validate_site_cancel(&b->in);
+        expand_cancel(&b->in);
         batch_check_end(b); /* may free b */
 }
 
@@ -455,7 +493,7 @@ void batch_set_paused(batch *b, bool paused) {
                 return;
         b->paused = paused;
         if (!paused && batch_runnable(b)) {
-                scheduler_add(&b->engine->sched, b);
-                scheduler_pump(&b->engine->sched);
+                scheduler_add(&b->in.engine->sched, &b->sched);
+                scheduler_pump(&b->in.engine->sched);
         }
 }

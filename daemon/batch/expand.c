@@ -11,7 +11,7 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "batch.h"
+#include "batch_input.h"
 #include "fsq.h"
 #include "job_s3.h"
 
@@ -24,7 +24,7 @@ typedef struct found {
 } found;
 
 typedef struct expand_item {
-        batch *b;
+        batch_input *b;
         fds_entry *entry;
         found *files;
         size_t n, cap, max;
@@ -43,7 +43,7 @@ typedef struct expand_state {
         size_t n;
         unsigned pending;
         bool canceled;
-        void (*done)(batch *b);
+        void (*done)(batch_input *b);
 } expand_state;
 
 static int found_add(expand_item *it, const char *rel, size_t rel_len, uint64_t size, const char *etag) {
@@ -138,7 +138,7 @@ static void walk_work(uv_work_t *w) {
 static void item_done(expand_item *it) {
         expand_state *st = it->st;
         it->running = false;
-        batch *b = it->b;
+        batch_input *b = it->b;
         if (--st->pending == 0)
                 st->done(b);
 }
@@ -186,7 +186,7 @@ static void list_done(s3_call *c, const s3_result *r, void *userdata) {
 }
 
 static int list_page(expand_item *it) {
-        batch *b = it->b;
+        batch_input *b = it->b;
         s3_xml_callbacks cbs = { .object = list_object, .userdata = it };
         sigv4_pair q[3] = { { "list-type", "2" }, { "prefix", it->prefix } };
         size_t nq = 2;
@@ -216,7 +216,7 @@ static bool expandable(const fds_entry *e) {
         return e->recursive && (e->src_loc.path || e->src_loc.bucket) && (e->dst_loc.path || e->dst_loc.bucket);
 }
 
-int expand_start(batch *b, void (*done)(batch *b)) {
+int expand_start(batch_input *b, void (*done)(batch_input *b)) {
         size_t n = 0;
         for (size_t i = 0; i < b->req.n_entries; i++)
                 n += expandable(&b->req.entries[i]);
@@ -238,7 +238,7 @@ int expand_start(batch *b, void (*done)(batch *b)) {
                 int r;
                 if (e->src_loc.kind == FDS_LOCATION_LOCAL) {
                         it->work.data = it;
-                        r = fsq_queue(b->engine->shared.fsq, batch_creds(b), &it->work, walk_work, walk_after);
+                        r = fsq_queue(b->engine->shared.fsq, batch_input_creds(b), &it->work, walk_work, walk_after);
                 } else if (!b->env.site)
                         r = -ENOKEY, it->reason = "cannot list without S3 settings";
                 else {
@@ -261,7 +261,7 @@ int expand_start(batch *b, void (*done)(batch *b)) {
         return 1;
 }
 
-void expand_cancel(batch *b) {
+void expand_cancel(batch_input *b) {
         expand_state *st = b->expand;
         if (!st)
                 return;
@@ -341,7 +341,7 @@ static int dst_key(const fds_entry *e, char **ret) {
 }
 
 /* A file of a recursive entry may land where another entry's file does. */
-static int check_clashes(batch *b, fds_entry *entries, size_t n) {
+static int check_clashes(batch_input *b, fds_entry *entries, size_t n) {
         json_t *seen = json_object();
         int r = 0;
         if (!seen)
@@ -368,7 +368,7 @@ static int check_clashes(batch *b, fds_entry *entries, size_t n) {
         return r;
 }
 
-int expand_apply(batch *b) {
+int expand_apply(batch_input *b) {
         expand_state *st = b->expand;
         fds_request *req = &b->req;
         size_t total = 0;

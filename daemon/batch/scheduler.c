@@ -1,20 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 #include "scheduler.h"
 
-#include "batch.h"
-
 void scheduler_init(scheduler *s, unsigned limit) {
         *s = (scheduler){ .limit = limit ? limit : 1 };
         list_init(&s->runnable);
 }
 
-void scheduler_add(scheduler *s, batch *b) {
-        if (!list_linked(&b->sched_link))
-                list_add_tail(&s->runnable, &b->sched_link);
+void sched_client_init(sched_client *c, const sched_ops *ops) {
+        list_init(&c->link);
+        c->ops = ops;
 }
 
-void scheduler_remove(scheduler *s, batch *b) {
-        list_del(&b->sched_link);
+void scheduler_add(scheduler *s, sched_client *c) {
+        if (!list_linked(&c->link))
+                list_add_tail(&s->runnable, &c->link);
+}
+
+void scheduler_remove(scheduler *s, sched_client *c) {
+        list_del(&c->link);
 }
 
 void scheduler_release(scheduler *s) {
@@ -22,25 +25,25 @@ void scheduler_release(scheduler *s) {
                 s->inflight--;
 }
 
-/* The ring is kept in least-recently-served order: a batch that got a slot
- * goes to the back, so a newcomer gets the next free slot even when a large
- * batch could use every one. */
+/* The ring is kept in least-recently-served order: a client that got a
+ * slot goes to the back, so a newcomer gets the next free slot even when a
+ * large batch could use every one. */
 void scheduler_pump(scheduler *s) {
         if (s->pumping)
                 return;
         s->pumping = true;
         while (s->inflight < s->limit && !list_empty(&s->runnable)) {
-                batch *b = list_entry(s->runnable.next, batch, sched_link);
-                list_del(&b->sched_link);
-                if (batch_start_one(b) > 0) {
+                sched_client *c = list_entry(s->runnable.next, sched_client, link);
+                list_del(&c->link);
+                if (c->ops->start_one(c) > 0) {
                         s->inflight++;
-                        if (batch_runnable(b))
-                                list_add_tail(&s->runnable, &b->sched_link);
+                        if (c->ops->runnable(c))
+                                list_add_tail(&s->runnable, &c->link);
                         continue;
                 }
                 /* Nothing started: its remaining files may all have failed
-                 * to start, in which case it is over. May free b. */
-                batch_check_end(b);
+                 * to start, in which case it is over. May free it. */
+                c->ops->idle(c);
         }
         s->pumping = false;
 }

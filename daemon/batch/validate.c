@@ -9,7 +9,7 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "batch.h"
+#include "batch_input.h"
 #include "fsq.h"
 #include "job.h"
 #include "job_s3.h"
@@ -19,13 +19,13 @@
 
 struct validate_chunk {
         uv_work_t work;
-        batch *b;
+        batch_input *b;
         size_t lo, hi;
         void (*done)(validate_chunk *c, void *userdata);
         void *userdata;
 };
 
-bool validate_needed(const batch *b) {
+bool validate_needed(const batch_input *b) {
         /* Read needs the sizes to hold its limit, whatever the caller says. */
         return b->kind == TRANSFER_READ || (b->kind == TRANSFER_COPY && !b->req.options.no_validate);
 }
@@ -52,7 +52,7 @@ static int source_check(const char *path, uint64_t *ret_size) {
         return 0;
 }
 
-void validate_range(batch *b, size_t lo, size_t hi) {
+void validate_range(batch_input *b, size_t lo, size_t hi) {
         for (size_t i = lo; i < hi; i++) {
                 job_file *f = &b->files[i];
                 const fds_entry *e = f->entry;
@@ -81,14 +81,14 @@ static void chunk_after(uv_work_t *w, int status) {
         c->done(c, c->userdata);
 }
 
-int validate_chunk_queue(batch *b, size_t lo, size_t hi,
+int validate_chunk_queue(batch_input *b, size_t lo, size_t hi,
                          void (*done)(validate_chunk *c, void *userdata), void *userdata) {
         validate_chunk *c = malloc(sizeof(*c));
         if (!c)
                 return -ENOMEM;
         *c = (validate_chunk){ .b = b, .lo = lo, .hi = hi, .done = done, .userdata = userdata };
         c->work.data = c;
-        int r = fsq_queue(b->engine->shared.fsq, batch_creds(b), &c->work, chunk_work, chunk_after);
+        int r = fsq_queue(b->engine->shared.fsq, batch_input_creds(b), &c->work, chunk_work, chunk_after);
         if (r < 0) {
                 free(c);
                 return r;
@@ -146,7 +146,7 @@ static json_int_t problem_index(json_t *p) {
 
 /* Merge the problems found here into the (index-ordered) syntax problems,
  * so the error reads in the order of the request. */
-static int copy_collect(batch *b) {
+static int copy_collect(batch_input *b) {
         json_t *syntax = b->req.problems;
         json_t *all = json_array();
         size_t k = 0, n_syntax = json_array_size(syntax);
@@ -175,7 +175,7 @@ static int copy_collect(batch *b) {
 
 /* Read: a missing file is that key's error, but the sum of the sizes must
  * fit the limit before anything is read. */
-static int read_collect(batch *b) {
+static int read_collect(batch_input *b) {
         uint64_t total = 0;
         for (size_t i = 0; i < b->n_files; i++) {
                 job_file *f = &b->files[i];
@@ -186,7 +186,6 @@ static int read_collect(batch *b) {
                                 f->err.http_status = f->vhttp;
                         } else
                                 job_local_set_error(f, f->vr);
-                        batch_file_finish(b, f);
                 } else
                         total += f->src_size;
         }
@@ -194,7 +193,7 @@ static int read_collect(batch *b) {
         return total > b->read_limit ? -EFBIG : 0;
 }
 
-int validate_collect(batch *b) {
+int validate_collect(batch_input *b) {
         if (b->kind == TRANSFER_COPY)
                 return copy_collect(b);
         if (json_array_size(b->req.problems) > 0)
@@ -207,10 +206,10 @@ int validate_collect(batch *b) {
 /* S3 sources: HEAD, many at a time. What it learns (size, ETag) goes to the
  * transfer so nothing is fetched twice. */
 typedef struct head_check {
-        batch *b;
+        batch_input *b;
         job_file *f;
         s3_call *call;
-        void (*done)(batch *b);
+        void (*done)(batch_input *b);
         list_node link;
         uint64_t size;
         char *etag;
@@ -250,13 +249,13 @@ static void head_done(s3_call *c, const s3_result *r, void *userdata) {
                 f->vreason = strdup(why);
         }
         free(h->etag);
-        void (*done)(batch *) = h->done;
-        batch *b = h->b;
+        void (*done)(batch_input *) = h->done;
+        batch_input *b = h->b;
         free(h);
         done(b);
 }
 
-int validate_head_start(batch *b, job_file *f, void (*done)(batch *b)) {
+int validate_head_start(batch_input *b, job_file *f, void (*done)(batch_input *b)) {
         const fds_entry *e = f->entry;
         if (b->kind == TRANSFER_SIZE || !b->env.site || f->src_known || e->src_loc.kind != FDS_LOCATION_S3 ||
             !entry_parsed(e, false) ||
@@ -281,13 +280,13 @@ int validate_head_start(batch *b, job_file *f, void (*done)(batch *b)) {
         return 1;
 }
 
-void validate_heads_cancel(batch *b) {
+void validate_heads_cancel(batch_input *b) {
         list_node *n, *t;
         list_for_each_safe(n, t, &b->heads)
                 s3_call_cancel(list_entry(n, head_check, link)->call);
 }
 
-static bool batch_uses_s3(const batch *b) {
+static bool batch_uses_s3(const batch_input *b) {
         for (size_t i = 0; i < b->n_files; i++) {
                 const fds_entry *e = b->files[i].entry;
                 if (e->src_loc.kind == FDS_LOCATION_S3 || e->dst_loc.kind == FDS_LOCATION_S3)
@@ -296,7 +295,7 @@ static bool batch_uses_s3(const batch *b) {
         return false;
 }
 
-int validate_identity(batch *b) {
+int validate_identity(batch_input *b) {
         char why[200];
         if (!b->local_denied)
                 return 0;
@@ -325,7 +324,7 @@ int validate_identity(batch *b) {
         return 0;
 }
 
-static void site_problem(batch *b, const char *reason) {
+static void site_problem(batch_input *b, const char *reason) {
         /* One problem, on the first entry that needs S3. */
         for (size_t i = 0; i < b->n_files; i++) {
                 const fds_entry *e = b->files[i].entry;
@@ -338,7 +337,7 @@ static void site_problem(batch *b, const char *reason) {
 }
 
 static void on_site(int r, s3_site *site, char *reason, void *userdata) {
-        batch *b = userdata;
+        batch_input *b = userdata;
         b->site_wait = NULL;
         if (r >= 0)
                 b->env.site = site;
@@ -349,7 +348,7 @@ static void on_site(int r, s3_site *site, char *reason, void *userdata) {
         b->site_cont(b);
 }
 
-int validate_site(batch *b, void (*cont)(batch *b)) {
+int validate_site(batch_input *b, void (*cont)(batch_input *b)) {
         char *reason = NULL;
 
         if (!batch_uses_s3(b))
@@ -366,7 +365,7 @@ int validate_site(batch *b, void (*cont)(batch *b)) {
         return r == -ENOMEM ? r : 0;
 }
 
-void validate_site_cancel(batch *b) {
+void validate_site_cancel(batch_input *b) {
         if (b->site_wait)
                 s3_site_cancel(b->site_wait);
 }

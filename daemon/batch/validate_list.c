@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "batch.h"
+#include "batch_input.h"
 #include "job_s3.h"
 #include "s3_client.h"
 #include "validate.h"
@@ -31,7 +31,7 @@
 #define VLIST_PAGE 1000
 
 typedef struct vlist {
-        batch *b;
+        batch_input *b;
         job_file **files;     /* sorted by key; all in one bucket and directory */
         size_t n;
         size_t cursor;          /* first file not matched or passed yet */
@@ -40,7 +40,7 @@ typedef struct vlist {
         char *start_after;
         char *token;
         s3_call *call;
-        void (*done)(batch *b);
+        void (*done)(batch_input *b);
         list_node link;
 } vlist;
 
@@ -81,7 +81,7 @@ static bool same_group(const job_file *a, const job_file *b) {
 
 /* Validation looks up every S3 source; without it only an S3 -> S3 copy
  * needs its source's size (one CopyObject, or parts). */
-static bool wants_check(const batch *b, const job_file *f) {
+static bool wants_check(const batch_input *b, const job_file *f) {
         const fds_entry *e = f->entry;
         return e->src_loc.kind == FDS_LOCATION_S3 && !e->recursive && !f->src_known && e->src_loc.bucket &&
                e->src_loc.key && *e->src_loc.key &&
@@ -122,8 +122,8 @@ static int vlist_object(const s3_xml_object *o, void *userdata) {
 static int vlist_page(vlist *v);
 
 static void vlist_end(vlist *v) {
-        void (*done)(batch *) = v->done;
-        batch *b = v->b;
+        void (*done)(batch_input *) = v->done;
+        batch_input *b = v->b;
         vlist_free(v);
         done(b);
 }
@@ -149,7 +149,7 @@ static void vlist_done(s3_call *c, const s3_result *r, void *userdata) {
 }
 
 static int vlist_page(vlist *v) {
-        batch *b = v->b;
+        batch_input *b = v->b;
         s3_xml_callbacks cbs = { .object = vlist_object, .userdata = v };
         sigv4_pair q[5] = {
                 { "list-type", "2" },
@@ -168,7 +168,7 @@ static int vlist_page(vlist *v) {
 }
 
 /* One listing for files[0..n): 1 started, 0 not worth it or not possible. */
-static int vlist_start(batch *b, job_file **files, size_t n, void (*done)(batch *b)) {
+static int vlist_start(batch_input *b, job_file **files, size_t n, void (*done)(batch_input *b)) {
         if (n < VLIST_MIN_FILES)
                 return 0;
         vlist *v = calloc(1, sizeof(*v));
@@ -199,7 +199,7 @@ static int vlist_start(batch *b, job_file **files, size_t n, void (*done)(batch 
         return 1;
 }
 
-int validate_lists_start(batch *b, void (*done)(batch *b)) {
+int validate_lists_start(batch_input *b, void (*done)(batch_input *b)) {
         if (!b->env.site || b->kind == TRANSFER_SIZE)
                 return 0;
         size_t n = 0;
@@ -227,7 +227,7 @@ int validate_lists_start(batch *b, void (*done)(batch *b)) {
         return started;
 }
 
-void validate_lists_cancel(batch *b) {
+void validate_lists_cancel(batch_input *b) {
         list_node *n, *t;
         list_for_each_safe(n, t, &b->lists) {
                 vlist *v = list_entry(n, vlist, link);

@@ -72,8 +72,8 @@ static json_t *copy_reply(const batch *b) {
         if (!p || b->call.more)
                 return p;
         json_t *results = json_array();
-        for (size_t i = 0; results && i < b->n_files; i++)
-                json_array_append_new(results, copy_result_json(&b->files[i]));
+        for (size_t i = 0; results && i < b->in.n_files; i++)
+                json_array_append_new(results, copy_result_json(&b->in.files[i]));
         json_object_set_new(p, "results", results);
         return p;
 }
@@ -81,14 +81,14 @@ static json_t *copy_reply(const batch *b) {
 /* Size and Read answer with two maps keyed by the caller's keys. */
 static json_t *keyed_reply(const batch *b, const char *ok_name) {
         json_t *ok = json_object(), *errors = json_object();
-        for (size_t i = 0; ok && errors && i < b->n_files; i++) {
-                const job_file *f = &b->files[i];
+        for (size_t i = 0; ok && errors && i < b->in.n_files; i++) {
+                const job_file *f = &b->in.files[i];
                 const char *key = f->entry->key;
                 if (f->err.code != FDS_CODE_OK) {
                         json_object_set_new(errors, key, file_error_json(&f->err));
                         continue;
                 }
-                if (b->kind == TRANSFER_SIZE)
+                if (b->in.kind == TRANSFER_SIZE)
                         json_object_set_new(ok, key, json_integer((json_int_t) f->bytes));
                 else {
                         char *enc = base64_encode(f->data, f->bytes);
@@ -102,7 +102,7 @@ static json_t *keyed_reply(const batch *b, const char *ok_name) {
 static void on_file_done(batch *b, job_file *f, void *userdata) {
         session *s = userdata;
         status_file_done(s->daemon, b, f);
-        if (b->kind != TRANSFER_COPY || !b->call.more || b->call.oneway)
+        if (b->in.kind != TRANSFER_COPY || !b->call.more || b->call.oneway)
                 return;
         reply(s, json_pack("{s:o}", "result", copy_result_json(f)), true);
 }
@@ -116,16 +116,16 @@ static void on_end(batch *b, int status, void *userdata) {
         if (status == 0) {
                 /* For the journal: FDS_BATCH=, the peer, and the first failure. */
                 const job_file *fail = NULL;
-                for (size_t i = 0; b->files_failed && !fail && i < b->n_files; i++)
-                        if (b->files[i].err.code != FDS_CODE_OK)
-                                fail = &b->files[i];
+                for (size_t i = 0; b->files_failed && !fail && i < b->in.n_files; i++)
+                        if (b->in.files[i].err.code != FDS_CODE_OK)
+                                fail = &b->in.files[i];
                 log_fields lf = { .batch = b->id, .peer = true, .peer_uid = s->peer_uid,
                                   .peer_pid = s->peer_pid, .path = fail ? fail->entry->src : NULL,
                                   .code = fail ? fds_code_name(fail->err.code) : NULL };
                 log_struct(LOG_LEVEL_INFO, &lf,
                            "batch %" PRIu64 ": %s from uid %u pid %d: %" PRIu64 " ok, %" PRIu64
                            " failed, %" PRIu64 " bytes, %.3f s%s%s%s%s",
-                           b->id, kind_names[b->kind], (unsigned) s->peer_uid, (int) s->peer_pid,
+                           b->id, kind_names[b->in.kind], (unsigned) s->peer_uid, (int) s->peer_pid,
                            b->files_ok, b->files_failed, b->bytes, (double) batch_elapsed_ns(b) / 1e9,
                            fail ? "; first failure: \"" : "", fail ? fail->entry->src : "",
                            fail ? "\": " : "", fail ? lf.code : "");
@@ -133,8 +133,8 @@ static void on_end(batch *b, int status, void *userdata) {
         if (!b->call.oneway) {
                 switch (status) {
                 case 0:
-                        reply(s, b->kind == TRANSFER_COPY   ? copy_reply(b)
-                                 : b->kind == TRANSFER_SIZE ? keyed_reply(b, "sizes")
+                        reply(s, b->in.kind == TRANSFER_COPY   ? copy_reply(b)
+                                 : b->in.kind == TRANSFER_SIZE ? keyed_reply(b, "sizes")
                                                          : keyed_reply(b, "contents"),
                               false);
                         break;
@@ -144,8 +144,8 @@ static void on_end(batch *b, int status, void *userdata) {
                         break;
                 case -EFBIG:
                         reply_error(s, FDS_ERROR_READ_LIMIT,
-                                    json_pack("{s:I, s:I}", "limit", (json_int_t) b->read_limit,
-                                              "requested", (json_int_t) b->read_requested));
+                                    json_pack("{s:I, s:I}", "limit", (json_int_t) b->in.read_limit,
+                                              "requested", (json_int_t) b->in.read_requested));
                         break;
                 default:
                         /* Canceled by shutdown: the connection closes next. */

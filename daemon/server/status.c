@@ -60,8 +60,8 @@ static uint64_t files_queued(const fds_daemon *d) {
 
         for (n = d->sessions.next; n != &d->sessions; n = n->next) {
                 const session *s = list_entry(n, session, link);
-                if (s->batch && s->batch->n_files > s->batch->next)
-                        q += s->batch->n_files - s->batch->next;
+                if (s->batch && s->batch->in.n_files > s->batch->next)
+                        q += s->batch->in.n_files - s->batch->next;
         }
         return q;
 }
@@ -137,7 +137,7 @@ void status_summary(const fds_daemon *d, char *buf, size_t size) {
 }
 
 void status_file_done(fds_daemon *d, const batch *b, const job_file *f) {
-        if (b->kind != TRANSFER_SIZE && f->err.code == FDS_CODE_OK)
+        if (b->in.kind != TRANSFER_SIZE && f->err.code == FDS_CODE_OK)
                 d->stats.bytes_moved += f->bytes;
 }
 
