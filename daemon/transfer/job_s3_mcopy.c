@@ -32,7 +32,7 @@ static void mcopy_part_start(mp_part *p) {
                 mp_part_done(p, r, NULL);
                 return;
         }
-        snprintf(range, sizeof(range), "bytes=%" PRIu64 "-%" PRIu64, p->off, p->off + p->len - 1);
+        snprintf(range, sizeof(range), "bytes=%" PRIu64 "-%" PRIu64, p->slot.off, p->slot.off + p->slot.len - 1);
         sigv4_pair h[3] = {
                 { "x-amz-copy-source", source },
                 { "x-amz-copy-source-range", range },
@@ -48,7 +48,7 @@ static void mcopy_part_start(mp_part *p) {
         o.on_header = NULL; /* the part's ETag is in the body */
         o.on_done = on_part_copied;
         o.userdata = p;
-        r = s3_call_start(f->env->shared->s3, &o, &p->call);
+        r = s3_call_start(f->env->shared->s3, &o, &p->slot.call);
         free(source);
         if (r < 0)
                 mp_part_done(p, r, NULL);

@@ -15,6 +15,7 @@
 #include <uv.h>
 
 #include "job.h"
+#include "fileio.h"
 #include "job_s3.h"
 #include "md5.h"
 #include "md5q.h"
@@ -36,17 +37,9 @@ static void on_part_put(s3_call *c, const s3_result *r, void *userdata) {
 static void part_read_work(uv_work_t *w) {
         part_read *pr = w->data;
         mp_part *p = pr->p;
-        uint64_t got = 0;
-        while (got < p->len) {
-                ssize_t n = pread(pr->fd, (char *) p->buf + got, p->len - got, (off_t) (p->off + got));
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0) {
-                        pr->r = n < 0 ? -errno : -ENODATA; /* shrank under us */
-                        return;
-                }
-                got += (uint64_t) n;
-        }
+        ssize_t n = fileio_pread_full(pr->fd, p->buf, p->slot.len, (off_t) p->slot.off);
+        if (n < (ssize_t) p->slot.len)
+                pr->r = n < 0 ? (int) n : -ENODATA; /* shrank under us */
 }
 
 static void on_part_hashed(md5q_req *h) {
@@ -54,7 +47,7 @@ static void on_part_hashed(md5q_req *h) {
         mp_part *p = pr->p;
         int r = md5_base64(h->job.digest, p->md5);
         free(pr);
-        p->worker = false;
+        p->slot.worker = false;
         if (r == 0 && p->file->r < 0)
                 r = -ECANCELED;
         if (r < 0) {
@@ -68,10 +61,10 @@ static void on_part_hashed(md5q_req *h) {
         o.headers = &md5;
         o.n_headers = 1;
         o.body = p->buf;
-        o.body_length = p->len;
+        o.body_length = p->slot.len;
         o.on_done = on_part_put;
         o.userdata = p;
-        r = s3_call_start(p->file->env->shared->s3, &o, &p->call);
+        r = s3_call_start(p->file->env->shared->s3, &o, &p->slot.call);
         if (r < 0)
                 mp_part_done(p, r, NULL);
 }
@@ -85,17 +78,17 @@ static void part_read_after(uv_work_t *w, int status) {
         if (r == 0 && p->file->r < 0)
                 r = -ECANCELED;
         if (r == 0)
-                r = md5q_submit(p->file->env->shared->md5q, &pr->hash, p->buf, p->len, on_part_hashed, pr);
+                r = md5q_submit(p->file->env->shared->md5q, &pr->hash, p->buf, p->slot.len, on_part_hashed, pr);
         if (r < 0) {
                 free(pr);
-                p->worker = false;
+                p->slot.worker = false;
                 mp_part_done(p, r, NULL);
         }
 }
 
 static void mpu_part_start(mp_part *p) {
         part_read *pr = calloc(1, sizeof(*pr));
-        p->buf = malloc(p->len ? p->len : 1);
+        p->buf = malloc(p->slot.len ? p->slot.len : 1);
         if (!pr || !p->buf) {
                 free(pr);
                 mp_part_done(p, -ENOMEM, NULL);
@@ -103,9 +96,9 @@ static void mpu_part_start(mp_part *p) {
         }
         *pr = (part_read){ .p = p, .fd = p->file->fd };
         pr->work.data = pr;
-        p->worker = true;
+        p->slot.worker = true;
         if (uv_queue_work(p->file->env->shared->loop, &pr->work, part_read_work, part_read_after) < 0) {
-                p->worker = false;
+                p->slot.worker = false;
                 free(pr);
                 mp_part_done(p, -ENOMEM, NULL);
         }

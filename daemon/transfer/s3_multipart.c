@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "macro.h"
 #include "etag.h"
 #include "job_s3.h"
 #include "parts.h"
@@ -62,8 +63,8 @@ static void mp_settle(mp_file *f) {
 static int on_part_header(http_request *req, const char *name, const char *value, void *userdata) {
         mp_part *p = userdata;
         if (strcasecmp(name, "etag") == 0) {
-                free(p->file->etags[p->index]);
-                p->file->etags[p->index] = strdup(value);
+                free(p->file->etags[p->slot.index]);
+                p->file->etags[p->slot.index] = strdup(value);
         }
         return 0;
 }
@@ -72,18 +73,16 @@ void mp_part_done(mp_part *p, int r, const s3_result *res) {
         mp_file *f = p->file;
         if (res && res->attempts > f->attempts)
                 f->attempts = res->attempts;
-        p->busy = false;
-        p->call = NULL;
-        budget_release(f->env->shared->buffers, &p->mem);
+        part_slot_release(&p->slot, f->env->shared->buffers);
         free(p->buf);
         p->buf = NULL;
         f->inflight--;
         if (r == 0 && res && res->xml && res->xml->etag) {
                 /* UploadPartCopy answers in its body. */
-                free(f->etags[p->index]);
-                f->etags[p->index] = strdup(res->xml->etag);
+                free(f->etags[p->slot.index]);
+                f->etags[p->slot.index] = strdup(res->xml->etag);
         }
-        if (r == 0 && !f->etags[p->index])
+        if (r == 0 && !f->etags[p->slot.index])
                 r = -EBADMSG;
         if (r < 0) {
                 keep_failure(f, r, res);
@@ -95,12 +94,12 @@ void mp_part_done(mp_part *p, int r, const s3_result *res) {
 }
 
 static void on_later(delay_entry *e) {
-        mp_part *p = (mp_part *) ((char *) e - offsetof(mp_part, later));
+        mp_part *p = container_of(e, mp_part, slot.later);
         mp_part_done(p, -ECANCELED, NULL);
 }
 
 static void on_mem(budget_waiter *w) {
-        mp_part *p = (mp_part *) ((char *) w - offsetof(mp_part, mem));
+        mp_part *p = container_of(w, mp_part, slot.mem);
         if (p->file->r < 0) {
                 mp_part_done(p, -ECANCELED, NULL);
                 return;
@@ -110,17 +109,13 @@ static void on_mem(budget_waiter *w) {
 
 static void mp_fill(mp_file *f) {
         while (f->r == 0 && f->upload_id && f->next < f->n_parts && f->inflight < f->n_slots) {
-                mp_part *p = NULL;
-                for (unsigned i = 0; i < f->n_slots && !p; i++)
-                        if (!f->slots[i].busy && !f->slots[i].worker)
-                                p = &f->slots[i];
+                mp_part *p = (mp_part *) part_pool_take(f->slots, f->n_slots, f->next, f->size, f->chunk);
                 if (!p)
                         return;
-                *p = (mp_part){ .file = f, .index = f->next++, .busy = true };
-                list_init(&p->later.link);
-                parts_range(f->size, f->chunk, p->index, &p->off, &p->len);
+                p->file = f;
+                f->next++;
                 f->inflight++;
-                if (!f->ops->buffered || budget_acquire(f->env->shared->buffers, &p->mem, p->len, on_mem))
+                if (!f->ops->buffered || budget_acquire(f->env->shared->buffers, &p->slot.mem, p->slot.len, on_mem))
                         f->ops->part_start(p);
         }
 }
@@ -179,7 +174,7 @@ int mp_start(mp_file *f, const job_env *env, job_file *bf, const fds_location *d
 
 s3_call_opts mp_part_opts(mp_part *p, sigv4_pair q[2], char number[16]) {
         mp_file *f = p->file;
-        snprintf(number, 16, "%u", p->index + 1);
+        snprintf(number, 16, "%u", p->slot.index + 1);
         q[0] = (sigv4_pair){ "partNumber", number };
         q[1] = (sigv4_pair){ "uploadId", f->upload_id };
         s3_call_opts o = job_s3_opts(f->env, f->dst);
@@ -302,15 +297,7 @@ void mp_cancel(mp_file *f) {
         if (f->r == 0)
                 f->r = -ECANCELED;
         f->canceled = true;
-        for (unsigned i = 0; i < f->n_slots; i++) {
-                mp_part *p = &f->slots[i];
-                if (!p->busy)
-                        continue;
-                if (p->call)
-                        s3_call_cancel(p->call);
-                else
-                        budget_cancel_wait(f->env->shared->buffers, &p->mem, &p->later, on_later);
-        }
+        part_pool_cancel(f->slots, f->n_slots, f->env->shared->buffers, on_later);
         /* A create or complete in flight is not canceled: the server may
          * have acted on it already, and only its answer says whether there
          * is an upload to abort (or an object that is whole). */

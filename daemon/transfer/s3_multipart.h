@@ -11,22 +11,17 @@
 
 #include "budget.h"
 #include "job_s3.h"
+#include "part_pool.h"
 #include "s3_client.h"
 
 typedef struct mp_file mp_file;
 
 typedef struct mp_part {
+        part_slot slot;          /* first: index, range, grant, request */
         mp_file *file;
-        unsigned index;          /* 0-based; S3's partNumber is index + 1 */
-        uint64_t off, len;
-        budget_waiter mem;
-        delay_entry later;       /* a cancel reported from the loop */
-        s3_call *call;
         void *buf;
         char md5[32];            /* Content-MD5 of an uploaded part */
         int r;
-        bool busy;
-        bool worker;             /* a worker task is using this slot */
 } mp_part;
 
 typedef struct mp_ops {

@@ -9,6 +9,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "fileio.h"
+#include "macro.h"
 #include "fsq.h"
 #include "job_s3.h"
 #include "md5.h"
@@ -208,11 +210,9 @@ static void part_end(rg_part *p, int r, const s3_result *res) {
         rg_file *f = p->file;
         if (res && res->attempts > f->attempts)
                 f->attempts = res->attempts;
-        p->busy = false;
-        p->call = NULL;
         free(p->buf);
         p->buf = NULL;
-        budget_release(f->env->shared->buffers, &p->mem);
+        part_slot_release(&p->slot, f->env->shared->buffers);
         f->inflight--;
         if (r < 0) {
                 keep_failure(f, r, res);
@@ -225,20 +225,10 @@ static void part_end(rg_part *p, int r, const s3_result *res) {
 
 static void write_work(uv_work_t *w) {
         rg_part *p = w->data;
-        uint64_t n = 0;
-        p->r = p->hashed ? 0 : md5_digest(p->buf, p->len, p->file->digests + (size_t) p->index * 16);
+        p->r = p->hashed ? 0 : md5_digest(p->buf, p->slot.len, p->file->digests + (size_t) p->slot.index * 16);
         if (p->r < 0)
                 return;
-        while (n < p->len) {
-                ssize_t k = pwrite(p->file->tmp->fd, p->buf + n, p->len - n, (off_t) (p->off + n));
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0) {
-                        p->r = -errno;
-                        return;
-                }
-                n += (uint64_t) k;
-        }
+        p->r = fileio_pwrite_full(p->file->tmp->fd, p->buf, p->slot.len, (off_t) p->slot.off);
 }
 
 static void write_after(uv_work_t *w, int status) {
@@ -254,7 +244,7 @@ static void part_write(rg_part *p) {
 
 static void on_part_hashed(md5q_req *h) {
         rg_part *p = h->userdata;
-        memcpy(p->file->digests + (size_t) p->index * 16, h->job.digest, 16);
+        memcpy(p->file->digests + (size_t) p->slot.index * 16, h->job.digest, 16);
         p->hashed = true;
         if (p->file->r < 0) {
                 part_end(p, -ECANCELED, NULL);
@@ -265,7 +255,7 @@ static void on_part_hashed(md5q_req *h) {
 
 static int part_body(http_request *req, const void *data, size_t len, void *userdata) {
         rg_part *p = userdata;
-        if (p->got + len > p->len)
+        if (p->got + len > p->slot.len)
                 return -EMSGSIZE; /* more than the range asked for */
         memcpy(p->buf + p->got, data, len);
         p->got += len;
@@ -292,11 +282,11 @@ static int part_retry(s3_call *c, void *userdata) {
 
 static void part_done(s3_call *c, const s3_result *res, void *userdata) {
         rg_part *p = userdata;
-        p->call = NULL;
+        p->slot.call = NULL;
         if (res->attempts > p->file->attempts)
                 p->file->attempts = res->attempts;
         int r = res->error;
-        if (r == 0 && p->got != p->len)
+        if (r == 0 && p->got != p->slot.len)
                 r = -EPIPE; /* a short range: the object is not what we planned for */
         if (r < 0 || p->file->r < 0) {
                 part_end(p, r < 0 ? r : -ECANCELED, res);
@@ -306,7 +296,7 @@ static void part_done(s3_call *c, const s3_result *res, void *userdata) {
          * third of the serial cost); if they cannot take it, the worker
          * that writes it hashes it. */
         p->hashed = false;
-        if (p->len > 0 && md5q_submit(p->file->env->shared->md5q, &p->hash, p->buf, p->len, on_part_hashed, p) == 0)
+        if (p->slot.len > 0 && md5q_submit(p->file->env->shared->md5q, &p->hash, p->buf, p->slot.len, on_part_hashed, p) == 0)
                 return;
         part_write(p);
 }
@@ -314,9 +304,9 @@ static void part_done(s3_call *c, const s3_result *res, void *userdata) {
 static void part_get(rg_part *p) {
         rg_file *f = p->file;
         char range[64];
-        snprintf(range, sizeof(range), "bytes=%" PRIu64 "-%" PRIu64, p->off, p->off + p->len - 1);
+        snprintf(range, sizeof(range), "bytes=%" PRIu64 "-%" PRIu64, p->slot.off, p->slot.off + p->slot.len - 1);
         sigv4_pair h[2] = { { "If-Match", f->bf->etag }, { "Range", range } };
-        p->buf = malloc(p->len ? p->len : 1);
+        p->buf = malloc(p->slot.len ? p->slot.len : 1);
         if (!p->buf) {
                 part_end(p, -ENOMEM, NULL);
                 return;
@@ -330,13 +320,13 @@ static void part_get(rg_part *p) {
         o.on_retry = part_retry;
         o.on_done = part_done;
         o.userdata = p;
-        int r = s3_call_start(f->env->shared->s3, &o, &p->call);
+        int r = s3_call_start(f->env->shared->s3, &o, &p->slot.call);
         if (r < 0)
                 part_end(p, r, NULL);
 }
 
 static void on_mem(budget_waiter *w) {
-        rg_part *p = (rg_part *) ((char *) w - offsetof(rg_part, mem));
+        rg_part *p = container_of(w, rg_part, slot.mem);
         if (p->file->r < 0)
                 part_end(p, -ECANCELED, NULL);
         else
@@ -345,17 +335,13 @@ static void on_mem(budget_waiter *w) {
 
 static void rg_fill(rg_file *f) {
         while (f->r == 0 && f->tmp && f->next < f->n_parts && f->inflight < f->n_slots) {
-                rg_part *p = NULL;
-                for (unsigned i = 0; i < f->n_slots && !p; i++)
-                        if (!f->slots[i].busy)
-                                p = &f->slots[i];
+                rg_part *p = (rg_part *) part_pool_take(f->slots, f->n_slots, f->next, f->size, f->chunk);
                 if (!p)
                         return;
-                *p = (rg_part){ .file = f, .index = f->next++, .busy = true };
-                list_init(&p->later.link);
-                parts_range(f->size, f->chunk, p->index, &p->off, &p->len);
+                p->file = f;
+                f->next++;
                 f->inflight++;
-                if (budget_acquire(f->env->shared->buffers, &p->mem, p->len, on_mem))
+                if (budget_acquire(f->env->shared->buffers, &p->slot.mem, p->slot.len, on_mem))
                         part_get(p);
         }
 }
@@ -391,7 +377,7 @@ int rg_start(rg_file *f, const job_env *env, job_file *bf, void (*done)(rg_file 
 }
 
 static void on_later(delay_entry *e) {
-        rg_part *p = (rg_part *) ((char *) e - offsetof(rg_part, later));
+        rg_part *p = container_of(e, rg_part, slot.later);
         part_end(p, -ECANCELED, NULL);
 }
 
@@ -399,13 +385,5 @@ void rg_cancel(rg_file *f) {
         if (f->r == 0)
                 f->r = -ECANCELED;
         f->canceled = true;
-        for (unsigned i = 0; i < f->n_slots; i++) {
-                rg_part *p = &f->slots[i];
-                if (!p->busy)
-                        continue;
-                if (p->call)
-                        s3_call_cancel(p->call);
-                else
-                        budget_cancel_wait(f->env->shared->buffers, &p->mem, &p->later, on_later);
-        }
+        part_pool_cancel(f->slots, f->n_slots, f->env->shared->buffers, on_later);
 }

@@ -21,23 +21,20 @@
 #include "local.h"
 #include "md5q.h"
 #include "job_s3.h"
+#include "part_pool.h"
 #include "s3_client.h"
 
 typedef struct rg_file rg_file;
 
 typedef struct rg_part {
+        part_slot slot;          /* first: index, range, grant, request */
         rg_file *file;
-        unsigned index;
-        uint64_t off, len, got;
-        budget_waiter mem;
-        delay_entry later;
-        s3_call *call;
+        uint64_t got;
         char *buf;
         md5q_req hash;           /* the range's MD5, in the daemon's lanes */
         bool hashed;             /* digest stored: the worker need not */
         uv_work_t work;
         int r;
-        bool busy;
 } rg_part;
 
 struct rg_file {
