@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "budget.h"
+#include "macro.h"
 
 #include <stddef.h>
 
@@ -11,7 +12,7 @@ void budget_init(budget *b, uint64_t limit, delay_queue *dq) {
 }
 
 static void on_grant(delay_entry *e) {
-        budget_waiter *w = (budget_waiter *) ((char *) e - offsetof(budget_waiter, grant));
+        budget_waiter *w = container_of(e, budget_waiter, grant);
         w->state = W_HELD;
         w->cb(w);
 }

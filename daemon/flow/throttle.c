@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "throttle.h"
+#include "macro.h"
 
 #include <stddef.h>
 
@@ -51,7 +52,7 @@ void throttle_take(throttle *t, size_t n) {
 static void arm(throttle *t);
 
 static void on_tick(delay_entry *e) {
-        throttle *t = (throttle *) ((char *) e - offsetof(throttle, tick));
+        throttle *t = container_of(e, throttle, tick);
         refill(t);
         if (t->tokens <= 0) {
                 arm(t);

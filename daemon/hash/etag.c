@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "md5.h"
 
 #define MIB (1024ULL * 1024)
@@ -156,14 +157,12 @@ static int file_digest(int fd, uint64_t size, uint64_t part_size, unsigned n, ui
                         r = md5_reset(c);
                 while (r >= 0 && off < end) {
                         size_t want = end - off < BUF ? (size_t) (end - off) : BUF;
-                        ssize_t got = pread(fd, buf, want, (off_t) off);
-                        if (got < 0 && errno == EINTR)
-                                continue;
-                        if (got <= 0)
-                                r = got < 0 ? -errno : -ENODATA;
+                        ssize_t got = fileio_pread_full(fd, buf, want, (off_t) off);
+                        if (got < (ssize_t) want)
+                                r = got < 0 ? (int) got : -ENODATA;
                         else {
-                                r = md5_update(c, buf, (size_t) got);
-                                off += (uint64_t) got;
+                                r = md5_update(c, buf, want);
+                                off += want;
                         }
                 }
                 if (r >= 0)

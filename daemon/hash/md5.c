@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "md5.h"
 
+#include "fileio.h"
 #include "base64.h"
 
 #include <errno.h>
@@ -93,14 +94,12 @@ int md5_file_digest(int fd, uint64_t size, uint8_t ret[16]) {
         int r = buf ? md5_new(&c) : -ENOMEM;
         for (uint64_t off = 0; r >= 0 && off < size;) {
                 size_t want = size - off < BUF ? (size_t) (size - off) : BUF;
-                ssize_t n = pread(fd, buf, want, (off_t) off);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        r = n < 0 ? -errno : -ENODATA;
+                ssize_t n = fileio_pread_full(fd, buf, want, (off_t) off);
+                if (n < (ssize_t) want)
+                        r = n < 0 ? (int) n : -ENODATA;
                 else {
-                        r = md5_update(c, buf, (size_t) n);
-                        off += (uint64_t) n;
+                        r = md5_update(c, buf, want);
+                        off += want;
                 }
         }
         if (r >= 0)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "local.h"
+#include "fileio.h"
 
 #include <fcntl.h>
 #include <inttypes.h>
@@ -97,39 +98,6 @@ fail:
         return r;
 }
 
-/* pread until buf is full or EOF; short reads happen on /proc and the like. */
-static ssize_t pread_full(int fd, char *buf, size_t size, off_t off) {
-        size_t done = 0;
-
-        while (done < size) {
-                ssize_t n = pread(fd, buf + done, size - done, off + (off_t) done);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                if (n == 0)
-                        break;
-                done += (size_t) n;
-        }
-        return (ssize_t) done;
-}
-
-static int pwrite_full(int fd, const char *buf, size_t size, off_t off) {
-        size_t done = 0;
-
-        while (done < size) {
-                ssize_t n = pwrite(fd, buf + done, size - done, off + (off_t) done);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                if (n == 0)
-                        return -EIO;
-                done += (size_t) n;
-        }
-        return 0;
-}
-
 /* Errors after which plain read/write may still work: other filesystem,
  * no support, or a file (in /proc, say) that copy_file_range refuses. */
 static bool copy_range_unsupported(int error) {
@@ -151,10 +119,10 @@ static ssize_t copy_chunk_rw(int in, int out, off_t off, char **buf) {
         r = buf_get(buf);
         if (r < 0)
                 return r;
-        n = pread_full(in, *buf, BUF_SIZE, off);
+        n = fileio_pread_full(in, *buf, BUF_SIZE, off);
         if (n <= 0)
                 return n;
-        r = pwrite_full(out, *buf, (size_t) n, off);
+        r = fileio_pwrite_full(out, *buf, (size_t) n, off);
         if (r < 0)
                 return r;
         return n;
@@ -219,10 +187,10 @@ static int verify_data(int in, int out, const atomic_bool *cancel, char **buf) {
 
                 if (cancelled(cancel))
                         return -ECANCELED;
-                a = pread_full(in, *buf, BUF_SIZE, off);
+                a = fileio_pread_full(in, *buf, BUF_SIZE, off);
                 if (a < 0)
                         return (int) a;
-                b = pread_full(out, *buf + BUF_SIZE, BUF_SIZE, off);
+                b = fileio_pread_full(out, *buf + BUF_SIZE, BUF_SIZE, off);
                 if (b < 0)
                         return (int) b;
                 if (a != b || memcmp(*buf, *buf + BUF_SIZE, (size_t) a) != 0)

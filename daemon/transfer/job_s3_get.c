@@ -16,6 +16,8 @@
 #include <uv.h>
 
 #include "etag.h"
+#include "macro.h"
+#include "fileio.h"
 #include "fsq.h"
 #include "job.h"
 #include "job_s3.h"
@@ -81,20 +83,6 @@ typedef struct get_job {
         bool ranged;
 } get_job;
 
-static int pwrite_all(int fd, const char *p, size_t n, uint64_t off) {
-        while (n > 0) {
-                ssize_t k = pwrite(fd, p, n, (off_t) off);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return -errno;
-                p += k;
-                n -= (size_t) k;
-                off += (uint64_t) k;
-        }
-        return 0;
-}
-
 static void get_work_fn(uv_work_t *w) {
         get_job *gj = w->data;
         int r = 0;
@@ -113,7 +101,7 @@ static void get_work_fn(uv_work_t *w) {
                 gj->truncate = false;
         }
         if (r >= 0 && gj->len[gj->wbuf] > 0) {
-                r = pwrite_all(gj->tmp->fd, gj->bufs[gj->wbuf], gj->len[gj->wbuf], gj->woff);
+                r = fileio_pwrite_full(gj->tmp->fd, gj->bufs[gj->wbuf], gj->len[gj->wbuf], (off_t) gj->woff);
                 /* Only an MD5 ETag can be checked; a multipart one costs
                  * the hashing for nothing. */
                 if (r >= 0 && (gj->check_md5 || gj->etag.kind == ETAG_MULTIPART))
@@ -426,14 +414,14 @@ static void get_done(s3_call *c, const s3_result *r, void *userdata) {
 }
 
 static void ranged_done(rg_file *rg) {
-        get_job *gj = (get_job *) ((char *) rg - offsetof(get_job, rg));
+        get_job *gj = container_of(rg, get_job, rg);
         rg_report(rg);
         rg_free(rg);
         job_done(&gj->base);
 }
 
 static void on_later(delay_entry *e) {
-        get_end((get_job *) ((char *) e - offsetof(get_job, later)));
+        get_end(container_of(e, get_job, later));
 }
 
 static void get_begin(get_job *gj) {
@@ -468,7 +456,7 @@ static void get_begin(get_job *gj) {
 }
 
 static void on_mem(budget_waiter *w) {
-        get_job *gj = (get_job *) ((char *) w - offsetof(get_job, mem));
+        get_job *gj = container_of(w, get_job, mem);
         if (atomic_load(&gj->base.cancel)) {
                 gj->r = -ECANCELED;
                 get_end(gj);

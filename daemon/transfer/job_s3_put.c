@@ -17,6 +17,8 @@
 #include <uv.h>
 
 #include "fsq.h"
+#include "macro.h"
+#include "fileio.h"
 #include "job.h"
 #include "job_s3.h"
 #include "md5.h"
@@ -204,7 +206,7 @@ static void put_digest(put_job *pj);
 static void on_hash_mem(budget_waiter *w);
 
 static void put_mp_done(mp_file *mp) {
-        put_finish((put_job *) ((char *) mp - offsetof(put_job, mp)));
+        put_finish(container_of(mp, put_job, mp));
 }
 
 /* Any thread: the file whole into bufs[0]. */
@@ -212,15 +214,9 @@ static int read_whole(put_job *pj) {
         pj->bufs[0] = malloc(pj->size ? pj->size : 1);
         if (!pj->bufs[0])
                 return -ENOMEM;
-        size_t got = 0;
-        while (got < pj->size) {
-                ssize_t n = pread(pj->fd, pj->bufs[0] + got, pj->size - got, (off_t) got);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        return n < 0 ? -errno : -ENODATA; /* the file shrank under us */
-                got += (size_t) n;
-        }
+        ssize_t n = fileio_pread_full(pj->fd, pj->bufs[0], pj->size, 0);
+        if (n < (ssize_t) pj->size)
+                return n < 0 ? (int) n : -ENODATA; /* the file shrank under us */
         return 0;
 }
 
@@ -366,7 +362,7 @@ static void put_digest(put_job *pj) {
 }
 
 static void on_hash_mem(budget_waiter *w) {
-        put_job *pj = (put_job *) ((char *) w - offsetof(put_job, mem));
+        put_job *pj = container_of(w, put_job, mem);
         if (atomic_load(&pj->base.cancel)) {
                 pj->r = -ECANCELED;
                 put_finish(pj);
@@ -416,7 +412,7 @@ static void put_open(put_job *pj) {
 }
 
 static void on_open_mem(budget_waiter *w) {
-        put_job *pj = (put_job *) ((char *) w - offsetof(put_job, mem));
+        put_job *pj = container_of(w, put_job, mem);
         if (atomic_load(&pj->base.cancel)) {
                 pj->r = -ECANCELED;
                 put_finish(pj);
@@ -426,7 +422,7 @@ static void on_open_mem(budget_waiter *w) {
 }
 
 static void on_later(delay_entry *e) {
-        put_finish((put_job *) ((char *) e - offsetof(put_job, later)));
+        put_finish(container_of(e, put_job, later));
 }
 
 /* The first grant covers a small file read whole (most uploads need no

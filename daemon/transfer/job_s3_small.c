@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "job.h"
+#include "macro.h"
 #include "job_s3.h"
 #include "parts.h"
 #include "s3_multipart.h"
@@ -126,7 +127,7 @@ static int read_start(job *j) {
 }
 
 static void mcopy_done(mp_file *mp) {
-        small_job *sj = (small_job *) ((char *) mp - offsetof(small_job, mp));
+        small_job *sj = container_of(mp, small_job, mp);
         job_file *f = sj->base.file;
         mp_report(mp, "multipart copy failed");
         if (mp->r == 0)
