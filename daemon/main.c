@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "abort_left.h"
+#include "macro.h"
 #include "batch.h"
 #include "conf.h"
 #include "config.h"
@@ -71,7 +72,7 @@ typedef struct fdsd {
 
 static void on_upload_left(fds_daemon *d, const char *endpoint, const char *bucket, const char *key,
                            const char *upload_id, const char *why) {
-        fdsd *f = (fdsd *) ((char *) d - offsetof(fdsd, d));
+        fdsd *f = container_of(d, fdsd, d);
         int r = uploads_left_add(&f->left, endpoint, bucket, key, upload_id);
         log_warning("multipart upload left open, its parts still stored: s3://%s/%s upload id %s on %s (%s); %s",
                     bucket, key, upload_id, endpoint, why,
@@ -418,108 +419,129 @@ static int fdsd_check_config(fdsd *f) {
         return 0;
 }
 
-int main(int argc, char **argv) {
-        static fdsd f;
+/* Options and settings. Returns -1 to go on, or the exit code. */
+static int fdsd_configure(fdsd *f, int argc, char **argv) {
         char *err = NULL;
         int r;
 
         /* Read once, before any thread exists: umask() is process-wide. */
-        f.umask = umask(0022);
-        umask(f.umask);
-        r = parse_args(argc, argv, &f.args);
-        if (r != 0) {
-                free(f.args.flags);
+        f->umask = umask(0022);
+        umask(f->umask);
+        r = parse_args(argc, argv, &f->args);
+        if (r != 0)
                 return r > 0 ? 0 : 2;
-        }
-        r = conf_build(&f.args, f.umask, &f.conf, &err);
+        r = conf_build(&f->args, f->umask, &f->conf, &err);
         if (r < 0) {
                 fprintf(stderr, "fdsd: %s\n", err ? err : strerror(-r));
                 free(err);
-                free(f.args.flags);
                 return r == -ENOMEM ? 1 : 2;
         }
-        f.started = f.conf;
-        log_set_level(f.conf->conf.log_level);
-        log_open(f.conf->conf.log_target);
-        conf_warn_secrets(&f.conf->conf);
-        if (f.args.check_config) {
-                r = fdsd_check_config(&f);
-                conf_gen_free(f.conf);
-                free(f.args.flags);
-                return r;
-        }
-        f.d.cfg = f.conf->conf.d;
+        f->started = f->conf;
+        log_set_level(f->conf->conf.log_level);
+        log_open(f->conf->conf.log_target);
+        conf_warn_secrets(&f->conf->conf);
+        if (f->args.check_config)
+                return fdsd_check_config(f);
+        f->d.cfg = f->conf->conf.d;
+        return -1;
+}
+
+/* Multipart uploads an earlier run could not abort: try again now. */
+static void fdsd_abort_left(fdsd *f) {
+        char *state_dir = uploads_left_dir();
+        int r = uploads_left_load(&f->left, state_dir);
+        if (r < 0)
+                log_warning("cannot read the multipart uploads left open from \"%s\": %s", f->left.path,
+                            strerror(-r));
+        free(state_dir);
+        f->d.upload_left = on_upload_left;
+        if (f->left.n == 0)
+                return;
+        log_info("%zu multipart uploads left open by an earlier run: aborting them", f->left.n);
+        abort_left_with w = { .s3 = f->d.s3, .sites = &f->d.sites, .max_attempts = f->d.cfg.max_attempts,
+                              .retry_budget_s = f->d.cfg.retry_budget_s };
+        if (abort_left_start(&w, &f->left, on_left_aborted, f, &f->aborts) < 0)
+                log_warning("cannot abort them now: out of memory");
+}
+
+/* The loop and everything on it, up to listening. 0, or the exit code. */
+static int fdsd_start(fdsd *f) {
+        const char *what;
+        int r;
 
         signal(SIGPIPE, SIG_IGN);
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
                 log_error("curl_global_init failed");
                 return 1;
         }
-
-        if ((r = uv_loop_init(&f.loop)) < 0) {
+        if ((r = uv_loop_init(&f->loop)) < 0) {
                 log_error("uv_loop_init: %s", uv_strerror(r));
                 return 1;
         }
-        f.d.loop = &f.loop;
-        uv_timer_init(&f.loop, &f.shutdown_timer);
-        f.d.on_drained = on_drained;
-        const char *what;
-        if ((r = daemon_init(&f.d, &what)) < 0) {
+        f->d.loop = &f->loop;
+        uv_timer_init(&f->loop, &f->shutdown_timer);
+        f->d.on_drained = on_drained;
+        if ((r = daemon_init(&f->d, &what)) < 0) {
                 log_error("cannot set up the %s: %s", what, strerror(-r));
                 return 1;
         }
-        char *state_dir = uploads_left_dir();
-        if ((r = uploads_left_load(&f.left, state_dir)) < 0)
-                log_warning("cannot read the multipart uploads left open from \"%s\": %s", f.left.path, strerror(-r));
-        free(state_dir);
-        f.d.upload_left = on_upload_left;
-        if (f.left.n > 0) {
-                log_info("%zu multipart uploads left open by an earlier run: aborting them", f.left.n);
-                abort_left_with w = { .s3 = f.d.s3, .sites = &f.d.sites, .max_attempts = f.d.cfg.max_attempts,
-                                      .retry_budget_s = f.d.cfg.retry_budget_s };
-                if (abort_left_start(&w, &f.left, on_left_aborted, &f, &f.aborts) < 0)
-                        log_warning("cannot abort them now: out of memory");
-        }
-        if ((r = status_meter_start(&f.meter, &f.d)) < 0 || (r = notify_init(&f.notify, &f.d)) < 0) {
+        fdsd_abort_left(f);
+        if ((r = status_meter_start(&f->meter, &f->d)) < 0 || (r = notify_init(&f->notify, &f->d)) < 0) {
                 log_error("timer: %s", uv_strerror(r));
                 return 1;
         }
-        uv_signal_init(&f.loop, &f.sigint);
-        uv_signal_init(&f.loop, &f.sigterm);
-        uv_signal_init(&f.loop, &f.sighup);
-        f.sigint.data = f.sigterm.data = f.sighup.data = &f;
-        uv_signal_start(&f.sigint, on_signal, SIGINT);
-        uv_signal_start(&f.sigterm, on_signal, SIGTERM);
-        uv_signal_start(&f.sighup, on_signal, SIGHUP);
+        uv_signal_init(&f->loop, &f->sigint);
+        uv_signal_init(&f->loop, &f->sigterm);
+        uv_signal_init(&f->loop, &f->sighup);
+        f->sigint.data = f->sigterm.data = f->sighup.data = f;
+        uv_signal_start(&f->sigint, on_signal, SIGINT);
+        uv_signal_start(&f->sigterm, on_signal, SIGTERM);
+        uv_signal_start(&f->sighup, on_signal, SIGHUP);
 
-        r = fdsd_listen(&f);
+        r = fdsd_listen(f);
         if (r < 0) {
-                notify_failed(&f.notify, r, "cannot listen");
-                f.exit_code = 1;
-                fdsd_stop(&f);
+                notify_failed(&f->notify, r, "cannot listen");
+                f->exit_code = 1;
+                fdsd_stop(f);
         } else
-                notify_ready(&f.notify);
+                notify_ready(&f->notify);
+        return 0;
+}
 
-        uv_run(&f.loop, UV_RUN_DEFAULT);
-
+/* After the loop stopped: close what is left, and the loop itself. */
+static void fdsd_finish(fdsd *f) {
         unsigned leftover = 0;
-        uv_walk(&f.loop, close_walk, &leftover);
-        uv_run(&f.loop, UV_RUN_DEFAULT);
-        r = uv_loop_close(&f.loop);
+        uv_walk(&f->loop, close_walk, &leftover);
+        uv_run(&f->loop, UV_RUN_DEFAULT);
+        int r = uv_loop_close(&f->loop);
         if (r != 0) {
                 log_error("event loop still busy at exit: %s", uv_strerror(r));
-                f.exit_code = 1;
+                f->exit_code = 1;
         }
         if (leftover > 1) /* the shutdown timer is expected */
                 log_warning("%u handles were still open at exit", leftover - 1);
         log_info("stopped: %" PRIu64 " connections, %" PRIu64 " files ok, %" PRIu64 " failed, %" PRIu64 " bytes",
-                 f.d.stats.connections_total, f.d.engine.stats.files_ok, f.d.engine.stats.files_failed,
-                 f.d.engine.stats.bytes);
-        s3_ctx_free(f.d.s3);
-        abort_left_free(f.aborts);
-        uploads_left_free(&f.left);
+                 f->d.stats.connections_total, f->d.engine.stats.files_ok, f->d.engine.stats.files_failed,
+                 f->d.engine.stats.bytes);
+        s3_ctx_free(f->d.s3);
+        abort_left_free(f->aborts);
+        uploads_left_free(&f->left);
         curl_global_cleanup();
+}
+
+int main(int argc, char **argv) {
+        static fdsd f;
+
+        int r = fdsd_configure(&f, argc, argv);
+        if (r < 0) {
+                r = fdsd_start(&f);
+                if (r == 0) {
+                        uv_run(&f.loop, UV_RUN_DEFAULT);
+                        fdsd_finish(&f);
+                        r = f.exit_code;
+                }
+        }
         conf_gen_free(f.conf);
         free(f.args.flags);
-        return f.exit_code;
+        return r;
 }

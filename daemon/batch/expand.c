@@ -368,6 +368,36 @@ static int check_clashes(batch_input *b, fds_entry *entries, size_t n) {
         return r;
 }
 
+/* One file a recursive entry e found becomes entry x and its file slot;
+ * *k counts it once it is filled. 0, or -ENOMEM. */
+static int found_to_entry(fds_request *req, const fds_entry *e, found *fd, fds_entry *x, job_file *file,
+                          size_t *k) {
+        char *src = NULL, *dst = NULL;
+        int r = 0;
+
+        *x = (fds_entry){ .index = e->index, .owned = true };
+        if (join(&e->src_loc, fd->rel, &src) < 0 || join(&e->dst_loc, fd->rel, &dst) < 0) {
+                free(src);
+                free(dst);
+                return -ENOMEM;
+        }
+        x->src = src;
+        x->dst = dst;
+        const char *why = NULL;
+        if (fds_location_parse(src, &x->src_loc, &why) < 0 || fds_location_parse(dst, &x->dst_loc, &why) < 0)
+                r = fds_problem_add(req->problems, x, dst, why ? why : "invalid path");
+        *file = (job_file){ .entry = x };
+        if (e->src_loc.kind == FDS_LOCATION_S3) {
+                /* The listing told size and ETag: no HEAD needed. */
+                file->src_size = fd->size;
+                file->src_known = true;
+                file->etag = fd->etag;
+                fd->etag = NULL;
+        }
+        (*k)++;
+        return r;
+}
+
 int expand_apply(batch_input *b) {
         expand_state *st = b->expand;
         fds_request *req = &b->req;
@@ -401,33 +431,8 @@ int expand_apply(batch_input *b) {
                 }
                 if (it->r < 0)
                         r = fds_problem_add(req->problems, e, e->src, it->reason ? it->reason : walk_reason(it->r));
-                for (size_t f = 0; r >= 0 && it->r >= 0 && f < it->n; f++) {
-                        fds_entry *x = &entries[k];
-                        char *src = NULL, *dst = NULL;
-                        *x = (fds_entry){ .index = e->index, .owned = true };
-                        if (join(&e->src_loc, it->files[f].rel, &src) < 0 ||
-                            join(&e->dst_loc, it->files[f].rel, &dst) < 0) {
-                                free(src);
-                                free(dst);
-                                r = -ENOMEM;
-                                break;
-                        }
-                        x->src = src;
-                        x->dst = dst;
-                        const char *why = NULL;
-                        if (fds_location_parse(src, &x->src_loc, &why) < 0 ||
-                            fds_location_parse(dst, &x->dst_loc, &why) < 0)
-                                r = fds_problem_add(req->problems, x, dst, why ? why : "invalid path");
-                        files[k] = (job_file){ .entry = x };
-                        if (e->src_loc.kind == FDS_LOCATION_S3) {
-                                /* The listing told size and ETag: no HEAD needed. */
-                                files[k].src_size = it->files[f].size;
-                                files[k].src_known = true;
-                                files[k].etag = it->files[f].etag;
-                                it->files[f].etag = NULL;
-                        }
-                        k++;
-                }
+                for (size_t f = 0; r >= 0 && it->r >= 0 && f < it->n; f++)
+                        r = found_to_entry(req, e, &it->files[f], &entries[k], &files[k], &k);
                 fds_location_done(&e->src_loc);
                 fds_location_done(&e->dst_loc);
         }

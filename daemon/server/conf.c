@@ -366,123 +366,161 @@ static const char **string_field(fdsd_conf *c, const conf_key *k) {
         return (const char **) (void *) ((char *) c + k->offset);
 }
 
-/* Set k from value; on -EINVAL *ret_expected says what would do. */
-static int conf_set(fdsd_conf *c, const conf_key *k, const char *value, char *expected, size_t size) {
-        uint64_t v;
-        gid_t gid = 0;
-        int r;
+/* Each kind of key: set k from value, or return -EINVAL with what would
+ * do in expected. The string kinds only check here (conf_set stores them). */
 
-        switch (k->type) {
-        case CONF_COUNT:
-        case CONF_SIZE:
-                if (parse_number(value, &v) < 0 || v < k->min || v > k->max) {
-                        char lo[24], hi[24];
-                        if (k->type == CONF_COUNT)
-                                snprintf(expected, size, "an integer from %" PRIu64 " to %" PRIu64, k->min,
-                                         k->max);
-                        else
-                                snprintf(expected, size, "a size from %s to %s bytes; K, M, G, T multiply by 1024",
-                                         format_size(k->min, lo), format_size(k->max, hi));
-                        return -EINVAL;
-                }
-                store_uint(c, k, v);
-                return 0;
-        case CONF_BOOL: {
-                bool b;
-                if (strcmp(value, "yes") == 0 || strcmp(value, "true") == 0 || strcmp(value, "on") == 0 ||
-                    strcmp(value, "1") == 0)
-                        b = true;
-                else if (strcmp(value, "no") == 0 || strcmp(value, "false") == 0 || strcmp(value, "off") == 0 ||
-                         strcmp(value, "0") == 0)
-                        b = false;
-                else {
-                        snprintf(expected, size, "yes or no");
-                        return -EINVAL;
-                }
-                memcpy((char *) c + k->offset, &b, sizeof(b));
-                return 0;
-        }
-        case CONF_MODE: {
-                char *end;
-                unsigned long m;
-                errno = 0;
-                m = strtoul(value, &end, 8);
-                if (errno || end == value || *end || value[0] == '-' || value[0] == '+' || m > k->max) {
-                        snprintf(expected, size, "octal permission bits such as 0660");
-                        return -EINVAL;
-                }
-                store_uint(c, k, m);
-                return 0;
-        }
-        case CONF_SOCKET_PATH:
-                if (value[0] != '/' || strlen(value) >= sizeof(((struct sockaddr_un *) 0)->sun_path)) {
-                        snprintf(expected, size, "an absolute path of at most %zu bytes",
-                                 sizeof(((struct sockaddr_un *) 0)->sun_path) - 1);
-                        return -EINVAL;
-                }
-                break;
-        case CONF_URL:
-                if ((strncmp(value, "http://", 7) != 0 || !value[7]) &&
-                    (strncmp(value, "https://", 8) != 0 || !value[8])) {
-                        snprintf(expected, size, "an http:// or https:// URL");
-                        return -EINVAL;
-                }
-                break;
-        case CONF_REGION:
-                if (!*value || strspn(value, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(value)) {
-                        snprintf(expected, size, "a region name such as eu-west-1");
-                        return -EINVAL;
-                }
-                break;
-        case CONF_WORD:
-        case CONF_ENUM:
-                r = choice_index(k->choices, value);
-                if (r < 0) {
-                        char list[128];
-                        choices_text(k->choices, list, sizeof(list));
-                        snprintf(expected, size, "one of %s", list);
-                        return -EINVAL;
-                }
-                if (k->type == CONF_WORD)
-                        *string_field(c, k) = k->choices[r];
+static int set_number(fdsd_conf *c, const conf_key *k, const char *value, char *expected, size_t size) {
+        uint64_t v;
+        if (parse_number(value, &v) < 0 || v < k->min || v > k->max) {
+                char lo[24], hi[24];
+                if (k->type == CONF_COUNT)
+                        snprintf(expected, size, "an integer from %" PRIu64 " to %" PRIu64, k->min, k->max);
                 else
-                        memcpy((char *) c + k->offset, &r, sizeof(r));
-                return 0;
-        case CONF_GROUP:
-                r = resolve_group(value, &gid);
-                if (r == -ENOMEM)
-                        return r;
-                if (r < 0) {
-                        snprintf(expected, size, "an existing group's name or number");
-                        return -EINVAL;
-                }
-                c->socket_gid = gid;
-                break;
-        case CONF_USERS:
-        case CONF_GROUPS: {
-                void *ids;
-                size_t n;
-                r = resolve_list(c, value, k->type == CONF_GROUPS, &ids, &n);
-                if (r == -ENOMEM)
-                        return r;
-                if (r < 0) {
-                        snprintf(expected, size, "existing %s names or numbers, separated by commas",
-                                 k->type == CONF_GROUPS ? "group" : "user");
-                        return -EINVAL;
-                }
-                if (k->type == CONF_GROUPS) {
-                        c->d.allow_gids = ids;
-                        c->d.n_allow_gids = n;
-                } else {
-                        c->d.allow_uids = ids;
-                        c->d.n_allow_uids = n;
-                }
-                break;
+                        snprintf(expected, size, "a size from %s to %s bytes; K, M, G, T multiply by 1024",
+                                 format_size(k->min, lo), format_size(k->max, hi));
+                return -EINVAL;
         }
-        case CONF_STRING:
-                break;
+        store_uint(c, k, v);
+        return 0;
+}
+
+static bool one_of(const char *value, const char *const *words) {
+        for (; *words; words++)
+                if (strcmp(value, *words) == 0)
+                        return true;
+        return false;
+}
+
+static int set_bool(fdsd_conf *c, const conf_key *k, const char *value, char *expected, size_t size) {
+        static const char *const yes[] = { "yes", "true", "on", "1", NULL };
+        static const char *const no[] = { "no", "false", "off", "0", NULL };
+        bool b;
+        if (one_of(value, yes))
+                b = true;
+        else if (one_of(value, no))
+                b = false;
+        else {
+                snprintf(expected, size, "yes or no");
+                return -EINVAL;
         }
-        /* The string kinds. */
+        memcpy((char *) c + k->offset, &b, sizeof(b));
+        return 0;
+}
+
+static int set_mode(fdsd_conf *c, const conf_key *k, const char *value, char *expected, size_t size) {
+        char *end;
+        unsigned long m;
+        errno = 0;
+        m = strtoul(value, &end, 8);
+        if (errno || end == value || *end || value[0] == '-' || value[0] == '+' || m > k->max) {
+                snprintf(expected, size, "octal permission bits such as 0660");
+                return -EINVAL;
+        }
+        store_uint(c, k, m);
+        return 0;
+}
+
+static int check_socket_path(fdsd_conf *c, const conf_key *k, const char *value, char *expected, size_t size) {
+        size_t max = sizeof(((struct sockaddr_un *) 0)->sun_path) - 1;
+        if (value[0] != '/' || strlen(value) > max) {
+                snprintf(expected, size, "an absolute path of at most %zu bytes", max);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static int check_url(fdsd_conf *c, const conf_key *k, const char *value, char *expected, size_t size) {
+        if ((strncmp(value, "http://", 7) != 0 || !value[7]) && (strncmp(value, "https://", 8) != 0 || !value[8])) {
+                snprintf(expected, size, "an http:// or https:// URL");
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static int check_region(fdsd_conf *c, const conf_key *k, const char *value, char *expected, size_t size) {
+        if (!*value || strspn(value, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(value)) {
+                snprintf(expected, size, "a region name such as eu-west-1");
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static int set_choice(fdsd_conf *c, const conf_key *k, const char *value, char *expected, size_t size) {
+        int r = choice_index(k->choices, value);
+        if (r < 0) {
+                char list[128];
+                choices_text(k->choices, list, sizeof(list));
+                snprintf(expected, size, "one of %s", list);
+                return -EINVAL;
+        }
+        if (k->type == CONF_WORD)
+                *string_field(c, k) = k->choices[r];
+        else
+                memcpy((char *) c + k->offset, &r, sizeof(r));
+        return 0;
+}
+
+static int check_group(fdsd_conf *c, const conf_key *k, const char *value, char *expected, size_t size) {
+        gid_t gid = 0;
+        int r = resolve_group(value, &gid);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                snprintf(expected, size, "an existing group's name or number");
+                return -EINVAL;
+        }
+        c->socket_gid = gid;
+        return 0;
+}
+
+static int check_ids(fdsd_conf *c, const conf_key *k, const char *value, char *expected, size_t size) {
+        bool groups = k->type == CONF_GROUPS;
+        void *ids;
+        size_t n;
+        int r = resolve_list(c, value, groups, &ids, &n);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                snprintf(expected, size, "existing %s names or numbers, separated by commas",
+                         groups ? "group" : "user");
+                return -EINVAL;
+        }
+        if (groups) {
+                c->d.allow_gids = ids;
+                c->d.n_allow_gids = n;
+        } else {
+                c->d.allow_uids = ids;
+                c->d.n_allow_uids = n;
+        }
+        return 0;
+}
+
+typedef int (*conf_setter)(fdsd_conf *c, const conf_key *k, const char *value, char *expected, size_t size);
+
+static const struct {
+        conf_setter set;
+        bool is_string;          /* also kept as a string (after the check) */
+} conf_kinds[] = {
+        [CONF_COUNT] = { set_number, false },
+        [CONF_SIZE] = { set_number, false },
+        [CONF_BOOL] = { set_bool, false },
+        [CONF_MODE] = { set_mode, false },
+        [CONF_WORD] = { set_choice, false },
+        [CONF_ENUM] = { set_choice, false },
+        [CONF_SOCKET_PATH] = { check_socket_path, true },
+        [CONF_URL] = { check_url, true },
+        [CONF_REGION] = { check_region, true },
+        [CONF_GROUP] = { check_group, true },
+        [CONF_USERS] = { check_ids, true },
+        [CONF_GROUPS] = { check_ids, true },
+        [CONF_STRING] = { NULL, true },
+};
+
+/* Set k from value; on -EINVAL expected says what would do. */
+static int conf_set(fdsd_conf *c, const conf_key *k, const char *value, char *expected, size_t size) {
+        int r = conf_kinds[k->type].set ? conf_kinds[k->type].set(c, k, value, expected, size) : 0;
+        if (r < 0 || !conf_kinds[k->type].is_string)
+                return r;
         if (!*value || !is_printable(value)) {
                 snprintf(expected, size, "a non-empty string without control characters");
                 return -EINVAL;

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include "macro.h"
 #include "batch.h"
 #include "daemon.h"
 #include "log.h"
@@ -73,7 +74,7 @@ static void update_backpressure(session *s) {
  * timeout is dropped: one that never reads must not hold its batch and
  * its reply memory forever. */
 static void on_stall_check(delay_entry *e) {
-        session *s = (session *) ((char *) e - offsetof(session, stall));
+        session *s = container_of(e, session, stall);
         if (s->closing || s->write_pending == 0)
                 return;
         if (s->bytes_written == s->stall_mark) {
@@ -286,6 +287,51 @@ static void session_peer(session *s) {
         }
 }
 
+/* The system service's access list is the socket's group, whoever created
+ * the socket (we, or systemd): learnt from the first connection. */
+static void learn_socket_gid(fds_daemon *d, uv_stream_t *server) {
+        uv_os_fd_t lfd;
+        struct sockaddr_un sa;
+        socklen_t sl = sizeof(sa);
+        struct stat st;
+
+        if (d->socket_gid_known)
+                return;
+        if (uv_fileno((uv_handle_t *) server, &lfd) == 0 && getsockname(lfd, (struct sockaddr *) &sa, &sl) == 0 &&
+            sa.sun_path[0] && stat(sa.sun_path, &st) == 0)
+                d->socket_gid = st.st_gid;
+        d->socket_gid_known = true;
+}
+
+/* Whether the peer may not stay: a user not allowed, or over a connection
+ * limit. The reply says why; the session closes once it is written. */
+static bool session_refused(session *s) {
+        fds_daemon *d = s->daemon;
+        if (!peer_allowed(&d->cfg, d->socket_gid, s->peer_uid, s->peer_gid, s->peer_groups, s->n_peer_groups)) {
+                log_warning("session %" PRIu64 ": uid %u (pid %d) is not allowed to use this fdsd; refused", s->id,
+                            (unsigned) s->peer_uid, (int) s->peer_pid);
+                send_error(s, FDS_INTERFACE ".PermissionDenied",
+                           json_pack("{s:I, s:s}", "uid", (json_int_t) s->peer_uid, "reason",
+                                     "this user is not allowed to use this fdsd"));
+                return true;
+        }
+        if (s->peer->connections > peer_max_connections(&d->cfg)) {
+                log_info("session %" PRIu64 ": uid %u has %u connections, its limit; refusing pid %d", s->id,
+                         (unsigned) s->peer_uid, peer_max_connections(&d->cfg), (int) s->peer_pid);
+                send_error(s, FDS_INTERFACE ".TooManyConnections",
+                           json_pack("{s:I}", "limit", (json_int_t) peer_max_connections(&d->cfg)));
+                return true;
+        }
+        if (d->n_sessions > d->cfg.max_connections) {
+                log_info("session %" PRIu64 ": too many connections (%u); refusing uid %u pid %d",
+                         s->id, d->cfg.max_connections, (unsigned) s->peer_uid, (int) s->peer_pid);
+                send_error(s, FDS_INTERFACE ".TooManyConnections",
+                           json_pack("{s:I}", "limit", (json_int_t) d->cfg.max_connections));
+                return true;
+        }
+        return false;
+}
+
 int session_accept(fds_daemon *d, uv_stream_t *server, session_call_fn on_call) {
         session *s = calloc(1, sizeof(*s));
         if (!s)
@@ -312,47 +358,14 @@ int session_accept(fds_daemon *d, uv_stream_t *server, session_call_fn on_call) 
         d->stats.connections_total++;
         session_peer(s);
         list_init(&s->stall.link);
-        if (!d->socket_gid_known) {
-                /* The system service's access list is the socket's group,
-                 * whoever created the socket (we, or systemd). */
-                uv_os_fd_t lfd;
-                struct sockaddr_un sa;
-                socklen_t sl = sizeof(sa);
-                struct stat st;
-                if (uv_fileno((uv_handle_t *) server, &lfd) == 0 &&
-                    getsockname(lfd, (struct sockaddr *) &sa, &sl) == 0 && sa.sun_path[0] &&
-                    stat(sa.sun_path, &st) == 0)
-                        d->socket_gid = st.st_gid;
-                d->socket_gid_known = true;
-        }
+        learn_socket_gid(d, server);
         s->peer = peer_get(&d->peers, s->peer_uid);
         if (!s->peer) {
                 session_close(s);
                 return -ENOMEM;
         }
         s->peer->connections++;
-        if (!peer_allowed(&d->cfg, d->socket_gid, s->peer_uid, s->peer_gid, s->peer_groups, s->n_peer_groups)) {
-                log_warning("session %" PRIu64 ": uid %u (pid %d) is not allowed to use this fdsd; refused", s->id,
-                            (unsigned) s->peer_uid, (int) s->peer_pid);
-                send_error(s, FDS_INTERFACE ".PermissionDenied",
-                           json_pack("{s:I, s:s}", "uid", (json_int_t) s->peer_uid, "reason",
-                                     "this user is not allowed to use this fdsd"));
-                session_close_after_write(s);
-                return 0;
-        }
-        if (s->peer->connections > peer_max_connections(&d->cfg)) {
-                log_info("session %" PRIu64 ": uid %u has %u connections, its limit; refusing pid %d", s->id,
-                         (unsigned) s->peer_uid, peer_max_connections(&d->cfg), (int) s->peer_pid);
-                send_error(s, FDS_INTERFACE ".TooManyConnections",
-                           json_pack("{s:I}", "limit", (json_int_t) peer_max_connections(&d->cfg)));
-                session_close_after_write(s);
-                return 0;
-        }
-        if (d->n_sessions > d->cfg.max_connections) {
-                log_info("session %" PRIu64 ": too many connections (%u); refusing uid %u pid %d",
-                         s->id, d->cfg.max_connections, (unsigned) s->peer_uid, (int) s->peer_pid);
-                send_error(s, FDS_INTERFACE ".TooManyConnections",
-                           json_pack("{s:I}", "limit", (json_int_t) d->cfg.max_connections));
+        if (session_refused(s)) {
                 session_close_after_write(s);
                 return 0;
         }
