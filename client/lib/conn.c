@@ -8,7 +8,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "client-internal.h"
+#include "conn.h"
 #include "socket_path.h"
 
 #define CONN_READ_CHUNK (64 * 1024)
@@ -178,4 +178,10 @@ int conn_recv(fds_client *c, json_t **ret_msg) {
 fail:
         conn_close(c);
         return r;
+}
+
+const fds_call_error *fds_client_last_error(const fds_client *c) {
+        if (!c || !c->error.set)
+                return NULL;
+        return &c->error.pub;
 }

@@ -5,7 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "client-internal.h"
+#include "call_error.h"
+#include "reply.h"
 
 void call_error_clear(call_error *e) {
         json_decref(e->reply);
@@ -29,9 +30,9 @@ static int error_parse_problems(call_error *e, json_t *parameters) {
                 fds_problem *q = &e->problems[i];
 
                 q->index = json_is_integer(index) ? json_integer_value(index) : -1;
-                q->key = call_get_string(p, "key");
-                q->path = call_get_string(p, "path");
-                q->reason = call_get_string(p, "reason");
+                q->key = reply_get_string(p, "key");
+                q->path = reply_get_string(p, "path");
+                q->reason = reply_get_string(p, "reason");
                 if (!q->path)
                         q->path = "";
                 if (!q->reason)
@@ -44,9 +45,9 @@ static int error_parse_problems(call_error *e, json_t *parameters) {
 
 static char *error_format_message(const call_error *e, json_t *parameters) {
         const char *name = e->pub.name;
-        const char *reason = call_get_string(parameters, "reason");
-        const char *parameter = call_get_string(parameters, "parameter");
-        const char *method = call_get_string(parameters, "method");
+        const char *reason = reply_get_string(parameters, "reason");
+        const char *parameter = reply_get_string(parameters, "parameter");
+        const char *method = reply_get_string(parameters, "method");
         char *m = NULL;
         int k;
 
@@ -81,7 +82,7 @@ int call_error_set(call_error *e, json_t *reply) {
 
         call_error_clear(e);
         e->reply = json_incref(reply);
-        e->pub.name = call_get_string(reply, "error");
+        e->pub.name = reply_get_string(reply, "error");
         if (!json_is_object(parameters))
                 parameters = NULL;
 
@@ -114,10 +115,4 @@ int call_error_set(call_error *e, json_t *reply) {
 fail:
         call_error_clear(e);
         return r;
-}
-
-const fds_call_error *fds_client_last_error(const fds_client *c) {
-        if (!c || !c->error.set)
-                return NULL;
-        return &c->error.pub;
 }

@@ -6,7 +6,8 @@
 #include <string.h>
 
 #include "base64.h"
-#include "client-internal.h"
+#include "call.h"
+#include "file_error.h"
 #include "fds/files.h"
 
 /* Send the call and read its one reply; *ret_answers and *ret_errors are

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "client-internal.h"
+#include "options_json.h"
 
 struct fds_options {
         json_t *root;

@@ -5,7 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "client-internal.h"
+#include "file_error.h"
+#include "reply.h"
 
 /* Strings are borrowed from obj. */
 int file_error_parse(json_t *obj, fds_file_error *ret) {
@@ -15,8 +16,8 @@ int file_error_parse(json_t *obj, fds_file_error *ret) {
 
         if (!json_is_object(obj))
                 return -EBADMSG;
-        e.code = call_get_string(obj, "code");
-        e.message = call_get_string(obj, "message");
+        e.code = reply_get_string(obj, "code");
+        e.message = reply_get_string(obj, "message");
         if (!e.code || !e.message)
                 return -EBADMSG;
         if (status && !json_is_null(status)) {

@@ -3,7 +3,10 @@
 #include <errno.h>
 #include <string.h>
 
-#include "client-internal.h"
+#include "call.h"
+#include "call_error.h"
+#include "options_json.h"
+#include "reply.h"
 
 int call_start(fds_client *c, const char *method, json_t *parameters, const fds_options *opts, bool more) {
         json_t *msg = NULL;
@@ -88,22 +91,4 @@ bad:
         /* The stream can no longer be trusted to be in step with the call. */
         conn_close(c);
         return -EBADMSG;
-}
-
-/* 1 and *ret when obj[key] is a non-negative integer, 0 when it is absent
- * or null, -EBADMSG when it is anything else. */
-int call_get_uint64(json_t *obj, const char *key, uint64_t *ret) {
-        json_t *v = json_object_get(obj, key);
-
-        if (!v || json_is_null(v))
-                return 0;
-        if (!json_is_integer(v) || json_integer_value(v) < 0)
-                return -EBADMSG;
-        *ret = (uint64_t) json_integer_value(v);
-        return 1;
-}
-
-/* obj[key] if it is a string, else NULL. */
-const char *call_get_string(json_t *obj, const char *key) {
-        return json_string_value(json_object_get(obj, key));
 }

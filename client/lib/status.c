@@ -4,7 +4,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "client-internal.h"
+#include "call.h"
+#include "reply.h"
 #include "fds/status.h"
 
 #define COUNTER(name) { #name, offsetof(fds_status, name) }
@@ -39,12 +40,12 @@ int fds_client_status(fds_client *c, fds_status *ret) {
         r = call_next(c, &parameters, &continues);
         if (r < 0)
                 return r;
-        version = call_get_string(parameters, "version");
+        version = reply_get_string(parameters, "version");
         uptime = json_object_get(parameters, "uptime_seconds");
         if (continues || !version || !json_is_number(uptime))
                 goto bad;
         for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
-                if (call_get_uint64(parameters, counters[i].key,
+                if (reply_get_uint64(parameters, counters[i].key,
                                     (uint64_t *) (void *) ((char *) &st + counters[i].offset)) != 1)
                         goto bad;
         snprintf(st.version, sizeof(st.version), "%s", version);

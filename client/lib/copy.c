@@ -6,7 +6,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "client-internal.h"
+#include "call.h"
+#include "file_error.h"
+#include "reply.h"
 #include "fds/copy.h"
 
 typedef struct copy_state {
@@ -70,15 +72,15 @@ static int copy_parse_result(json_t *obj, size_t n, fds_copy_result *ret) {
                 return -EBADMSG;
         res.index = (size_t) json_integer_value(index);
         res.ok = json_is_true(ok);
-        res.src = call_get_string(obj, "src");
-        res.dst = call_get_string(obj, "dst");
+        res.src = reply_get_string(obj, "src");
+        res.dst = reply_get_string(obj, "dst");
         if (!res.src || !res.dst)
                 return -EBADMSG;
-        r = call_get_uint64(obj, "bytes", &res.bytes);
+        r = reply_get_uint64(obj, "bytes", &res.bytes);
         if (r <= 0)
                 return r < 0 ? r : -EBADMSG;
         uint64_t attempts = 0;
-        if (call_get_uint64(obj, "attempts", &attempts) < 0 || attempts > UINT_MAX)
+        if (reply_get_uint64(obj, "attempts", &attempts) < 0 || attempts > UINT_MAX)
                 return -EBADMSG;
         res.attempts = (unsigned) attempts;
         json_t *verified = json_object_get(obj, "verified");
@@ -128,9 +130,9 @@ static int copy_parse_summary(json_t *obj, fds_copy_summary *ret) {
 
         if (!json_is_object(obj) || !json_is_number(seconds))
                 return -EBADMSG;
-        if (call_get_uint64(obj, "files_ok", &sum.files_ok) <= 0 ||
-            call_get_uint64(obj, "files_failed", &sum.files_failed) <= 0 ||
-            call_get_uint64(obj, "bytes", &sum.bytes) <= 0)
+        if (reply_get_uint64(obj, "files_ok", &sum.files_ok) <= 0 ||
+            reply_get_uint64(obj, "files_failed", &sum.files_failed) <= 0 ||
+            reply_get_uint64(obj, "bytes", &sum.bytes) <= 0)
                 return -EBADMSG;
         sum.seconds = json_number_value(seconds);
         *ret = sum;
