@@ -1,0 +1,303 @@
+/* SPDX-License-Identifier: MIT */
+/* Single values of the S3 settings: checking endpoint URLs, regions and
+ * addressing styles, the Host of a bucket, and the settings as text. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "s3_settings.h"
+#include "s3_settings_internal.h"
+#include "xstr.h"
+
+#define REGION_MAX 64
+#define URL_SHOWN_MAX 256
+
+/* ---- small helpers ---- */
+
+int s3_settings_fail(char **ret_error, int r, const char *fmt, ...) {
+        va_list ap;
+        char *s;
+
+        if (!ret_error)
+                return r;
+        va_start(ap, fmt);
+        if (vasprintf(&s, fmt, ap) < 0)
+                s = NULL;
+        va_end(ap);
+        *ret_error = s;
+        return s ? r : -ENOMEM;
+}
+
+static bool is_alnum(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+static char lower(char c) {
+        return c >= 'A' && c <= 'Z' ? (char) (c - 'A' + 'a') : c;
+}
+
+int s3_settings_set_string(char **dst, const char *value) {
+        char *v = strdup(value);
+
+        if (!v)
+                return -ENOMEM;
+        free(*dst);
+        *dst = v;
+        return 0;
+}
+
+/* A URL as it may appear in a message: not when it could carry a password
+ * (user:password@host) or bytes a terminal would interpret. */
+const char *s3_settings_url_shown(const char *url) {
+        if (strchr(url, '@') || strlen(url) > URL_SHOWN_MAX)
+                return "(not shown)";
+        for (const char *p = url; *p; p++)
+                if ((unsigned char) *p < 0x20 || *p == 0x7f)
+                        return "(not shown)";
+        return url;
+}
+
+char *s3_settings_mask_key_id(const char *key_id, char buf[static 13]) {
+        size_t n = key_id ? strlen(key_id) : 0;
+
+        if (n < 12) {
+                strcpy(buf, "****");
+                return buf;
+        }
+        memcpy(buf, key_id, 4);
+        memcpy(buf + 4, "****", 4);
+        memcpy(buf + 8, key_id + n - 4, 4);
+        buf[12] = '\0';
+        return buf;
+}
+
+const char *s3_settings_getenv_process(const char *name, void *userdata) {
+        (void) userdata;
+        return getenv(name);
+}
+
+/* ---- validation ---- */
+
+int s3_settings_check_region(const char *region, const char *origin, char **ret_error) {
+        size_t n = strlen(region);
+
+        for (size_t i = 0; i < n; i++)
+                if (!is_alnum(region[i]) && region[i] != '-')
+                        n = 0;
+        if (n == 0 || n > REGION_MAX)
+                return s3_settings_fail(
+                        ret_error, -EINVAL,
+                        "region '%s' (%s) is not valid: use letters, digits and '-', as in eu-west-1",
+                        s3_settings_url_shown(region), origin);
+        return 0;
+}
+
+void s3_settings_endpoint_done(endpoint *e) {
+        free(e->url);
+        free(e->host);
+}
+
+static bool host_chars_ok(const char *h, size_t n, bool bracketed) {
+        for (size_t i = 0; i < n; i++) {
+                char c = h[i];
+                if (bracketed ? !(is_alnum(c) || c == ':' || c == '.' || c == '%')
+                              : !(is_alnum(c) || c == '.' || c == '-' || c == '_'))
+                        return false;
+        }
+        return n > 0;
+}
+
+static bool ends_with(const char *s, size_t n, const char *suffix) {
+        size_t k = strlen(suffix);
+        return n >= k && strncasecmp(s + n - k, suffix, k) == 0;
+}
+
+/* Split authority [auth, end) into host and port; 0 or -EINVAL with a reason. */
+static int split_authority(const char *auth, const char *end, size_t *ret_host_len, long *ret_port,
+                           const char **ret_why) {
+        const char *host_end, *p;
+        bool bracketed = *auth == '[';
+        long port = 0;
+
+        if (bracketed) {
+                host_end = memchr(auth, ']', (size_t) (end - auth));
+                if (!host_end || !host_chars_ok(auth + 1, (size_t) (host_end - auth - 1), true))
+                        return (*ret_why = "has no valid host", -EINVAL);
+                host_end++;
+        } else {
+                host_end = memchr(auth, ':', (size_t) (end - auth));
+                if (!host_end)
+                        host_end = end;
+                if (!host_chars_ok(auth, (size_t) (host_end - auth), false))
+                        return (*ret_why = "has no valid host", -EINVAL);
+        }
+        if (host_end < end) {
+                if (*host_end != ':' || end - host_end < 2 || end - host_end > 6)
+                        return (*ret_why = "has no valid port", -EINVAL);
+                for (p = host_end + 1; p < end; p++) {
+                        if (*p < '0' || *p > '9')
+                                return (*ret_why = "has no valid port", -EINVAL);
+                        port = port * 10 + (*p - '0');
+                }
+                if (port < 1 || port > 65535)
+                        return (*ret_why = "has no valid port", -EINVAL);
+        }
+        *ret_host_len = (size_t) (host_end - auth);
+        *ret_port = port;
+        return 0;
+}
+
+/* "scheme://host[:port][/]" with scheme http or https: normalized to lower
+ * case, without the default port and the slash. */
+int s3_settings_endpoint_parse(const char *url, const char *origin, endpoint *ret, char **ret_error) {
+        const char *sep = strstr(url, "://"), *auth, *end, *why = NULL;
+        size_t scheme_len, host_len;
+        long port;
+        endpoint e = { 0 };
+
+        scheme_len = sep ? (size_t) (sep - url) : 0;
+        if (scheme_len == 5 && strncasecmp(url, "https", 5) == 0)
+                e.https = true;
+        else if (!(scheme_len == 4 && strncasecmp(url, "http", 4) == 0))
+                return s3_settings_fail(
+                        ret_error, -EINVAL,
+                        "endpoint URL '%s' (%s) must be http://HOST[:PORT] or https://HOST[:PORT]",
+                        s3_settings_url_shown(url), origin);
+        auth = sep + 3;
+        end = auth + strcspn(auth, "/?#");
+        if (*end && strcmp(end, "/") != 0)
+                why = "must not have a path, query or fragment";
+        else if (memchr(auth, '@', (size_t) (end - auth)))
+                why = "must not contain user information";
+        else
+                (void) split_authority(auth, end, &host_len, &port, &why);
+        if (why)
+                return s3_settings_fail(ret_error, -EINVAL, "endpoint URL '%s' (%s) %s",
+                                        s3_settings_url_shown(url), origin, why);
+
+        if ((e.https && port == 443) || (!e.https && port == 80))
+                port = 0;
+        e.host = port ? xasprintf("%.*s:%ld", (int) host_len, auth, port) : strndup(auth, host_len);
+        if (!e.host)
+                return -ENOMEM;
+        for (char *p = e.host; *p; p++)
+                *p = lower(*p);
+        e.url = xasprintf("%s://%s", e.https ? "https" : "http", e.host);
+        if (!e.url) {
+                s3_settings_endpoint_done(&e);
+                return -ENOMEM;
+        }
+        e.is_aws = ends_with(auth, host_len, ".amazonaws.com") ||
+                   ends_with(auth, host_len, ".amazonaws.com.cn");
+        *ret = e;
+        return 0;
+}
+
+int s3_settings_check_addressing(const char *v, const char *origin, char **ret_error) {
+        if (strcmp(v, "path") == 0 || strcmp(v, "virtual") == 0 || strcmp(v, "auto") == 0)
+                return 0;
+        return s3_settings_fail(ret_error, -EINVAL,
+                                "addressing_style '%s' (%s) must be path, virtual or auto",
+                                s3_settings_url_shown(v), origin);
+}
+
+/* ---- addressing ---- */
+
+static bool is_ipv4(const char *h, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (!((h[i] >= '0' && h[i] <= '9') || h[i] == '.'))
+                        return false;
+        return n > 0;
+}
+
+/* A bucket name that is also a DNS label sequence: 3-63 of a-z 0-9 . -,
+ * starting and ending with a letter or digit, no empty label, not an IPv4 address. */
+static bool bucket_dns_compatible(const char *b) {
+        size_t n = strlen(b);
+
+        if (n < 3 || n > 63 || !is_alnum(b[0]) || !is_alnum(b[n - 1]) || is_ipv4(b, n))
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                char c = b[i];
+                if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.'))
+                        return false;
+                if (c == '.' && (b[i - 1] == '.' || b[i - 1] == '-' || b[i + 1] == '-'))
+                        return false;
+        }
+        return true;
+}
+
+bool s3_settings_use_virtual(const s3_settings *s, const char *bucket) {
+        const char *h = s->endpoint_host;
+        size_t hn = strcspn(h, ":");
+
+        if (s->addressing_style != S3_ADDRESSING_VIRTUAL || !bucket_dns_compatible(bucket))
+                return false;
+        if (s->endpoint_https && strchr(bucket, '.'))
+                return false;
+        return h[0] != '[' && !is_ipv4(h, hn);
+}
+
+int s3_settings_bucket_host(const s3_settings *s, const char *bucket, char **ret_host) {
+        char *h;
+        bool virt;
+
+        if (empty(bucket))
+                return -EINVAL;
+        virt = s3_settings_use_virtual(s, bucket);
+        h = virt ? xasprintf("%s.%s", bucket, s->endpoint_host) : strdup(s->endpoint_host);
+        if (!h)
+                return -ENOMEM;
+        *ret_host = h;
+        return virt ? 1 : 0;
+}
+
+/* ---- display ---- */
+
+static const char *const source_names[_S3_CREDENTIALS_SOURCE_MAX] = {
+        [S3_CREDENTIALS_NONE] = "none yet",
+        [S3_CREDENTIALS_OPTIONS] = "options",
+        [S3_CREDENTIALS_DEFAULTS] = "daemon defaults",
+        [S3_CREDENTIALS_ENVIRONMENT] = "environment",
+        [S3_CREDENTIALS_CREDENTIALS_FILE] = "credentials file",
+        [S3_CREDENTIALS_CONFIG_FILE] = "config file",
+        [S3_CREDENTIALS_IMDS] = "instance metadata service",
+};
+
+int s3_settings_format(const s3_settings *s, char **ret_text) {
+        char key[13], expiry[32] = "never";
+        char *text = NULL;
+        size_t size = 0;
+        FILE *f;
+
+        f = open_memstream(&text, &size);
+        if (!f)
+                return -ENOMEM;
+        if (s->credentials_expiration != 0) {
+                time_t t = (time_t) s->credentials_expiration;
+                struct tm tm;
+                if (gmtime_r(&t, &tm))
+                        strftime(expiry, sizeof(expiry), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        }
+        fprintf(f, "%-18s %s  (%s)\n", "endpoint_url", s->endpoint_url, s->endpoint_origin);
+        fprintf(f, "%-18s %s  (%s)\n", "region", s->region, s->region_origin);
+        fprintf(f, "%-18s %s  (%s)\n", "addressing_style",
+                s->addressing_style == S3_ADDRESSING_PATH ? "path" : "virtual", s->addressing_origin);
+        fprintf(f, "%-18s %s  (%s)\n", "profile", s->profile, s->profile_origin);
+        fprintf(f, "%-18s %s  (%s: %s)\n", "access_key_id",
+                s->access_key_id ? s3_settings_mask_key_id(s->access_key_id, key) : "-",
+                source_names[s->credentials_source], s->credentials_origin);
+        fprintf(f, "%-18s %s\n", "secret_access_key", s->secret_access_key ? "****" : "-");
+        fprintf(f, "%-18s %s\n", "session_token", s->session_token ? "****" : "-");
+        fprintf(f, "%-18s %s\n", "expiration", s->access_key_id ? expiry : "-");
+        if (fclose(f) != 0 || !text) {
+                free(text);
+                return -ENOMEM;
+        }
+        *ret_text = text;
+        return 0;
+}
