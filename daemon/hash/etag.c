@@ -8,18 +8,9 @@
 
 #include "fileio.h"
 #include "md5.h"
+#include "xstr.h"
 
 #define MIB (1024ULL * 1024)
-
-static int hexval(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
 
 etag_info etag_parse(const char *etag) {
         etag_info e = { .kind = ETAG_OPAQUE };
@@ -31,7 +22,7 @@ etag_info etag_parse(const char *etag) {
         if (n < 32)
                 return e;
         for (int i = 0; i < 16; i++) {
-                int hi = hexval(etag[2 * i]), lo = hexval(etag[2 * i + 1]);
+                int hi = hex_digit_value(etag[2 * i]), lo = hex_digit_value(etag[2 * i + 1]);
                 if (hi < 0 || lo < 0)
                         return e;
                 e.digest[i] = (uint8_t) (hi << 4 | lo);

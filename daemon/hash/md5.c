@@ -3,6 +3,7 @@
 
 #include "fileio.h"
 #include "base64.h"
+#include "xstr.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -45,12 +46,7 @@ int md5_reset(md5_ctx *c) {
 }
 
 void md5_hex(const uint8_t d[16], char out[33]) {
-        static const char digits[] = "0123456789abcdef";
-        for (int i = 0; i < 16; i++) {
-                out[2 * i] = digits[d[i] >> 4];
-                out[2 * i + 1] = digits[d[i] & 15];
-        }
-        out[32] = '\0';
+        hex_encode(d, 16, out);
 }
 
 int md5_base64(const uint8_t d[16], char ret[25]) {

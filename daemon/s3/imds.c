@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "list.h"
+#include "xstr.h"
 
 /*
  * One fetch at a time walks three steps, each one HTTP request: TOKEN (the
@@ -83,19 +84,6 @@ struct imds {
 
 static int64_t imds_now(const imds *m) {
         return m->now ? m->now(m->now_userdata) : (int64_t) time(NULL);
-}
-
-static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *xasprintf(const char *fmt, ...) {
-        va_list ap;
-        char *s;
-
-        va_start(ap, fmt);
-        if (vasprintf(&s, fmt, ap) < 0)
-                s = NULL;
-        va_end(ap);
-        return s;
 }
 
 static void secret_free(char *s) {
@@ -201,8 +189,7 @@ static void fetch_fail(imds *m, int error, const char *fmt, ...) {
         char *msg;
 
         va_start(ap, fmt);
-        if (vasprintf(&msg, fmt, ap) < 0)
-                msg = NULL;
+        msg = xvasprintf(fmt, ap);
         va_end(ap);
         fetch_end(m, error, msg);
         free(msg);

@@ -25,8 +25,7 @@ int s3_settings_fail(char **ret_error, int r, const char *fmt, ...) {
         if (!ret_error)
                 return r;
         va_start(ap, fmt);
-        if (vasprintf(&s, fmt, ap) < 0)
-                s = NULL;
+        s = xvasprintf(fmt, ap);
         va_end(ap);
         *ret_error = s;
         return s ? r : -ENOMEM;

@@ -8,6 +8,8 @@
 
 #include <expat.h>
 
+#include "xstr.h"
+
 _Static_assert(sizeof(XML_Char) == 1, "expat must hand out UTF-8");
 
 /* Namespaced names arrive as "URI<sep>Local"; a space cannot occur in a URI. */
@@ -289,16 +291,6 @@ static int parse_bool(const char *s, size_t len, bool *ret) {
         return 0;
 }
 
-static int hex_value(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 /* encoding-type=url as S3 does it: %XX, and '+' for a space. In place: never longer. */
 static int url_decode(char *s) {
         char *w = s;
@@ -307,7 +299,7 @@ static int url_decode(char *s) {
                 if (*r == '+') {
                         *w++ = ' ';
                 } else if (*r == '%') {
-                        int hi = hex_value(r[1]), lo = hi < 0 ? -1 : hex_value(r[2]);
+                        int hi = hex_digit_value(r[1]), lo = hi < 0 ? -1 : hex_digit_value(r[2]);
                         if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
                                 return -EBADMSG;
                         *w++ = (char) (hi << 4 | lo);

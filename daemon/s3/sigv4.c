@@ -13,6 +13,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "xstr.h"
+
 #define SHA256_LEN 32
 #define AMZ_DATE_LEN 16 /* YYYYMMDDTHHMMSSZ */
 
@@ -96,16 +98,6 @@ int sigv4_uri_encode(const char *s, bool keep_slash, char **ret) {
                 return -ENOMEM;
         *ret = e;
         return 0;
-}
-
-static void hex_encode(const unsigned char *d, size_t n, char *out) {
-        static const char hex[] = "0123456789abcdef";
-
-        for (size_t i = 0; i < n; i++) {
-                out[2 * i] = hex[d[i] >> 4];
-                out[2 * i + 1] = hex[d[i] & 15];
-        }
-        out[2 * n] = '\0';
 }
 
 int sigv4_sha256_hex(const void *data, size_t len, char ret_hex[static SIGV4_SHA256_HEX_SIZE]) {

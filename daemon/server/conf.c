@@ -15,6 +15,8 @@
 
 #include <ini.h>
 
+#include "xstr.h"
+
 /* A configuration file larger than this is refused: it is a few lines. */
 #define CONF_FILE_MAX (64 * 1024)
 /* inih's line buffer (INI_MAX_LINE in Debian's build) less the NUL. */
@@ -556,8 +558,7 @@ static void parse_fail(conf_parse *p, const char *fmt, ...) {
         if (p->error)
                 return;
         va_start(ap, fmt);
-        if (vasprintf(&msg, fmt, ap) < 0)
-                msg = NULL;
+        msg = xvasprintf(fmt, ap);
         va_end(ap);
         if (msg && asprintf(&p->error, "%s:%u: %s", p->path, p->rd.line, msg) < 0)
                 p->error = NULL;
