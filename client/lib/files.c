@@ -2,6 +2,7 @@
 /* Size and Read: named paths in, one answer per name out. */
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -106,44 +107,104 @@ fail:
         return r;
 }
 
-int fds_client_size(fds_client *c, const fds_named_path *files, size_t n, const fds_options *opts,
-                    fds_size_result **ret_results) {
-        fds_size_result *results = NULL;
-        json_t *sizes, *errors;
+/* What every result begins with: fds_size_result and fds_read_result share
+ * this initial sequence (checked below), so one loop fills either. */
+typedef struct files_result_head {
+        const char *name;
+        const char *path;
+        bool ok;
+} files_result_head;
+
+#define FILES_HEAD_CHECK(type)                                                                        \
+        _Static_assert(offsetof(type, name) == offsetof(files_result_head, name) &&                   \
+                               offsetof(type, path) == offsetof(files_result_head, path) &&           \
+                               offsetof(type, ok) == offsetof(files_result_head, ok),                 \
+                       #type " must begin as files_result_head")
+FILES_HEAD_CHECK(fds_size_result);
+FILES_HEAD_CHECK(fds_read_result);
+
+/* One method: its reply's answers key and what an answer is. */
+typedef struct files_kind {
+        const char *method;
+        const char *answers_key;
+        size_t result_size;
+        size_t error_offset;
+        /* Reads one file's answer into its result; -EBADMSG when it is not one. */
+        int (*take)(void *result, json_t *answer);
+        void (*free_results)(void *results, size_t n);
+} files_kind;
+
+/* Size and Read are one path: the call, one result per name in the caller's
+ * order, a reply that does not add up closes the connection. */
+static int files_run(fds_client *c, const files_kind *k, const fds_named_path *files, size_t n,
+                     const fds_options *opts, void **ret_results) {
+        json_t *answers, *errors;
+        char *results;
         size_t i;
         int r;
 
-        if (!ret_results)
-                return -EINVAL;
-        r = files_call(c, "io.fds.Transfer.Size", "sizes", files, n, opts, &sizes, &errors);
+        r = files_call(c, k->method, k->answers_key, files, n, opts, &answers, &errors);
         if (r < 0)
                 return r;
-        results = calloc(n ? n : 1, sizeof(*results));
+        results = calloc(n ? n : 1, k->result_size);
         if (!results)
                 return -ENOMEM;
         for (i = 0; i < n; i++) {
-                fds_size_result *res = &results[i];
-                json_t *size;
+                char *res = results + i * k->result_size;
+                files_result_head *head = (files_result_head *) res;
 
-                r = files_fill_common(&files[i], errors, &res->name, &res->path, &res->error);
+                r = files_fill_common(&files[i], errors, &head->name, &head->path,
+                                      (fds_file_error *) (res + k->error_offset));
                 if (r < 0)
                         goto fail;
-                res->ok = r > 0;
-                if (!res->ok)
+                head->ok = r > 0;
+                if (!head->ok)
                         continue;
-                size = json_object_get(sizes, files[i].name);
-                if (!json_is_integer(size) || json_integer_value(size) < 0) {
-                        r = -EBADMSG;
+                r = k->take(res, json_object_get(answers, files[i].name));
+                if (r < 0)
                         goto fail;
-                }
-                res->size = (uint64_t) json_integer_value(size);
         }
         *ret_results = results;
         return (int) n;
 fail:
         if (r == -EBADMSG)
                 conn_close(c);
+        k->free_results(results, n);
+        return r;
+}
+
+static int size_take(void *result, json_t *answer) {
+        fds_size_result *res = result;
+
+        if (!json_is_integer(answer) || json_integer_value(answer) < 0)
+                return -EBADMSG;
+        res->size = (uint64_t) json_integer_value(answer);
+        return 0;
+}
+
+static void size_free(void *results, size_t n) {
         fds_size_results_free(results, n);
+}
+
+static const files_kind files_size = {
+        .method = "io.fds.Transfer.Size",
+        .answers_key = "sizes",
+        .result_size = sizeof(fds_size_result),
+        .error_offset = offsetof(fds_size_result, error),
+        .take = size_take,
+        .free_results = size_free,
+};
+
+int fds_client_size(fds_client *c, const fds_named_path *files, size_t n, const fds_options *opts,
+                    fds_size_result **ret_results) {
+        void *results;
+        int r;
+
+        if (!ret_results)
+                return -EINVAL;
+        r = files_run(c, &files_size, files, n, opts, &results);
+        if (r >= 0)
+                *ret_results = results;
         return r;
 }
 
@@ -161,48 +222,39 @@ fds_size_result *fds_size_results_free(fds_size_result *results, size_t n) {
         return NULL;
 }
 
+static int read_take(void *result, json_t *answer) {
+        fds_read_result *res = result;
+        int r;
+
+        if (!json_is_string(answer))
+                return -EBADMSG;
+        r = base64_decode(json_string_value(answer), json_string_length(answer), &res->data, &res->size);
+        return r == -EINVAL ? -EBADMSG : r;
+}
+
+static void read_free(void *results, size_t n) {
+        fds_read_results_free(results, n);
+}
+
+static const files_kind files_read = {
+        .method = "io.fds.Transfer.Read",
+        .answers_key = "contents",
+        .result_size = sizeof(fds_read_result),
+        .error_offset = offsetof(fds_read_result, error),
+        .take = read_take,
+        .free_results = read_free,
+};
+
 int fds_client_read(fds_client *c, const fds_named_path *files, size_t n, const fds_options *opts,
                     fds_read_result **ret_results) {
-        fds_read_result *results = NULL;
-        json_t *contents, *errors;
-        size_t i;
+        void *results;
         int r;
 
         if (!ret_results)
                 return -EINVAL;
-        r = files_call(c, "io.fds.Transfer.Read", "contents", files, n, opts, &contents, &errors);
-        if (r < 0)
-                return r;
-        results = calloc(n ? n : 1, sizeof(*results));
-        if (!results)
-                return -ENOMEM;
-        for (i = 0; i < n; i++) {
-                fds_read_result *res = &results[i];
-                json_t *text;
-
-                r = files_fill_common(&files[i], errors, &res->name, &res->path, &res->error);
-                if (r < 0)
-                        goto fail;
-                res->ok = r > 0;
-                if (!res->ok)
-                        continue;
-                text = json_object_get(contents, files[i].name);
-                if (!json_is_string(text)) {
-                        r = -EBADMSG;
-                        goto fail;
-                }
-                r = base64_decode(json_string_value(text), json_string_length(text), &res->data, &res->size);
-                if (r < 0) {
-                        r = r == -EINVAL ? -EBADMSG : r;
-                        goto fail;
-                }
-        }
-        *ret_results = results;
-        return (int) n;
-fail:
-        if (r == -EBADMSG)
-                conn_close(c);
-        fds_read_results_free(results, n);
+        r = files_run(c, &files_read, files, n, opts, &results);
+        if (r >= 0)
+                *ret_results = results;
         return r;
 }
 
