@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "s3_health.h"
+#include "xstr.h"
 
 #define S3_DEFAULT_ATTEMPTS 5
 #define S3_BACKOFF_BASE_MS 100
@@ -553,32 +554,34 @@ static void on_http_done(http_request *req, const http_result *res, void *userda
         s3_xml_result_free(xml);
 }
 
-static int call_attempt(s3_call *c) {
+/* Where this attempt goes: the host (the bucket in it for virtual-hosted
+ * addressing) and the path. */
+static int call_target(const s3_call *c, char **ret_host, char **ret_path) {
         const s3_call_opts *o = &c->opts;
-        char *path = NULL, *host = NULL;
-        sigv4_signed *sig = NULL;
-        const char **headers = NULL;
-        char **owned = NULL;
-        char *url = NULL;
+        const char *key = o->key ? o->key : "";
+        char *host, *path;
         int r;
 
-        free(c->hint_region);
-        c->hint_region = NULL;
-        bool path_style = !s3_site_virtual(o->site, o->bucket);
-        if (path_style)
-                r = asprintf(&path, "/%s%s%s", o->bucket, o->key ? "/" : "", o->key ? o->key : "");
-        else
-                r = asprintf(&path, "/%s", o->key ? o->key : "");
-        if (r < 0)
-                return -ENOMEM;
-        if (path_style)
-                r = (host = strdup(c->host)) ? 0 : -1;
-        else
-                r = asprintf(&host, "%s.%s", o->bucket, c->host);
-        if (r < 0) {
-                r = -ENOMEM;
-                goto out;
+        if (s3_site_virtual(o->site, o->bucket)) {
+                host = xasprintf("%s.%s", o->bucket, c->host);
+                path = xasprintf("/%s", key);
+        } else {
+                host = strdup(c->host);
+                path = xasprintf("/%s%s%s", o->bucket, o->key ? "/" : "", key);
         }
+        r = host && path ? 0 : -ENOMEM;
+        if (r < 0) {
+                free(host);
+                free(path);
+                return r;
+        }
+        *ret_host = host;
+        *ret_path = path;
+        return 0;
+}
+
+static int call_sign(const s3_call *c, const char *host, const char *path, sigv4_signed **ret) {
+        const s3_call_opts *o = &c->opts;
         sigv4_request sreq = {
                 .method = http_method_to_string(o->method),
                 .host = host,
@@ -599,32 +602,66 @@ static int call_attempt(s3_call *c) {
                 .secret_access_key = o->site->secret_access_key,
                 .session_token = o->site->session_token,
         };
-        r = sigv4_sign(&sreq, &creds, &sig);
+
+        return sigv4_sign(&sreq, &creds, ret);
+}
+
+static void call_header_lines_free(const s3_call *c, char **owned) {
+        if (owned)
+                for (size_t i = 0; i < c->opts.n_headers; i++)
+                        free(owned[i]);
+        free(owned);
+}
+
+/* The request's header lines: the caller's ("Name: value", in *ret_owned,
+ * o->n_headers of them) and then the signature's (borrowed from sig). */
+static int call_header_lines(const s3_call *c, const sigv4_signed *sig, const char ***ret_lines,
+                             char ***ret_owned) {
+        const s3_call_opts *o = &c->opts;
+        const char **lines = calloc(o->n_headers + sig->n_header_lines + 1, sizeof(char *));
+        char **owned = calloc(o->n_headers + 1, sizeof(char *));
+        size_t i, k = 0;
+
+        if (!lines || !owned)
+                goto oom;
+        for (i = 0; i < o->n_headers; i++) {
+                owned[i] = xasprintf("%s: %s", o->headers[i].name, o->headers[i].value);
+                if (!owned[i])
+                        goto oom;
+                lines[k++] = owned[i];
+        }
+        for (i = 0; i < sig->n_header_lines; i++)
+                lines[k++] = sig->header_lines[i];
+        *ret_lines = lines;
+        *ret_owned = owned;
+        return 0;
+oom:
+        call_header_lines_free(c, owned);
+        free(lines);
+        return -ENOMEM;
+}
+
+/* One attempt: address, sign, and hand the request to the HTTP client. */
+static int call_attempt(s3_call *c) {
+        const s3_call_opts *o = &c->opts;
+        char *path = NULL, *host = NULL, *url = NULL;
+        sigv4_signed *sig = NULL;
+        const char **headers = NULL;
+        char **owned = NULL;
+        int r;
+
+        free(c->hint_region);
+        c->hint_region = NULL;
+        r = call_target(c, &host, &path);
+        if (r < 0)
+                return r;
+        r = call_sign(c, host, path, &sig);
         if (r < 0)
                 goto out;
-        if (asprintf(&url, "%s://%s%s", o->site->scheme, host, sig->path_query) < 0) {
-                url = NULL;
-                r = -ENOMEM;
+        url = xasprintf("%s://%s%s", o->site->scheme, host, sig->path_query);
+        r = url ? call_header_lines(c, sig, &headers, &owned) : -ENOMEM;
+        if (r < 0)
                 goto out;
-        }
-        size_t n = o->n_headers + sig->n_header_lines + 1;
-        headers = calloc(n, sizeof(char *));
-        owned = calloc(o->n_headers + 1, sizeof(char *));
-        if (!headers || !owned) {
-                r = -ENOMEM;
-                goto out;
-        }
-        size_t k = 0;
-        for (size_t i = 0; i < o->n_headers; i++) {
-                if (asprintf(&owned[i], "%s: %s", o->headers[i].name, o->headers[i].value) < 0) {
-                        owned[i] = NULL;
-                        r = -ENOMEM;
-                        goto out;
-                }
-                headers[k++] = owned[i];
-        }
-        for (size_t i = 0; i < sig->n_header_lines; i++)
-                headers[k++] = sig->header_lines[i];
         http_request_opts h = {
                 .method = o->method,
                 .url = url,
@@ -653,10 +690,7 @@ static int call_attempt(s3_call *c) {
                         http_request_pause(c->req);
         }
 out:
-        if (owned)
-                for (size_t i = 0; i < o->n_headers; i++)
-                        free(owned[i]);
-        free(owned);
+        call_header_lines_free(c, owned);
         free(headers);
         free(url);
         sigv4_signed_free(sig);
