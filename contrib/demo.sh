@@ -19,16 +19,16 @@ cleanup() {
                 kill "$fdsd_pid" 2>/dev/null || true
                 wait "$fdsd_pid" 2>/dev/null || true
         fi
-        [[ -n "$rgw" ]] && "$top/tests/s3/rgw.sh" stop "$rgw" >/dev/null 2>&1
+        [[ -n "$rgw" ]] && "$top/tests/harness/rgw/rgw.sh" stop "$rgw" >/dev/null 2>&1
         rm -rf "$work"
 }
 trap cleanup EXIT
 
 if [[ -z "${AWS_ENDPOINT_URL:-}" ]]; then
         echo "== no AWS_ENDPOINT_URL: starting a local S3 server (Ceph RGW) on 127.0.0.1 =="
-        tests/s3/rgw.sh install >/dev/null
+        tests/harness/rgw/rgw.sh install >/dev/null
         rgw="$work/rgw"
-        tests/s3/rgw.sh start "$rgw" >/dev/null
+        tests/harness/rgw/rgw.sh start "$rgw" >/dev/null
         set -a
         # shellcheck disable=SC1091
         . "$rgw/env"

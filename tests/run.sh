@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 contrib/setup.sh --tests || exit 2
 # The S3 tests run against a real S3 server (Ceph RGW from Debian).
-tests/s3/rgw.sh install >/dev/null || exit 2
+tests/harness/rgw/rgw.sh install >/dev/null || exit 2
 
 logs=()
 status=0

@@ -54,7 +54,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-RGW_SH = os.path.join(ROOT, "tests", "s3", "rgw.sh")
+RGW_SH = os.path.join(ROOT, "tests", "harness", "rgw", "rgw.sh")
 BOTO3_PEER = os.path.join(HERE, "boto3_peer.py")
 PYTHON = "/usr/bin/python3"
 AWS = "/usr/bin/aws"
@@ -1146,7 +1146,7 @@ def main(argv):
     if not os.path.exists(RGW_SH):
         die("%s missing" % RGW_SH)
     if not shutil.which("radosgw"):
-        die("radosgw not installed: tests/s3/rgw.sh install")
+        die("radosgw not installed: tests/harness/rgw/rgw.sh install")
 
     def on_term(signum, _frame):
         raise SystemExit(128 + signum)

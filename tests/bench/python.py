@@ -4,7 +4,7 @@
 
 The seed's way: boto3 (Debian's) with a ThreadPoolExecutor(16) in one process.
 fds: fds.do_copy / read_file_sizes / read_file_contents through one fdsd.
-Both talk to a throw-away RGW on 127.0.0.1 (tests/s3/rgw.sh). Printed per
+Both talk to a throw-away RGW on 127.0.0.1 (tests/harness/rgw/rgw.sh). Printed per
 workload: wall seconds and this process's CPU seconds (user+sys, from
 os.times(): the Python side; fdsd's and RGW's CPU are not counted) for each,
 and the ratios seed/fds. Not a timed test: a measurement to read.
@@ -24,7 +24,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path[:0] = [os.path.join(ROOT, "client", "python"), os.path.join(ROOT, "tests", "s3")]
+sys.path[:0] = [os.path.join(ROOT, "client", "python"), os.path.join(ROOT, "tests", "harness", "rgw")]
 
 import conftest_rgw  # noqa: E402
 import fds  # noqa: E402

@@ -11,9 +11,9 @@
 #   --scale       only the scale mode: fds uploads of 1,000 / 10,000 / 100,000 x 4 KiB
 #   --no-build    do not run `ninja -C BUILD` first
 #
-# Starts its own RGW (tests/s3/rgw.sh) and fdsd instances in a temporary directory,
+# Starts its own RGW (tests/harness/rgw/rgw.sh) and fdsd instances in a temporary directory,
 # prints the tables and writes tests/bench/out/results.md (scale: out/scale.md) and
-# a .json with every run. Needs: radosgw (tests/s3/rgw.sh install) and Debian's
+# a .json with every run. Needs: radosgw (tests/harness/rgw/rgw.sh install) and Debian's
 # python3-boto3; peers: awscli, rclone, curl (a missing peer is skipped).
 # Not part of the test suite. See docs/BENCHMARKS.md.
 set -euo pipefail

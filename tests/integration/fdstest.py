@@ -429,7 +429,7 @@ def pattern(size, seed, salt=b"fds"):
     return bytes(out)
 
 
-# ---- the S3 suites' session server (tests/s3/conftest_rgw.py) ----------
+# ---- the S3 suites' session server (tests/harness/rgw/conftest_rgw.py) ----------
 
 def _stop_rgw_quietly(rgw_mod, directory):
     try:
@@ -443,13 +443,13 @@ def rgw_session(rgw_mod, directory):
     unless FDS_RGW_INSTALL=0, else skip), yield its env dict, stop it."""
     if not rgw_mod.available():
         if os.environ.get("FDS_RGW_INSTALL") == "0":
-            pytest.skip("radosgw is not installed (tests/s3/rgw.sh install) and FDS_RGW_INSTALL=0")
+            pytest.skip("radosgw is not installed (tests/harness/rgw/rgw.sh install) and FDS_RGW_INSTALL=0")
         try:
             rgw_mod.install()
         except Exception as e:  # pylint: disable=broad-except
-            pytest.skip(f"radosgw is not installed and `tests/s3/rgw.sh install` failed: {e}")
+            pytest.skip(f"radosgw is not installed and `tests/harness/rgw/rgw.sh install` failed: {e}")
         if not rgw_mod.available():
-            pytest.skip("radosgw is still not installed after `tests/s3/rgw.sh install`")
+            pytest.skip("radosgw is still not installed after `tests/harness/rgw/rgw.sh install`")
     # Belt and braces: stop it even if pytest dies before fixture teardown.
     atexit.register(_stop_rgw_quietly, rgw_mod, directory)
     try:

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 """Integrity under faults (issue 18): a real fdsd whose S3 endpoint is
 tests/faultproxy.py, in front of a real S3 server (Ceph RADOS Gateway,
-tests/s3/rgw.sh, one per session on 127.0.0.1); boto3, talking to RGW
+tests/harness/rgw/rgw.sh, one per session on 127.0.0.1); boto3, talking to RGW
 directly, is the independent oracle of every byte.
 
 These are meson's `integration-faults` test. When pytest is pointed at the
@@ -29,11 +29,11 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 INTEGRATION = os.path.dirname(HERE)
 TESTS = os.path.dirname(INTEGRATION)
-for p in (os.path.join(TESTS, "s3"), os.path.join(INTEGRATION, "s3"), INTEGRATION, TESTS, HERE):
+for p in (os.path.join(TESTS, "harness", "rgw"), os.path.join(INTEGRATION, "s3"), INTEGRATION, TESTS, HERE):
     if p not in sys.path:
         sys.path.insert(0, p)
 
-import conftest_rgw  # noqa: E402  (tests/s3)
+import conftest_rgw  # noqa: E402  (tests/harness/rgw)
 import fdstest  # noqa: E402  (tests/integration)
 import faultcase  # noqa: E402  (this folder)
 from faultproxy import FaultProxy  # noqa: E402  (tests)

@@ -3,7 +3,7 @@
 retries, cancellation, bandwidth caps, checksums, memory bounds.
 
 A real fdsd over a real Unix socket talks to a real S3 server (Ceph RADOS
-Gateway, tests/s3/rgw.sh, one per session on 127.0.0.1), usually through
+Gateway, tests/harness/rgw/rgw.sh, one per session on 127.0.0.1), usually through
 proxy.py, a small fault-injecting reverse proxy of this folder; Debian's boto3
 (talking to RGW directly) is the independent oracle.
 
@@ -26,9 +26,9 @@ import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "s3"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "harness", "rgw"))
 
-import conftest_rgw  # noqa: E402  (tests/s3)
+import conftest_rgw  # noqa: E402  (tests/harness/rgw)
 import fdslarge  # noqa: E402  (puts tests/integration on sys.path for fdstest)
 import fdstest  # noqa: E402
 from fdslarge import FDSCTL, FDSD, Daemon, Fds  # noqa: E402

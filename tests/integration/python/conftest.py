@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 """Tests of the Python client (client/python/fds): a real fdsd over a real
-Unix socket, a real S3 server (Ceph RGW, tests/s3/rgw.sh, one per session),
+Unix socket, a real S3 server (Ceph RGW, tests/harness/rgw/rgw.sh, one per session),
 boto3 as the oracle, and where faults or concurrency must be seen, the
 fault-injecting proxy of tests/integration/large.
 
@@ -18,12 +18,12 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 INTEGRATION = os.path.dirname(HERE)
 ROOT = os.path.dirname(os.path.dirname(INTEGRATION))
-for p in (os.path.join(ROOT, "client", "python"), os.path.join(ROOT, "tests", "s3"),
+for p in (os.path.join(ROOT, "client", "python"), os.path.join(ROOT, "tests", "harness", "rgw"),
           os.path.join(INTEGRATION, "large"), os.path.join(INTEGRATION, "s3"), INTEGRATION):
     if p not in sys.path:
         sys.path.insert(0, p)
 
-import conftest_rgw  # noqa: E402  (tests/s3)
+import conftest_rgw  # noqa: E402  (tests/harness/rgw)
 import fdstest  # noqa: E402
 import fds  # noqa: E402  (client/python)
 from proxy import FaultProxy  # noqa: E402  (tests/integration/large)

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 """S3 integration tests: a real fdsd over a real socket against a real S3
-server (Ceph RADOS Gateway, tests/s3/rgw.sh), with Debian's boto3 as the
+server (Ceph RADOS Gateway, tests/harness/rgw/rgw.sh), with Debian's boto3 as the
 independent oracle.
 
 One RGW serves the whole session (stopped at the end, also on failure); each
@@ -22,9 +22,9 @@ import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "s3"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "harness", "rgw"))
 
-import conftest_rgw  # noqa: E402  (tests/s3)
+import conftest_rgw  # noqa: E402  (tests/harness/rgw)
 import s3fds  # noqa: E402  (puts tests/integration on sys.path for fdstest)
 import fdstest  # noqa: E402
 from s3fds import FDSD, IFACE, Daemon, copies  # noqa: E402

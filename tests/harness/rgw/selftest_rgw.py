@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Self-test of the RGW harness: /usr/bin/python3 tests/s3/selftest_rgw.py [DIR]
+"""Self-test of the RGW harness: /usr/bin/python3 tests/harness/rgw/selftest_rgw.py [DIR]
 
 Starts a server with rgw.sh (in DIR, default a temporary directory), checks
 the S3 behaviour the fds tests rely on with boto3 and curl, stops it, and
@@ -416,7 +416,7 @@ def run(env):
 
 def main():
     if shutil.which("radosgw") is None:
-        print("radosgw missing: run tests/s3/rgw.sh install")
+        print("radosgw missing: run tests/harness/rgw/rgw.sh install")
         return 2
     base = sys.argv[1] if len(sys.argv) > 1 else tempfile.mkdtemp(prefix="fds-rgw-selftest-")
     t0 = time.monotonic()

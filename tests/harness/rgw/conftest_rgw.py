@@ -1,4 +1,4 @@
-"""Throw-away Ceph RADOS Gateway (S3) for tests, driven by tests/s3/rgw.sh.
+"""Throw-away Ceph RADOS Gateway (S3) for tests, driven by tests/harness/rgw/rgw.sh.
 
     from conftest_rgw import rgw_server, boto3_client
 
@@ -11,7 +11,7 @@ A pytest fixture built on it:
     @pytest.fixture
     def s3env(tmp_path):
         if not conftest_rgw.available():
-            pytest.skip("radosgw not installed: tests/s3/rgw.sh install")
+            pytest.skip("radosgw not installed: tests/harness/rgw/rgw.sh install")
         with conftest_rgw.rgw_server(tmp_path) as env:
             yield env
 
