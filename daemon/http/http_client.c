@@ -252,10 +252,33 @@ void http_client_arm(http_client *c) {
 
 /* ---- the client: life ---- */
 
+/* The multi handle's callbacks into this loop, and its connection limits. */
+static int client_multi_setup(http_client *c, const http_client_config *config) {
+        long idle = config->max_idle_connections ? config->max_idle_connections
+                                                 : config->max_total_connections;
+        CURLMcode mc = CURLM_OK;
+
+#define MSET(opt, val)                                                  \
+        do {                                                            \
+                if (mc == CURLM_OK)                                     \
+                        mc = curl_multi_setopt(c->multi, opt, val);     \
+        } while (0)
+        MSET(CURLMOPT_SOCKETFUNCTION, on_curl_socket);
+        MSET(CURLMOPT_SOCKETDATA, (void *) c);
+        MSET(CURLMOPT_TIMERFUNCTION, on_curl_timer);
+        MSET(CURLMOPT_TIMERDATA, (void *) c);
+        MSET(CURLMOPT_PIPELINING, (long) CURLPIPE_NOTHING); /* HTTP/1.1 only */
+        MSET(CURLMOPT_MAX_TOTAL_CONNECTIONS, config->max_total_connections);
+        MSET(CURLMOPT_MAX_HOST_CONNECTIONS, config->max_host_connections);
+        if (idle > 0)
+                MSET(CURLMOPT_MAXCONNECTS, idle);
+#undef MSET
+        return mc == CURLM_OK ? 0 : http_errno_from_curlmcode(mc);
+}
+
 int http_client_new(uv_loop_t *loop, const http_client_config *config, http_client **ret_client) {
         static const http_client_config defaults = { 0 };
         http_client *c;
-        CURLMcode mc = CURLM_OK;
         int r;
 
         if (!loop || !ret_client)
@@ -291,29 +314,9 @@ int http_client_new(uv_loop_t *loop, const http_client_config *config, http_clie
         c->multi = curl_multi_init();
         if (!c->multi)
                 goto fail;
-
-        long idle = config->max_idle_connections;
-        if (idle == 0)
-                idle = config->max_total_connections;
-#define MSET(opt, val)                                                  \
-        do {                                                            \
-                if (mc == CURLM_OK)                                     \
-                        mc = curl_multi_setopt(c->multi, opt, val);     \
-        } while (0)
-        MSET(CURLMOPT_SOCKETFUNCTION, on_curl_socket);
-        MSET(CURLMOPT_SOCKETDATA, (void *) c);
-        MSET(CURLMOPT_TIMERFUNCTION, on_curl_timer);
-        MSET(CURLMOPT_TIMERDATA, (void *) c);
-        MSET(CURLMOPT_PIPELINING, (long) CURLPIPE_NOTHING); /* HTTP/1.1 only */
-        MSET(CURLMOPT_MAX_TOTAL_CONNECTIONS, config->max_total_connections);
-        MSET(CURLMOPT_MAX_HOST_CONNECTIONS, config->max_host_connections);
-        if (idle > 0)
-                MSET(CURLMOPT_MAXCONNECTS, idle);
-#undef MSET
-        if (mc != CURLM_OK) {
-                r = http_errno_from_curlmcode(mc);
+        r = client_multi_setup(c, config);
+        if (r < 0)
                 goto fail;
-        }
 
         /* Neither can fail on Unix; done last so no error path has to close them. */
         (void) uv_timer_init(loop, &c->timer);
