@@ -258,9 +258,10 @@ fail:
         return r;
 }
 
-/* Whether the existing name in dir, if any, may be replaced by a copy of
- * the file src. A symlink is judged by what it points to; one that cannot
- * be followed is simply replaced. */
+/* Whether the existing name in dir, if any, may be replaced: only a regular
+ * file, and not src itself (when a copy of src is what replaces it). A
+ * symlink is judged by what it points to; one that cannot be followed is
+ * simply replaced. */
 static int check_existing(int dir, const char *name, const struct stat *src) {
         struct stat st;
         int r;
@@ -272,7 +273,7 @@ static int check_existing(int dir, const char *name, const struct stat *src) {
         r = stat_regular(&st);
         if (r < 0)
                 return r;
-        if (st.st_dev == src->st_dev && st.st_ino == src->st_ino)
+        if (src && st.st_dev == src->st_dev && st.st_ino == src->st_ino)
                 return -LOCAL_ESAME;
         return 0;
 }
@@ -332,14 +333,109 @@ static int finish_temp(int in, int out, const struct stat *st, const local_copy_
         return 0;
 }
 
+/* The temporary beside dst, in t: dst's directory (parents made as needed),
+ * after check_existing (src: the file a copy is made of, or NULL). */
+static int tmp_open(local_tmp *t, const char *dst, const struct stat *src) {
+        char *parent = NULL;
+        const char *name;
+        int r;
+
+        *t = (local_tmp){ .dir = -1, .fd = -1 };
+        r = split_destination(dst, &parent, &name);
+        if (r < 0)
+                return r;
+        t->name = strdup(name);
+        if (!t->name) {
+                r = -ENOMEM;
+                goto finish;
+        }
+        t->dir = r = open_parent(parent);
+        if (r < 0)
+                goto finish;
+        r = check_existing(t->dir, name, src);
+        if (r < 0)
+                goto finish;
+        t->fd = r = create_temp(t->dir, name, t->tmp);
+        if (r < 0)
+                t->tmp[0] = '\0'; /* not ours: never unlinked */
+finish:
+        free(parent);
+        return r < 0 ? r : 0;
+}
+
+/* Close the temporary (where NFS reports a failed write-back) and rename it
+ * over dst. After EINTR Linux has closed the fd anyway: nothing to retry. */
+static int tmp_rename(local_tmp *t) {
+        int r = close(t->fd);
+
+        t->fd = -1;
+        if (r < 0 && errno != EINTR)
+                return -errno;
+        if (renameat(t->dir, t->tmp, t->dir, t->name) < 0)
+                return -errno;
+        t->committed = true;
+        return 0;
+}
+
+/* Close, and unless renamed, unlink the temporary. */
+static void tmp_release(local_tmp *t) {
+        if (t->fd >= 0)
+                close(t->fd);
+        if (!t->committed && t->tmp[0] && t->dir >= 0)
+                (void) unlinkat(t->dir, t->tmp, 0);
+        if (t->dir >= 0)
+                close(t->dir);
+        free(t->name);
+        *t = (local_tmp){ .dir = -1, .fd = -1 };
+}
+
+int local_tmp_create(const char *dst, local_tmp **ret) {
+        local_tmp *t;
+        int r;
+
+        r = local_check_destination_path(dst);
+        if (r < 0)
+                return r;
+        t = malloc(sizeof(*t));
+        if (!t)
+                return -ENOMEM;
+        r = tmp_open(t, dst, NULL);
+        if (r < 0) {
+                local_tmp_free(t);
+                return r;
+        }
+        *ret = t;
+        return 0;
+}
+
+int local_tmp_reset(local_tmp *t) {
+        if (ftruncate(t->fd, 0) < 0)
+                return -errno;
+        return 0;
+}
+
+int local_tmp_commit(local_tmp *t, mode_t mode, bool do_fsync) {
+        if (fchmod(t->fd, mode & 0777) < 0)
+                return -errno;
+        if (do_fsync && fsync(t->fd) < 0)
+                return -errno;
+        return tmp_rename(t);
+}
+
+local_tmp *local_tmp_free(local_tmp *t) {
+        if (!t)
+                return NULL;
+        tmp_release(t);
+        free(t);
+        return NULL;
+}
+
 int local_copy(const char *src, const char *dst, const local_copy_options *options,
                const atomic_bool *cancel, _Atomic uint64_t *progress, uint64_t *ret_bytes) {
         local_copy_options opts = options ? *options : (local_copy_options){0};
-        int in = -1, dir = -1, syncfd = -1, out = -1, r;
-        bool have_tmp = false;
-        char *parent = NULL, *buf = NULL;
-        char tmp[NAME_MAX + 1];
-        const char *name;
+        local_tmp t = { .dir = -1, .fd = -1 };
+        int in = -1, syncfd = -1, r;
+        char *buf = NULL;
         struct stat st;
         uint64_t bytes = 0;
 
@@ -356,51 +452,30 @@ int local_copy(const char *src, const char *dst, const local_copy_options *optio
         in = open_source(src, &st);
         if (in < 0)
                 return in;
-        r = split_destination(dst, &parent, &name);
-        if (r < 0)
-                goto finish;
-        dir = r = open_parent(parent);
-        if (r < 0)
-                goto finish;
-        r = check_existing(dir, name, &st);
+        r = tmp_open(&t, dst, &st);
         if (r < 0)
                 goto finish;
         if (opts.fsync) {
                 /* Opened now so a failure cannot come after the rename. */
-                syncfd = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                syncfd = openat(t.dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (syncfd < 0) {
                         r = -errno;
                         goto finish;
                 }
         }
-
-        out = r = create_temp(dir, name, tmp);
+        r = copy_data(in, t.fd, &opts, cancel, progress, &buf, &bytes);
         if (r < 0)
                 goto finish;
-        have_tmp = true;
-        r = copy_data(in, out, &opts, cancel, progress, &buf, &bytes);
+        r = finish_temp(in, t.fd, &st, &opts, cancel, &buf);
         if (r < 0)
                 goto finish;
-        r = finish_temp(in, out, &st, &opts, cancel, &buf);
-        if (r < 0)
-                goto finish;
-        /* close() is where NFS reports a failed write-back. After EINTR
-         * Linux has closed the fd anyway and there is nothing to retry. */
-        r = close(out);
-        out = -1;
-        if (r < 0 && errno != EINTR) {
-                r = -errno;
-                goto finish;
-        }
         if (cancelled(cancel)) {
                 r = -ECANCELED;
                 goto finish;
         }
-        if (renameat(dir, tmp, dir, name) < 0) {
-                r = -errno;
+        r = tmp_rename(&t);
+        if (r < 0)
                 goto finish;
-        }
-        have_tmp = false;
         /* The one failure left after dst was replaced: rare, and reported
          * because fsync was asked for. */
         if (syncfd >= 0 && fsync(syncfd) < 0) {
@@ -408,18 +483,11 @@ int local_copy(const char *src, const char *dst, const local_copy_options *optio
                 goto finish;
         }
         *ret_bytes = bytes;
-        r = 0;
 finish:
-        if (out >= 0)
-                close(out);
-        if (have_tmp)
-                (void) unlinkat(dir, tmp, 0);
+        tmp_release(&t);
         if (syncfd >= 0)
                 close(syncfd);
-        if (dir >= 0)
-                close(dir);
         close(in);
-        free(parent);
         free(buf);
         return r;
 }
@@ -440,9 +508,53 @@ int local_size(const char *path, uint64_t *ret_size) {
         return 0;
 }
 
+/* Read fd to its end into a growing buffer of at most limit bytes (the file
+ * may grow while read): -EFBIG when it holds more. The data is followed by a
+ * NUL, not counted in *ret_len. */
+static int read_bounded(int fd, size_t size_hint, size_t limit, char **ret_data, size_t *ret_len) {
+        size_t cap = size_hint < 4096 ? 4096 : size_hint + 1, len = 0;
+        char *buf;
+
+        if (cap > limit)
+                cap = limit;
+        buf = malloc(cap);
+        if (!buf)
+                return -ENOMEM;
+        for (;;) {
+                ssize_t n;
+
+                if (len == cap) {
+                        char *p;
+
+                        if (cap == limit) {
+                                free(buf);
+                                return -EFBIG;
+                        }
+                        cap = cap > limit - cap ? limit : 2 * cap;
+                        p = realloc(buf, cap);
+                        if (!p) {
+                                free(buf);
+                                return -ENOMEM;
+                        }
+                        buf = p;
+                }
+                n = fileio_read_full(fd, buf + len, cap - len);
+                if (n < 0) {
+                        free(buf);
+                        return (int) n;
+                }
+                if (n == 0)
+                        break;
+                len += (size_t) n;
+        }
+        /* The last read was given room, so len < cap. */
+        buf[len] = '\0';
+        *ret_data = buf;
+        *ret_len = len;
+        return 0;
+}
+
 int local_read(const char *path, size_t max_bytes, char **ret_data, size_t *ret_len) {
-        size_t limit, cap, len = 0;
-        char *buf = NULL;
         struct stat st;
         int fd, r;
 
@@ -455,57 +567,10 @@ int local_read(const char *path, size_t max_bytes, char **ret_data, size_t *ret_
         fd = open_source(path, &st);
         if (fd < 0)
                 return fd;
-        if ((uint64_t) st.st_size > max_bytes) {
-                r = -EFBIG;
-                goto finish;
-        }
         /* Reading one byte past max_bytes is how growth past it shows. */
-        limit = max_bytes + 1;
-        cap = (size_t) st.st_size < 4096 ? 4096 : (size_t) st.st_size + 1;
-        if (cap > limit)
-                cap = limit;
-        buf = malloc(cap);
-        if (!buf) {
-                r = -ENOMEM;
-                goto finish;
-        }
-        for (;;) {
-                ssize_t n;
-
-                if (len == cap) {
-                        char *p;
-
-                        if (cap == limit) {
-                                r = -EFBIG;
-                                goto finish;
-                        }
-                        cap = cap > limit - cap ? limit : 2 * cap;
-                        p = realloc(buf, cap);
-                        if (!p) {
-                                r = -ENOMEM;
-                                goto finish;
-                        }
-                        buf = p;
-                }
-                n = read(fd, buf + len, cap - len);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0) {
-                        r = -errno;
-                        goto finish;
-                }
-                if (n == 0)
-                        break;
-                len += (size_t) n;
-        }
-        /* The last read was given room, so len < cap. */
-        buf[len] = '\0';
-        *ret_data = buf;
-        *ret_len = len;
-        buf = NULL;
-        r = 0;
-finish:
-        free(buf);
+        r = (uint64_t) st.st_size > max_bytes
+                    ? -EFBIG
+                    : read_bounded(fd, (size_t) st.st_size, max_bytes + 1, ret_data, ret_len);
         close(fd);
         return r;
 }
@@ -585,88 +650,3 @@ int local_check_destination(const char *path) {
 
 _Static_assert(sizeof(((local_tmp *) 0)->tmp) == NAME_MAX + 1, "temporary name buffer");
 
-/* An existing destination may be replaced only if it is a regular file (a
- * symlink is judged by its target, as in check_existing). */
-static int check_existing_dst(int dir, const char *name) {
-        struct stat st;
-
-        if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                return errno == ENOENT ? 0 : -errno;
-        if (S_ISLNK(st.st_mode) && fstatat(dir, name, &st, 0) < 0)
-                return 0;
-        return stat_regular(&st);
-}
-
-int local_tmp_create(const char *dst, local_tmp **ret) {
-        char *parent = NULL;
-        const char *name;
-        local_tmp *t;
-        int r;
-
-        r = local_check_destination_path(dst);
-        if (r < 0)
-                return r;
-        t = calloc(1, sizeof(*t));
-        if (!t)
-                return -ENOMEM;
-        t->dir = t->fd = -1;
-        r = split_destination(dst, &parent, &name);
-        if (r < 0)
-                goto fail;
-        t->name = strdup(name);
-        if (!t->name) {
-                r = -ENOMEM;
-                goto fail;
-        }
-        t->dir = r = open_parent(parent);
-        if (r < 0)
-                goto fail;
-        r = check_existing_dst(t->dir, name);
-        if (r < 0)
-                goto fail;
-        t->fd = r = create_temp(t->dir, name, t->tmp);
-        if (r < 0)
-                goto fail;
-        free(parent);
-        *ret = t;
-        return 0;
-fail:
-        free(parent);
-        local_tmp_free(t);
-        return r;
-}
-
-int local_tmp_reset(local_tmp *t) {
-        if (ftruncate(t->fd, 0) < 0)
-                return -errno;
-        return 0;
-}
-
-int local_tmp_commit(local_tmp *t, mode_t mode, bool do_fsync) {
-        if (fchmod(t->fd, mode & 0777) < 0)
-                return -errno;
-        if (do_fsync && fsync(t->fd) < 0)
-                return -errno;
-        int r = close(t->fd);
-        t->fd = -1;
-        if (r < 0 && errno != EINTR)
-                return -errno;
-        if (renameat(t->dir, t->tmp, t->dir, t->name) < 0)
-                return -errno;
-        t->committed = true;
-        return 0;
-}
-
-local_tmp *local_tmp_free(local_tmp *t) {
-        if (!t)
-                return NULL;
-        if (t->fd >= 0)
-                close(t->fd);
-        if (!t->committed && t->tmp[0] && t->dir >= 0)
-                (void) unlinkat(t->dir, t->tmp, 0);
-        if (t->dir >= 0)
-                close(t->dir);
-        free(t->name);
-        free(t);
-        return NULL;
-}
