@@ -83,15 +83,11 @@ typedef struct get_job {
         bool ranged;
 } get_job;
 
-static void get_work_fn(uv_work_t *w) {
-        get_job *gj = w->data;
+/* Worker: this buffer into the temporary (made on the first write) at its
+ * offset, and into the running MD5 when there is an ETag to check it with. */
+static int get_write(get_job *gj) {
         int r = 0;
 
-        if (gj->wkind == GET_WORK_DISCARD) {
-                gj->tmp = local_tmp_free(gj->tmp);
-                gj->werr = 0;
-                return;
-        }
         if (!gj->tmp)
                 r = local_tmp_create(gj->base.file->entry->dst, &gj->tmp);
         if (r >= 0 && gj->truncate) {
@@ -107,38 +103,70 @@ static void get_work_fn(uv_work_t *w) {
                 if (r >= 0 && (gj->check_md5 || gj->etag.kind == ETAG_MULTIPART))
                         r = md5_update(gj->md5, gj->bufs[gj->wbuf], gj->len[gj->wbuf]);
         }
-        /* End to end: the bytes on disk hash to what the server stored. */
-        if (r >= 0 && gj->wkind == GET_WORK_COMMIT && gj->check_md5) {
-                char got[33];
-                r = md5_final_hex(gj->md5, got);
-                if (r >= 0 && strcmp(got, gj->expect_md5) != 0) {
-                        gj->mismatch = true;
-                        r = -EBADMSG;
-                } else if (r >= 0)
-                        gj->checked = true;
+        return r;
+}
+
+/* End to end: the bytes on disk hash to what the server stored. */
+static int get_verify_md5(get_job *gj) {
+        char got[33];
+        int r = md5_final_hex(gj->md5, got);
+
+        if (r < 0)
+                return r;
+        if (strcmp(got, gj->expect_md5) != 0) {
+                gj->mismatch = true;
+                return -EBADMSG;
         }
-        /* A multipart object small enough for one GET: read it back (it is
-         * in the page cache) with the part layouts it may have. */
-        if (r >= 0 && gj->wkind == GET_WORK_COMMIT && gj->etag.kind == ETAG_MULTIPART && !gj->no_md5) {
-                uint64_t layouts[ETAG_MAX_LAYOUTS];
-                uint64_t hint = gj->meta_part_size ? gj->meta_part_size : gj->base.env->settings.multipart_chunksize;
-                unsigned n = etag_layouts(gj->file_off, gj->etag.n_parts, hint, layouts);
-                uint8_t d[16];
-                if (n > 0)
-                        r = etag_check_layouts(gj->tmp->fd, gj->file_off, &gj->etag, layouts, n, 0);
-                /* No layout matched, twice with the same bytes: the parts
-                 * were not of one size, and there is nothing to check. */
-                if (n > 0 && r == 0 && (r = md5_final(gj->md5, d)) >= 0) {
-                        if (!gj->have_last || memcmp(d, gj->last, 16) != 0) {
-                                memcpy(gj->last, d, 16);
-                                gj->have_last = true;
-                                gj->mismatch = true;
-                                r = -EBADMSG;
-                        }
-                } else if (r > 0)
-                        gj->checked = true;
+        gj->checked = true;
+        return 0;
+}
+
+/* A multipart object small enough for one GET: read it back (it is in the
+ * page cache) with the part layouts it may have. */
+static int get_verify_multipart(get_job *gj) {
+        uint64_t layouts[ETAG_MAX_LAYOUTS];
+        uint64_t hint = gj->meta_part_size ? gj->meta_part_size : gj->base.env->settings.multipart_chunksize;
+        unsigned n = etag_layouts(gj->file_off, gj->etag.n_parts, hint, layouts);
+        uint8_t d[16];
+        int r;
+
+        if (n == 0)
+                return 0;
+        r = etag_check_layouts(gj->tmp->fd, gj->file_off, &gj->etag, layouts, n, 0);
+        if (r > 0)
+                gj->checked = true;
+        if (r != 0)
+                return r < 0 ? r : 0;
+        /* No layout matched. Twice with the same bytes: the parts were not
+         * of one size, and there is nothing to check. */
+        r = md5_final(gj->md5, d);
+        if (r < 0)
+                return r;
+        if (!gj->have_last || memcmp(d, gj->last, 16) != 0) {
+                memcpy(gj->last, d, 16);
+                gj->have_last = true;
+                gj->mismatch = true;
+                return -EBADMSG;
         }
-        if (r >= 0 && gj->wkind == GET_WORK_COMMIT)
+        return 0;
+}
+
+static void get_work_fn(uv_work_t *w) {
+        get_job *gj = w->data;
+        bool commit = gj->wkind == GET_WORK_COMMIT;
+        int r;
+
+        if (gj->wkind == GET_WORK_DISCARD) {
+                gj->tmp = local_tmp_free(gj->tmp);
+                gj->werr = 0;
+                return;
+        }
+        r = get_write(gj);
+        if (r >= 0 && commit && gj->check_md5)
+                r = get_verify_md5(gj);
+        if (r >= 0 && commit && gj->etag.kind == ETAG_MULTIPART && !gj->no_md5)
+                r = get_verify_multipart(gj);
+        if (r >= 0 && commit)
                 r = local_tmp_commit(gj->tmp, gj->base.env->shared->file_mode, false);
         if (r < 0)
                 gj->tmp = local_tmp_free(gj->tmp);
