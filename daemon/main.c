@@ -136,47 +136,50 @@ enum {
         OPT_CONF, /* sets the configuration key whose flag is the option's name */
 };
 
+/* clang-format off */
+/* Every OPT_CONF option is a setting of fdsd.conf by the same name (conf.c),
+ * given on the command line. */
+static const struct option longopts[] = {
+        { "config", required_argument, NULL, OPT_CONFIG },
+        { "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, OPT_VERSION },
+        { "socket", required_argument, NULL, 's' },
+        { "socket-mode", required_argument, NULL, OPT_CONF },
+        { "socket-group", required_argument, NULL, OPT_CONF },
+        { "parallelism", required_argument, NULL, OPT_CONF },
+        { "max-inflight", required_argument, NULL, OPT_CONF },
+        { "max-connections", required_argument, NULL, OPT_CONF },
+        { "max-message-size", required_argument, NULL, OPT_CONF },
+        { "max-files", required_argument, NULL, OPT_CONF },
+        { "max-read-bytes", required_argument, NULL, OPT_CONF },
+        { "buffer-memory", required_argument, NULL, OPT_CONF },
+        { "max-bandwidth", required_argument, NULL, OPT_CONF },
+        { "max-attempts", required_argument, NULL, OPT_CONF },
+        { "allow-user", required_argument, NULL, OPT_CONF },
+        { "allow-group", required_argument, NULL, OPT_CONF },
+        { "max-connections-per-user", required_argument, NULL, OPT_CONF },
+        { "max-inflight-per-user", required_argument, NULL, OPT_CONF },
+        { "max-buffered-per-user", required_argument, NULL, OPT_CONF },
+        { "write-stall-timeout", required_argument, NULL, OPT_CONF },
+        { "s3-endpoint", required_argument, NULL, OPT_CONF },
+        { "s3-region", required_argument, NULL, OPT_CONF },
+        { "s3-profile", required_argument, NULL, OPT_CONF },
+        { "s3-addressing-style", required_argument, NULL, OPT_CONF },
+        { "log-level", required_argument, NULL, OPT_CONF },
+        { "log-target", required_argument, NULL, OPT_CONF },
+        {},
+};
+/* clang-format on */
+
 /* 0 to run, 1 to exit successfully (help, version), negative on error. */
 static int parse_args(int argc, char **argv, args *a) {
-        /* clang-format off */
-        static const struct option opts[] = {
-                { "config", required_argument, NULL, OPT_CONFIG },
-                { "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
-                { "help", no_argument, NULL, 'h' },
-                { "version", no_argument, NULL, OPT_VERSION },
-                { "socket", required_argument, NULL, 's' },
-                { "socket-mode", required_argument, NULL, OPT_CONF },
-                { "socket-group", required_argument, NULL, OPT_CONF },
-                { "parallelism", required_argument, NULL, OPT_CONF },
-                { "max-inflight", required_argument, NULL, OPT_CONF },
-                { "max-connections", required_argument, NULL, OPT_CONF },
-                { "max-message-size", required_argument, NULL, OPT_CONF },
-                { "max-files", required_argument, NULL, OPT_CONF },
-                { "max-read-bytes", required_argument, NULL, OPT_CONF },
-                { "buffer-memory", required_argument, NULL, OPT_CONF },
-                { "max-bandwidth", required_argument, NULL, OPT_CONF },
-                { "max-attempts", required_argument, NULL, OPT_CONF },
-                { "allow-user", required_argument, NULL, OPT_CONF },
-                { "allow-group", required_argument, NULL, OPT_CONF },
-                { "max-connections-per-user", required_argument, NULL, OPT_CONF },
-                { "max-inflight-per-user", required_argument, NULL, OPT_CONF },
-                { "max-buffered-per-user", required_argument, NULL, OPT_CONF },
-                { "write-stall-timeout", required_argument, NULL, OPT_CONF },
-                { "s3-endpoint", required_argument, NULL, OPT_CONF },
-                { "s3-region", required_argument, NULL, OPT_CONF },
-                { "s3-profile", required_argument, NULL, OPT_CONF },
-                { "s3-addressing-style", required_argument, NULL, OPT_CONF },
-                { "log-level", required_argument, NULL, OPT_CONF },
-                { "log-target", required_argument, NULL, OPT_CONF },
-                {},
-        };
-        /* clang-format on */
         int c, idx;
 
         a->flags = calloc((size_t) argc, sizeof(*a->flags));
         if (!a->flags)
                 return -ENOMEM;
-        while ((c = getopt_long(argc, argv, "c:s:h", opts, &idx)) >= 0) {
+        while ((c = getopt_long(argc, argv, "c:s:h", longopts, &idx)) >= 0) {
                 switch (c) {
                 case OPT_CONFIG:
                         a->config = optarg;
@@ -188,7 +191,7 @@ static int parse_args(int argc, char **argv, args *a) {
                         a->flags[a->n_flags++] = (flag_arg){ "socket", optarg };
                         break;
                 case OPT_CONF:
-                        a->flags[a->n_flags++] = (flag_arg){ opts[idx].name, optarg };
+                        a->flags[a->n_flags++] = (flag_arg){ longopts[idx].name, optarg };
                         break;
                 case 'h':
                         usage(stdout);

@@ -152,76 +152,86 @@ enum {
 };
 
 /* 0 to run a command, 1 when --help/--version was answered, <0 on error. */
-static int parse_args(int argc, char **argv, args *a) {
-        /* clang-format off */
-        static const struct option longopts[] = {
-                { "batch",       required_argument, NULL, 'b' },
-                { "parallelism", required_argument, NULL, 'p' },
-                { "recursive",   no_argument,       NULL, 'r' },
-                { "no-validate", no_argument,       NULL, OPT_NO_VALIDATE },
-                { "max-attempts",required_argument, NULL, OPT_MAX_ATTEMPTS },
-                { "endpoint",    required_argument, NULL, OPT_ENDPOINT },
-                { "region",      required_argument, NULL, OPT_REGION },
-                { "profile",     required_argument, NULL, OPT_PROFILE },
-                { "path-style",  no_argument,       NULL, OPT_PATH_STYLE },
-                { "option",      required_argument, NULL, 'o' },
-                { "socket",      required_argument, NULL, 's' },
-                { "json",        no_argument,       NULL, 'j' },
-                { "quiet",       no_argument,       NULL, 'q' },
-                { "help",        no_argument,       NULL, 'h' },
-                { "version",     no_argument,       NULL, 'V' },
-                { NULL,          0,                 NULL, 0 }
-        };
-        /* clang-format on */
+/* clang-format off */
+static const struct option longopts[] = {
+        { "batch",       required_argument, NULL, 'b' },
+        { "parallelism", required_argument, NULL, 'p' },
+        { "recursive",   no_argument,       NULL, 'r' },
+        { "no-validate", no_argument,       NULL, OPT_NO_VALIDATE },
+        { "max-attempts",required_argument, NULL, OPT_MAX_ATTEMPTS },
+        { "endpoint",    required_argument, NULL, OPT_ENDPOINT },
+        { "region",      required_argument, NULL, OPT_REGION },
+        { "profile",     required_argument, NULL, OPT_PROFILE },
+        { "path-style",  no_argument,       NULL, OPT_PATH_STYLE },
+        { "option",      required_argument, NULL, 'o' },
+        { "socket",      required_argument, NULL, 's' },
+        { "json",        no_argument,       NULL, 'j' },
+        { "quiet",       no_argument,       NULL, 'q' },
+        { "help",        no_argument,       NULL, 'h' },
+        { "version",     no_argument,       NULL, 'V' },
+        { NULL,          0,                 NULL, 0 }
+};
+/* clang-format on */
+
+/* The options that say what the call asks for (what to copy, how, where the
+ * S3 server is): 1 when c was one of them, 0 when not, or an error. */
+static int parse_call_option(int c, const char *arg, args *a) {
         int64_t n;
+        int r;
+
+        switch (c) {
+        case 'b':
+                a->batch = arg;
+                return 1;
+        case 'r':
+                a->recursive = true;
+                return 1;
+        case 'p':
+                if (parse_int(arg, 1, INT_MAX, &n) < 0)
+                        return usage_error("--parallelism wants a positive integer, not '%s'", arg);
+                r = fds_options_set_int(a->options, "parallelism", n);
+                break;
+        case OPT_NO_VALIDATE:
+                r = fds_options_set_bool(a->options, "validate", false);
+                break;
+        case OPT_MAX_ATTEMPTS:
+                if (parse_int(arg, 1, 100, &n) < 0)
+                        return usage_error("--max-attempts wants 1 to 100, not '%s'", arg);
+                r = fds_options_set_int(a->options, "transfer.max_attempts", n);
+                break;
+        case 'o':
+                r = parse_option(a->options, arg);
+                break;
+        case OPT_ENDPOINT:
+                a->s3.endpoint = arg;
+                return 1;
+        case OPT_REGION:
+                a->s3.region = arg;
+                return 1;
+        case OPT_PROFILE:
+                a->s3.profile = arg;
+                return 1;
+        case OPT_PATH_STYLE:
+                a->s3.path_style = true;
+                return 1;
+        default:
+                return 0;
+        }
+        return r < 0 ? r : 1;
+}
+
+static int parse_args(int argc, char **argv, args *a) {
         int c, r;
 
         /* Leading ':': getopt reports, fdsctl prints (as "fdsctl", not argv[0]). */
         while ((c = getopt_long(argc, argv, ":b:p:o:s:rjqhV", longopts, NULL)) >= 0) {
+                r = parse_call_option(c, optarg, a);
+                if (r != 0) {
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
                 switch (c) {
-                case 'r':
-                        a->recursive = true;
-                        break;
-                case OPT_NO_VALIDATE:
-                        r = fds_options_set_bool(a->options, "validate", false);
-                        if (r < 0)
-                                return r;
-                        break;
-                case OPT_MAX_ATTEMPTS:
-                        if (parse_int(optarg, 1, 100, &n) < 0)
-                                return usage_error("--max-attempts wants 1 to 100, not '%s'", optarg);
-                        r = fds_options_set_int(a->options, "transfer.max_attempts", n);
-                        if (r < 0)
-                                return r;
-                        break;
-                case OPT_ENDPOINT:
-                        a->s3.endpoint = optarg;
-                        break;
-                case OPT_REGION:
-                        a->s3.region = optarg;
-                        break;
-                case OPT_PROFILE:
-                        a->s3.profile = optarg;
-                        break;
-                case OPT_PATH_STYLE:
-                        a->s3.path_style = true;
-                        break;
-                case 'b':
-                        a->batch = optarg;
-                        break;
-                case 'p':
-                        if (parse_int(optarg, 1, INT_MAX, &n) < 0)
-                                return usage_error("--parallelism wants a positive integer, not '%s'",
-                                                   optarg);
-                        r = fds_options_set_int(a->options, "parallelism", n);
-                        if (r < 0)
-                                return r;
-                        break;
-                case 'o':
-                        r = parse_option(a->options, optarg);
-                        if (r < 0)
-                                return r;
-                        break;
                 case 's':
                         a->socket = optarg;
                         break;
