@@ -11,6 +11,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "s3_error.h"
 #include "s3_health.h"
 #include "xstr.h"
 
@@ -139,64 +140,6 @@ static uint64_t ctx_random(s3_ctx *c) {
         return c->rng;
 }
 
-bool s3_error_is_transient(long status, const char *code) {
-        if (status == 500 || status == 502 || status == 503 || status == 504)
-                return true;
-        if (!code)
-                return false;
-        /* The body arrived corrupted on its way (Content-MD5 or the signed
-         * SHA-256 disagree): sending it again is the cure, as for a 500. */
-        return strcmp(code, "SlowDown") == 0 || strcmp(code, "RequestTimeout") == 0 ||
-               strcmp(code, "InternalError") == 0 || strcmp(code, "ServiceUnavailable") == 0 ||
-               strcmp(code, "BadDigest") == 0 || strcmp(code, "XAmzContentSHA256Mismatch") == 0;
-}
-
-int s3_errno_from_status(long status, const char *code) {
-        if (code && (strcmp(code, "NoSuchKey") == 0 || strcmp(code, "NoSuchBucket") == 0))
-                return -ENOENT;
-        switch (status) {
-        case 404:
-                return -ENOENT;
-        case 401:
-        case 403:
-                return -EACCES;
-        case 412:
-                return -ESTALE; /* the object changed under a conditional request */
-        default:
-                return -EIO;
-        }
-}
-
-/* Words for the codes users meet most; RGW sends empty messages. */
-static const char *code_words(const char *code, long status) {
-        static const struct {
-                const char *code, *words;
-        } table[] = {
-                { "NoSuchKey", "the object does not exist" },
-                { "NoSuchBucket", "the bucket does not exist" },
-                { "AccessDenied", "access denied" },
-                { "SignatureDoesNotMatch", "the secret access key does not match (signature rejected)" },
-                { "InvalidAccessKeyId", "the access key id is not known to the server" },
-                { "SlowDown", "the server asks to slow down" },
-                { "RequestTimeTooSkewed", "this machine's clock differs too much from the server's" },
-                { "InvalidBucketName", "invalid bucket name" },
-                { "PreconditionFailed", "the object changed while it was being read" },
-                { "BadDigest", "the data arrived corrupted (checksum mismatch)" },
-                { "EntityTooLarge", "the object is too large for a single request" },
-        };
-        for (size_t i = 0; code && i < sizeof(table) / sizeof(table[0]); i++)
-                if (strcmp(code, table[i].code) == 0)
-                        return table[i].words;
-        switch (status) {
-        case 404:
-                return "not found";
-        case 403:
-                return "access denied";
-        default:
-                return NULL;
-        }
-}
-
 static void call_free(s3_call *c) {
         if (c->waiting)
                 s3_endpoint_cancel_wait(c->ep, &c->hw);
@@ -216,7 +159,7 @@ static void call_finish(s3_call *c, int error, long status, const s3_xml_result 
         char msg[512];
         const char *code = xml && xml->kind == S3_XML_ERROR ? xml->code : NULL;
         const char *s3msg = xml && xml->kind == S3_XML_ERROR ? xml->message : NULL;
-        const char *words = code_words(code, status);
+        const char *words = s3_error_words(code, status);
 
         if (error == 0)
                 snprintf(msg, sizeof(msg), "ok");
@@ -384,7 +327,7 @@ static void finish_waited(s3_call *c, const char *why) {
         const char *code = c->last_code[0] ? c->last_code : NULL;
         if (c->last_status) {
                 /* The server's word, and why the call stopped waiting. */
-                const char *words = code_words(code, c->last_status);
+                const char *words = s3_error_words(code, c->last_status);
                 snprintf(detail, sizeof(detail), "%s%s%s",
                          c->last_message[0] ? c->last_message : words ? words : "S3 error", why[0] ? "; " : "", why);
                 s3_xml_result xml = { .kind = S3_XML_ERROR, .code = (char *) code, .message = detail };

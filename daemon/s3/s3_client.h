@@ -108,6 +108,3 @@ void s3_call_cancel(s3_call *c);
 /* Pause and resume the transfer (bandwidth, back-pressure). */
 void s3_call_pause(s3_call *c, bool pause);
 
-/* Classification shared with tests. */
-bool s3_error_is_transient(long status, const char *code);
-int s3_errno_from_status(long status, const char *code);
