@@ -131,8 +131,26 @@ typedef struct files_kind {
         size_t error_offset;
         /* Reads one file's answer into its result; -EBADMSG when it is not one. */
         int (*take)(void *result, json_t *answer);
-        void (*free_results)(void *results, size_t n);
+        /* Frees what take stored; NULL when nothing. */
+        void (*release)(void *result);
 } files_kind;
+
+/* n results of kind k: names, paths, errors and what take stored. */
+static void files_free(const files_kind *k, void *results, size_t n) {
+        if (!results)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                char *res = (char *) results + i * k->result_size;
+                files_result_head *head = (files_result_head *) res;
+
+                free((char *) head->name);
+                free((char *) head->path);
+                file_error_done((fds_file_error *) (res + k->error_offset));
+                if (k->release)
+                        k->release(res);
+        }
+        free(results);
+}
 
 /* Size and Read are one path: the call, one result per name in the caller's
  * order, a reply that does not add up closes the connection. */
@@ -169,7 +187,7 @@ static int files_run(fds_client *c, const files_kind *k, const fds_named_path *f
 fail:
         if (r == -EBADMSG)
                 conn_close(c);
-        k->free_results(results, n);
+        files_free(k, results, n);
         return r;
 }
 
@@ -182,17 +200,12 @@ static int size_take(void *result, json_t *answer) {
         return 0;
 }
 
-static void size_free(void *results, size_t n) {
-        fds_size_results_free(results, n);
-}
-
 static const files_kind files_size = {
         .method = "io.fds.Transfer.Size",
         .answers_key = "sizes",
         .result_size = sizeof(fds_size_result),
         .error_offset = offsetof(fds_size_result, error),
         .take = size_take,
-        .free_results = size_free,
 };
 
 int fds_client_size(fds_client *c, const fds_named_path *files, size_t n, const fds_options *opts,
@@ -209,16 +222,7 @@ int fds_client_size(fds_client *c, const fds_named_path *files, size_t n, const 
 }
 
 fds_size_result *fds_size_results_free(fds_size_result *results, size_t n) {
-        size_t i;
-
-        if (!results)
-                return NULL;
-        for (i = 0; i < n; i++) {
-                free((char *) results[i].name);
-                free((char *) results[i].path);
-                file_error_done(&results[i].error);
-        }
-        free(results);
+        files_free(&files_size, results, n);
         return NULL;
 }
 
@@ -232,8 +236,8 @@ static int read_take(void *result, json_t *answer) {
         return r == -EINVAL ? -EBADMSG : r;
 }
 
-static void read_free(void *results, size_t n) {
-        fds_read_results_free(results, n);
+static void read_release(void *result) {
+        free(((fds_read_result *) result)->data);
 }
 
 static const files_kind files_read = {
@@ -242,7 +246,7 @@ static const files_kind files_read = {
         .result_size = sizeof(fds_read_result),
         .error_offset = offsetof(fds_read_result, error),
         .take = read_take,
-        .free_results = read_free,
+        .release = read_release,
 };
 
 int fds_client_read(fds_client *c, const fds_named_path *files, size_t n, const fds_options *opts,
@@ -259,16 +263,6 @@ int fds_client_read(fds_client *c, const fds_named_path *files, size_t n, const 
 }
 
 fds_read_result *fds_read_results_free(fds_read_result *results, size_t n) {
-        size_t i;
-
-        if (!results)
-                return NULL;
-        for (i = 0; i < n; i++) {
-                free((char *) results[i].name);
-                free((char *) results[i].path);
-                free(results[i].data);
-                file_error_done(&results[i].error);
-        }
-        free(results);
+        files_free(&files_read, results, n);
         return NULL;
 }
