@@ -88,7 +88,7 @@ static bool wants_check(const batch_input *b, const job_file *f) {
                (validate_needed(b) || e->dst_loc.kind == FDS_LOCATION_S3);
 }
 
-static vlist *vlist_free(vlist *v) {
+static vlist *validate_list_free(vlist *v) {
         if (!v)
                 return NULL;
         list_del(&v->link);
@@ -100,7 +100,7 @@ static vlist *vlist_free(vlist *v) {
         return NULL;
 }
 
-static int vlist_object(const s3_xml_object *o, void *userdata) {
+static int validate_list_object(const s3_xml_object *o, void *userdata) {
         vlist *v = userdata;
 
         v->listed++;
@@ -119,16 +119,16 @@ static int vlist_object(const s3_xml_object *o, void *userdata) {
         return 0;
 }
 
-static int vlist_page(vlist *v);
+static int validate_list_page(vlist *v);
 
-static void vlist_end(vlist *v) {
+static void validate_list_end(vlist *v) {
         void (*done)(batch_input *) = v->done;
         batch_input *b = v->b;
-        vlist_free(v);
+        validate_list_free(v);
         done(b);
 }
 
-static void vlist_done(s3_call *c, const s3_result *r, void *userdata) {
+static void validate_list_done(s3_call *c, const s3_result *r, void *userdata) {
         vlist *v = userdata;
 
         v->call = NULL;
@@ -142,15 +142,15 @@ static void vlist_done(s3_call *c, const s3_result *r, void *userdata) {
         if (more) {
                 free(v->token);
                 v->token = strdup(r->xml->next_continuation_token);
-                if (v->token && vlist_page(v) >= 0)
+                if (v->token && validate_list_page(v) >= 0)
                         return;
         }
-        vlist_end(v);
+        validate_list_end(v);
 }
 
-static int vlist_page(vlist *v) {
+static int validate_list_page(vlist *v) {
         batch_input *b = v->b;
-        s3_xml_callbacks cbs = { .object = vlist_object, .userdata = v };
+        s3_xml_callbacks cbs = { .object = validate_list_object, .userdata = v };
         sigv4_pair q[5] = {
                 { "list-type", "2" },
                 { "prefix", v->prefix },
@@ -162,13 +162,13 @@ static int vlist_page(vlist *v) {
         else
                 q[nq++] = (sigv4_pair){ "start-after", v->start_after };
         s3_call_opts o = job_s3_list_opts(&b->env, file_bucket(v->files[0]), q, nq, &cbs);
-        o.on_done = vlist_done;
+        o.on_done = validate_list_done;
         o.userdata = v;
         return s3_call_start(b->engine->s3, &o, &v->call);
 }
 
 /* One listing for files[0..n): 1 started, 0 not worth it or not possible. */
-static int vlist_start(batch_input *b, job_file **files, size_t n, void (*done)(batch_input *b)) {
+static int validate_list_start(batch_input *b, job_file **files, size_t n, void (*done)(batch_input *b)) {
         if (n < VLIST_MIN_FILES)
                 return 0;
         vlist *v = calloc(1, sizeof(*v));
@@ -187,12 +187,12 @@ static int vlist_start(batch_input *b, job_file **files, size_t n, void (*done)(
                 cut--;
         v->start_after = strndup(first, cut);
         if (!v->files || !v->prefix || !v->start_after) {
-                vlist_free(v);
+                validate_list_free(v);
                 return -ENOMEM;
         }
         memcpy(v->files, files, n * sizeof(*v->files));
-        if (vlist_page(v) < 0) {
-                vlist_free(v);
+        if (validate_list_page(v) < 0) {
+                validate_list_free(v);
                 return 0; /* the HEADs will do */
         }
         list_add_tail(&b->lists, &v->link);
@@ -220,7 +220,7 @@ int validate_lists_start(batch_input *b, void (*done)(batch_input *b)) {
         for (size_t lo = 0, hi; lo < n && r >= 0; lo = hi) {
                 for (hi = lo + 1; hi < n && same_group(all[lo], all[hi]); hi++)
                         ;
-                r = vlist_start(b, all + lo, hi - lo, done);
+                r = validate_list_start(b, all + lo, hi - lo, done);
                 started += r > 0;
         }
         free(all);

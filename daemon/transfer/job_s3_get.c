@@ -79,7 +79,7 @@ typedef struct get_job {
         uint8_t last[16];       /* MD5 of a pass whose multipart ETag did not match */
         bool have_last;
         unsigned attempts_before; /* tries of the passes before */
-        rg_file rg;             /* the ranged strategy for a large object */
+        ranged_file rg;         /* the ranged strategy for a large object */
         bool ranged;
 } get_job;
 
@@ -441,10 +441,10 @@ static void get_done(s3_call *c, const s3_result *r, void *userdata) {
                 get_finish(gj);
 }
 
-static void ranged_done(rg_file *rg) {
+static void ranged_done(ranged_file *rg) {
         get_job *gj = container_of(rg, get_job, rg);
-        rg_report(rg);
-        rg_free(rg);
+        ranged_report(rg);
+        ranged_free(rg);
         job_done(&gj->base);
 }
 
@@ -504,7 +504,7 @@ static int get_start(job *j) {
          * ranges, each pinned to that ETag. */
         if (env->settings.multipart && f->etag && f->src_size > env->settings.multipart_threshold) {
                 gj->ranged = true;
-                return rg_start(&gj->rg, env, f, ranged_done);
+                return ranged_start(&gj->rg, env, f, ranged_done);
         }
         /* An object of known size up to 8 MiB gathers in one buffer of its
          * size and is written in one worker hop; otherwise two streaming
@@ -526,7 +526,7 @@ static int get_start(job *j) {
 static void get_cancel(job *j) {
         get_job *gj = (get_job *) j;
         if (gj->ranged)
-                rg_cancel(&gj->rg);
+                ranged_cancel(&gj->rg);
         else if (gj->call)
                 s3_call_cancel(gj->call);
         else if (budget_cancel_wait(j->env->shared->buffers, &gj->mem, &gj->later, on_later))

@@ -20,10 +20,10 @@
  * fetched in the call's chunks and the file is read back to check it. */
 #define RG_ALIGN_MAX (64ULL * 1024 * 1024)
 
-static void rg_fill(rg_file *f);
-static void rg_settle(rg_file *f);
+static void ranged_fill(ranged_file *f);
+static void ranged_settle(ranged_file *f);
 
-static void keep_failure(rg_file *f, int r, const s3_result *res) {
+static void keep_failure(ranged_file *f, int r, const s3_result *res) {
         if (f->r < 0)
                 return;
         f->r = r;
@@ -31,7 +31,7 @@ static void keep_failure(rg_file *f, int r, const s3_result *res) {
                 s3_kept_set(&f->fail, res);
 }
 
-void rg_report(rg_file *f) {
+void ranged_report(ranged_file *f) {
         job_file *bf = f->bf;
         bf->attempts = f->attempts_before + f->attempts;
         if (f->r >= 0) {
@@ -55,7 +55,7 @@ void rg_report(rg_file *f) {
                 bf->err.http_status = (int) f->fail.r.http_status;
 }
 
-void rg_free(rg_file *f) {
+void ranged_free(ranged_file *f) {
         free(f->slots);
         free(f->digests);
         f->tmp = local_tmp_free(f->tmp);
@@ -63,7 +63,7 @@ void rg_free(rg_file *f) {
 
 /* Worker: whether the temporary holds the object's bytes. 0 yes (or
  * nothing to check against: f->verified says which), -EBADMSG no. */
-static int rg_verify(rg_file *f) {
+static int ranged_verify(ranged_file *f) {
         int r;
         f->verified = FILE_VERIFIED_NO;
         /* rclone's whole-object MD5 holds whatever the ETag is. */
@@ -120,7 +120,7 @@ out:
 
 /* Worker: one of create (first), commit (all in) or discard (failed). */
 static void file_work(uv_work_t *w) {
-        rg_file *f = w->data;
+        ranged_file *f = w->data;
         int r = 0;
         if (!f->tmp && f->r == 0) {
                 r = local_tmp_create(f->bf->entry->dst, &f->tmp);
@@ -128,7 +128,7 @@ static void file_work(uv_work_t *w) {
                 if (r >= 0 && ftruncate(f->tmp->fd, (off_t) f->size) < 0)
                         r = -errno;
         } else if (f->r == 0 && f->done == f->n_parts) {
-                r = rg_verify(f);
+                r = ranged_verify(f);
                 if (r == -EBADMSG) {
                         f->mismatch = true;
                         /* Another pass overwrites every range in place. */
@@ -147,7 +147,7 @@ static void file_work(uv_work_t *w) {
 }
 
 static void file_after(uv_work_t *w, int status) {
-        rg_file *f = w->data;
+        ranged_file *f = w->data;
         bool created = f->tmp && f->done == 0 && f->inflight == 0 && f->next == 0;
         f->working = false;
         if (f->again && status >= 0 && f->r == 0) {
@@ -160,7 +160,7 @@ static void file_after(uv_work_t *w, int status) {
                 f->next = f->done = 0;
                 f->attempts_before += f->attempts;
                 f->attempts = 0;
-                rg_fill(f);
+                ranged_fill(f);
                 return;
         }
         if (f->again) {
@@ -173,17 +173,17 @@ static void file_after(uv_work_t *w, int status) {
         if (f->wr < 0)
                 keep_failure(f, f->wr, NULL);
         if (f->r == 0 && created) {
-                rg_fill(f);
+                ranged_fill(f);
                 return;
         }
         if (f->settled) {
                 f->on_end(f);
                 return;
         }
-        rg_settle(f);
+        ranged_settle(f);
 }
 
-static void file_queue(rg_file *f) {
+static void file_queue(ranged_file *f) {
         f->working = true;
         f->work.data = f;
         if (fsq_queue(f->env->shared->fsq, f->env->creds, &f->work, file_work, file_after) < 0) {
@@ -194,7 +194,7 @@ static void file_queue(rg_file *f) {
 }
 
 /* Nothing in flight: commit or discard, then report. */
-static void rg_settle(rg_file *f) {
+static void ranged_settle(ranged_file *f) {
         if (f->inflight > 0 || f->working || f->settled)
                 return;
         if (f->r == 0 && f->done < f->n_parts)
@@ -206,8 +206,8 @@ static void rg_settle(rg_file *f) {
                 f->on_end(f);
 }
 
-static void part_end(rg_part *p, int r, const s3_result *res) {
-        rg_file *f = p->file;
+static void part_end(ranged_part *p, int r, const s3_result *res) {
+        ranged_file *f = p->file;
         if (res && res->attempts > f->attempts)
                 f->attempts = res->attempts;
         free(p->buf);
@@ -216,15 +216,15 @@ static void part_end(rg_part *p, int r, const s3_result *res) {
         f->inflight--;
         if (r < 0) {
                 keep_failure(f, r, res);
-                rg_cancel(f);
+                ranged_cancel(f);
         } else
                 f->done++;
-        rg_fill(f);
-        rg_settle(f);
+        ranged_fill(f);
+        ranged_settle(f);
 }
 
 static void write_work(uv_work_t *w) {
-        rg_part *p = w->data;
+        ranged_part *p = w->data;
         p->r = p->hashed ? 0 : md5_digest(p->buf, p->slot.len, p->file->digests + (size_t) p->slot.index * 16);
         if (p->r < 0)
                 return;
@@ -232,18 +232,18 @@ static void write_work(uv_work_t *w) {
 }
 
 static void write_after(uv_work_t *w, int status) {
-        rg_part *p = w->data;
+        ranged_part *p = w->data;
         part_end(p, status == UV_ECANCELED ? -ECANCELED : p->r, NULL);
 }
 
-static void part_write(rg_part *p) {
+static void part_write(ranged_part *p) {
         p->work.data = p;
         if (uv_queue_work(p->file->env->shared->loop, &p->work, write_work, write_after) < 0)
                 part_end(p, -ENOMEM, NULL);
 }
 
 static void on_part_hashed(md5q_req *h) {
-        rg_part *p = h->userdata;
+        ranged_part *p = h->userdata;
         memcpy(p->file->digests + (size_t) p->slot.index * 16, h->job.digest, 16);
         p->hashed = true;
         if (p->file->r < 0) {
@@ -254,7 +254,7 @@ static void on_part_hashed(md5q_req *h) {
 }
 
 static int part_body(http_request *req, const void *data, size_t len, void *userdata) {
-        rg_part *p = userdata;
+        ranged_part *p = userdata;
         if (p->got + len > p->slot.len)
                 return -EMSGSIZE; /* more than the range asked for */
         memcpy(p->buf + p->got, data, len);
@@ -263,7 +263,7 @@ static int part_body(http_request *req, const void *data, size_t len, void *user
 }
 
 static int part_header(http_request *req, const char *name, const char *value, void *userdata) {
-        rg_part *p = userdata;
+        ranged_part *p = userdata;
         /* SSE-KMS and SSE-C objects have ETags that are not their MD5. */
         if ((strcasecmp(name, "x-amz-server-side-encryption") == 0 && strncmp(value, "aws:kms", 7) == 0) ||
             strcasecmp(name, "x-amz-server-side-encryption-customer-algorithm") == 0)
@@ -276,12 +276,12 @@ static int part_header(http_request *req, const char *name, const char *value, v
 }
 
 static int part_retry(s3_call *c, void *userdata) {
-        ((rg_part *) userdata)->got = 0;
+        ((ranged_part *) userdata)->got = 0;
         return 0;
 }
 
 static void part_done(s3_call *c, const s3_result *res, void *userdata) {
-        rg_part *p = userdata;
+        ranged_part *p = userdata;
         p->slot.call = NULL;
         if (res->attempts > p->file->attempts)
                 p->file->attempts = res->attempts;
@@ -301,8 +301,8 @@ static void part_done(s3_call *c, const s3_result *res, void *userdata) {
         part_write(p);
 }
 
-static void part_get(rg_part *p) {
-        rg_file *f = p->file;
+static void part_get(ranged_part *p) {
+        ranged_file *f = p->file;
         char range[64];
         snprintf(range, sizeof(range), "bytes=%" PRIu64 "-%" PRIu64, p->slot.off, p->slot.off + p->slot.len - 1);
         sigv4_pair h[2] = { { "If-Match", f->bf->etag }, { "Range", range } };
@@ -326,16 +326,16 @@ static void part_get(rg_part *p) {
 }
 
 static void on_mem(budget_waiter *w) {
-        rg_part *p = container_of(w, rg_part, slot.mem);
+        ranged_part *p = container_of(w, ranged_part, slot.mem);
         if (p->file->r < 0)
                 part_end(p, -ECANCELED, NULL);
         else
                 part_get(p);
 }
 
-static void rg_fill(rg_file *f) {
+static void ranged_fill(ranged_file *f) {
         while (f->r == 0 && f->tmp && f->next < f->n_parts && f->inflight < f->n_slots) {
-                rg_part *p = (rg_part *) part_pool_take(f->slots, f->n_slots, f->next, f->size, f->chunk);
+                ranged_part *p = (ranged_part *) part_pool_take(f->slots, f->n_slots, f->next, f->size, f->chunk);
                 if (!p)
                         return;
                 p->file = f;
@@ -346,8 +346,8 @@ static void rg_fill(rg_file *f) {
         }
 }
 
-int rg_start(rg_file *f, const job_env *env, job_file *bf, void (*done)(rg_file *f)) {
-        *f = (rg_file){ .env = env, .bf = bf, .on_end = done, .size = bf->src_size, .pass = 1,
+int ranged_start(ranged_file *f, const job_env *env, job_file *bf, void (*done)(ranged_file *f)) {
+        *f = (ranged_file){ .env = env, .bf = bf, .on_end = done, .size = bf->src_size, .pass = 1,
                         .max_passes = env->settings.max_attempts ? env->settings.max_attempts : 1 };
         int r = parts_plan(f->size, env->settings.multipart_chunksize, &f->chunk, &f->n_parts);
         if (r < 0)
@@ -367,7 +367,7 @@ int rg_start(rg_file *f, const job_env *env, job_file *bf, void (*done)(rg_file 
         if (!f->digests)
                 return -ENOMEM;
         f->n_slots = env->settings.max_concurrency < f->n_parts ? env->settings.max_concurrency : f->n_parts;
-        f->slots = calloc(f->n_slots, sizeof(rg_part));
+        f->slots = calloc(f->n_slots, sizeof(ranged_part));
         if (!f->slots) {
                 f->digests = (free(f->digests), NULL);
                 return -ENOMEM;
@@ -377,11 +377,11 @@ int rg_start(rg_file *f, const job_env *env, job_file *bf, void (*done)(rg_file 
 }
 
 static void on_later(delay_entry *e) {
-        rg_part *p = container_of(e, rg_part, slot.later);
+        ranged_part *p = container_of(e, ranged_part, slot.later);
         part_end(p, -ECANCELED, NULL);
 }
 
-void rg_cancel(rg_file *f) {
+void ranged_cancel(ranged_file *f) {
         if (f->r == 0)
                 f->r = -ECANCELED;
         f->canceled = true;

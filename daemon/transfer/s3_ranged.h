@@ -24,29 +24,29 @@
 #include "part_pool.h"
 #include "s3_client.h"
 
-typedef struct rg_file rg_file;
+typedef struct ranged_file ranged_file;
 
-typedef struct rg_part {
+typedef struct ranged_part {
         part_slot slot;          /* first: index, range, grant, request */
-        rg_file *file;
+        ranged_file *file;
         uint64_t got;
         char *buf;
         md5q_req hash;           /* the range's MD5, in the daemon's lanes */
         bool hashed;             /* digest stored: the worker need not */
         uv_work_t work;
         int r;
-} rg_part;
+} ranged_part;
 
-struct rg_file {
+struct ranged_file {
         const job_env *env;
         job_file *bf;
-        void (*on_end)(rg_file *f);
+        void (*on_end)(ranged_file *f);
         local_tmp *tmp;
         uv_work_t work;          /* create, commit or discard */
         int wr;
         uint64_t size, chunk;
         unsigned n_parts, next, done, inflight, n_slots;
-        rg_part *slots;
+        ranged_part *slots;
         int r;
         bool canceled, settled, working, mismatch;
         etag_info etag;          /* what the bytes must hash to */
@@ -69,8 +69,8 @@ struct rg_file {
 };
 
 /* done(f) runs once, later, from the loop, once this returned 0. */
-int rg_start(rg_file *f, const job_env *env, job_file *bf, void (*done)(rg_file *f));
-void rg_cancel(rg_file *f);
+int ranged_start(ranged_file *f, const job_env *env, job_file *bf, void (*done)(ranged_file *f));
+void ranged_cancel(ranged_file *f);
 /* Fill bf from f (after done). */
-void rg_report(rg_file *f);
-void rg_free(rg_file *f);
+void ranged_report(ranged_file *f);
+void ranged_free(ranged_file *f);
