@@ -135,6 +135,19 @@ static bool is_space(char ch) {
         return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
 }
 
+/* What curl is told after a header or body callback returned r: len to go
+ * on, 0 to fail the transfer (the request was finished meanwhile, or r is
+ * an error, kept for on_defer to report). */
+static size_t callback_result(http_request *req, int r, size_t len) {
+        if (req->state != REQ_ACTIVE)
+                return 0;
+        if (r < 0) {
+                req->cb_error = r;
+                return 0;
+        }
+        return len;
+}
+
 static size_t on_curl_header(char *buf, size_t size, size_t nitems, void *userdata) {
         http_request *req = userdata;
         size_t len = size * nitems;
@@ -187,14 +200,8 @@ static size_t on_curl_header(char *buf, size_t size, size_t nitems, void *userda
         memcpy(req->hbuf + name_len + 1, v, value_len);
         req->hbuf[name_len + 1 + value_len] = '\0';
 
-        int r = req->on_header(req, req->hbuf, req->hbuf + name_len + 1, req->userdata);
-        if (req->state != REQ_ACTIVE)
-                return 0;
-        if (r < 0) {
-                req->cb_error = r;
-                return 0;
-        }
-        return len;
+        return callback_result(req, req->on_header(req, req->hbuf, req->hbuf + name_len + 1, req->userdata),
+                               len);
 }
 
 static size_t on_curl_write(char *data, size_t size, size_t nmemb, void *userdata) {
@@ -214,17 +221,11 @@ static size_t on_curl_write(char *data, size_t size, size_t nmemb, void *userdat
 
         unsigned seq = req->unpause_seq;
         int r = req->on_body(req, data, len, req->userdata);
-        if (req->state != REQ_ACTIVE)
-                return 0;
-        if (r == HTTP_PAUSE) {
+        if (r == HTTP_PAUSE && req->state == REQ_ACTIVE) {
                 request_paused_by_callback(req, seq);
                 return CURL_WRITEFUNC_PAUSE;
         }
-        if (r < 0) {
-                req->cb_error = r;
-                return 0;
-        }
-        return len;
+        return callback_result(req, r, len);
 }
 
 static size_t on_curl_read(char *buf, size_t size, size_t nitems, void *userdata) {
