@@ -103,6 +103,10 @@ static int transfer_options_parse(json_t *t, fds_options *o, char **ret_param) {
                 } else if (strcmp(k, "multipart_threshold") == 0) {
                         r = int_field(v, 1, (long long) 1 << 50, &n);
                         o->multipart_threshold = (uint64_t) n;
+                } else if (strcmp(k, "copy_cutoff") == 0) {
+                        /* CopyObject takes at most 5 GiB. */
+                        r = int_field(v, (long long) PART_MIN, (long long) PART_MAX, &n);
+                        o->copy_cutoff = (uint64_t) n;
                 } else if (strcmp(k, "multipart_chunksize") == 0) {
                         r = int_field(v, (long long) PART_MIN, (long long) PART_MAX, &n);
                         o->multipart_chunksize = (uint64_t) n;

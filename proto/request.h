@@ -22,6 +22,7 @@ typedef struct fds_options {
         bool has_multipart, multipart;
         uint64_t multipart_threshold; /* 0: default */
         uint64_t multipart_chunksize; /* 0: default */
+        uint64_t copy_cutoff;         /* S3->S3: one CopyObject up to this; 0: default */
         unsigned max_concurrency;     /* 0: default */
         uint64_t max_bandwidth;       /* bytes/s for this call; 0: no cap */
         bool verify;                  /* local copies: compare after copying */

@@ -61,6 +61,7 @@ static void batch_settings(batch *b, const batch_defaults *d) {
                 .multipart = o->has_multipart ? o->multipart : d->transfer.multipart,
                 .multipart_threshold = o->multipart_threshold ? o->multipart_threshold : d->transfer.multipart_threshold,
                 .multipart_chunksize = o->multipart_chunksize ? o->multipart_chunksize : d->transfer.multipart_chunksize,
+                .copy_cutoff = o->copy_cutoff ? o->copy_cutoff : d->transfer.copy_cutoff,
                 .max_concurrency = o->max_concurrency ? o->max_concurrency : d->transfer.max_concurrency,
                 .max_attempts = o->max_attempts ? o->max_attempts : d->transfer.max_attempts,
                 .retry_budget_s = o->has_retry_time_budget ? o->retry_time_budget : d->transfer.retry_budget_s,

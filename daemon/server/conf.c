@@ -99,6 +99,8 @@ static const conf_key keys[] = {
         /* S3's limits: parts of 5 MiB to 5 GiB. */
         { "transfer", "multipart_threshold", NULL, CONF_SIZE, FIELD(d.multipart_threshold), 5 * MiB, 5 * TiB },
         { "transfer", "multipart_chunksize", NULL, CONF_SIZE, FIELD(d.multipart_chunksize), 5 * MiB, 5 * GiB },
+        /* CopyObject takes at most 5 GiB. */
+        { "transfer", "copy_cutoff", NULL, CONF_SIZE, FIELD(d.copy_cutoff), 5 * MiB, 5 * GiB },
         { "transfer", "max_concurrency", NULL, CONF_COUNT, FIELD(d.max_concurrency), 1, 1000 },
         { "transfer", "max_bandwidth", "max-bandwidth", CONF_SIZE, FIELD(d.max_bandwidth), 0, TiB },
         { "transfer", "max_attempts", "max-attempts", CONF_COUNT, FIELD(d.max_attempts), 1, 100 },
@@ -128,6 +130,7 @@ void conf_init(fdsd_conf *c, mode_t mode_mask) {
                         .multipart = true,
                         .multipart_threshold = 8 * MiB,
                         .multipart_chunksize = 8 * MiB,
+                        .copy_cutoff = 4768 * MiB, /* rclone's --s3-copy-cutoff */
                         .max_concurrency = 10,
                         .buffer_memory = 64 * MiB,
                 },

@@ -32,6 +32,7 @@ static batch_defaults engine_defaults(const fds_daemon *d) {
                         .multipart = c->multipart,
                         .multipart_threshold = c->multipart_threshold,
                         .multipart_chunksize = c->multipart_chunksize,
+                        .copy_cutoff = c->copy_cutoff,
                         .max_concurrency = c->max_concurrency,
                         .max_attempts = c->max_attempts,
                         .retry_budget_s = c->retry_budget_s,
@@ -107,6 +108,7 @@ void daemon_apply(fds_daemon *d, const daemon_config *n) {
         c->multipart = n->multipart;
         c->multipart_threshold = n->multipart_threshold;
         c->multipart_chunksize = n->multipart_chunksize;
+        c->copy_cutoff = n->copy_cutoff;
         c->max_concurrency = n->max_concurrency;
         d->engine.defaults = engine_defaults(d);
         /* More room starts queued files at once; less lets running ones finish. */

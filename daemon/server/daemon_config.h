@@ -46,6 +46,7 @@ typedef struct daemon_config {
         bool multipart;
         uint64_t multipart_threshold;
         uint64_t multipart_chunksize;
+        uint64_t copy_cutoff;       /* S3->S3: one CopyObject up to this */
         unsigned max_concurrency;   /* parts of one file in flight */
         uint64_t max_bandwidth;     /* bytes/s for the whole daemon; 0: no cap */
         uint64_t buffer_memory;     /* bytes of transfer buffers, daemon-wide */

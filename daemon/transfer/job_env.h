@@ -42,6 +42,7 @@ typedef struct job_settings {
         bool multipart;
         uint64_t multipart_threshold;
         uint64_t multipart_chunksize;
+        uint64_t copy_cutoff;         /* S3->S3: one CopyObject up to this, parts above */
         unsigned max_concurrency;     /* parts of one file in flight */
         unsigned max_attempts;        /* per S3 request */
         unsigned retry_budget_s;      /* waiting out an endpoint that fails everything */

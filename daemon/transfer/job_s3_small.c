@@ -191,9 +191,11 @@ static int copy_start(job *j) {
                 return -EINVAL;
         }
 
-        /* CopyObject takes at most 5 GiB; above the threshold parts go in
-         * parallel anyway. The size is known from validation or a listing. */
-        if ((j->file->src_size > PARTS_MAX_SIZE || (env->settings.multipart && j->file->src_size > env->settings.multipart_threshold)) &&
+        /* One CopyObject up to the copy cutoff: the server copies without
+         * moving the bytes, far faster than parts, however parallel. It
+         * takes at most 5 GiB; above that, or above the cutoff, parallel
+         * UploadPartCopy. The size is known from validation or a listing. */
+        if ((j->file->src_size > PARTS_MAX_SIZE || (env->settings.multipart && j->file->src_size > env->settings.copy_cutoff)) &&
             (j->file->etag || j->file->src_known)) {
                 int r = mcopy_begin(&sj->mp, env, j->file, mcopy_done);
                 if (r == 0)

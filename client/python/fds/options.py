@@ -31,6 +31,11 @@ class TransferConfig:
         retry_time_budget: Seconds a request waits for an S3 endpoint that
             fails everything (an outage) before its attempts count again;
             0: attempts only. Not in boto3.
+        copy_cutoff: S3 to S3, objects up to this many bytes are copied by
+            one CopyObject (the server copies without moving the bytes),
+            larger ones in parts; 5 MiB..5 GiB, 4768 MiB by default (as
+            rclone's ``--s3-copy-cutoff``). Not in boto3, which copies in
+            parts above ``multipart_threshold``.
     """
 
     multipart_threshold: Optional[int] = None
@@ -40,6 +45,7 @@ class TransferConfig:
     num_attempts: Optional[int] = None
     use_multipart: Optional[bool] = None
     retry_time_budget: Optional[int] = None
+    copy_cutoff: Optional[int] = None
 
     @classmethod
     def coerce(cls, config: Any) -> "TransferConfig":
@@ -62,7 +68,8 @@ class TransferConfig:
                    max_bandwidth=get("max_bandwidth"),
                    num_attempts=attempts,
                    use_multipart=get("use_multipart"),
-                   retry_time_budget=get("retry_time_budget"))
+                   retry_time_budget=get("retry_time_budget"),
+                   copy_cutoff=get("copy_cutoff"))
 
     def to_wire(self) -> Dict[str, Any]:
         """options.transfer of the varlink interface."""
@@ -73,7 +80,8 @@ class TransferConfig:
                           ("max_concurrency", "max_concurrency"),
                           ("max_bandwidth", "max_bandwidth"),
                           ("num_attempts", "max_attempts"),
-                          ("retry_time_budget", "retry_time_budget")):
+                          ("retry_time_budget", "retry_time_budget"),
+                          ("copy_cutoff", "copy_cutoff")):
             v = getattr(self, name)
             if v is not None:
                 out[key] = bool(v) if name == "use_multipart" else int(v)

@@ -10,10 +10,11 @@ from proxy import Cut, Reply, is_object_get, is_part_put, is_range_get
 
 
 @pytest.mark.parametrize("kind", [
-    "single-put", "single-get", "multipart-upload", "ranged-download", "multipart-copy"])
+    "single-put", "single-get", "multipart-upload", "ranged-download", "copy-object", "multipart-copy"])
 def test_retried_request_is_reported_in_attempts(fds, proxy, s3, make_bucket, tmp_path, kind):
     bucket = make_bucket()
     local = str(tmp_path / "f.bin")
+    transfer = {}
     if kind == "single-put":
         data = pattern(1 * MiB, 81)
         write(local, data)
@@ -34,15 +35,22 @@ def test_retried_request_is_reported_in_attempts(fds, proxy, s3, make_bucket, tm
         s3.put_object(Bucket=bucket, Key="f.bin", Body=data)
         pair = (f"s3://{bucket}/f.bin", local)
         match = is_range_get(DEFAULT_CHUNK)
+    elif kind == "copy-object":
+        data = pattern(20 * MiB, 86)
+        s3.put_object(Bucket=bucket, Key="f.bin", Body=data)
+        dst_b = make_bucket()
+        pair = (f"s3://{bucket}/f.bin", f"s3://{dst_b}/f.bin")
+        match = lambda q: q.method == "PUT" and q.bucket == dst_b  # noqa: E731
     else:
         data = pattern(20 * MiB, 85)
         s3.put_object(Bucket=bucket, Key="f.bin", Body=data)
         dst_b = make_bucket()
         pair = (f"s3://{bucket}/f.bin", f"s3://{dst_b}/f.bin")
         match = is_part_put(2)
+        transfer = {"copy_cutoff": 5 * MiB}  # in parts, not one CopyObject
     rule = proxy.add_rule(match, Reply(500, "InternalError"))
 
-    r = fds.copy1(*pair)
+    r = fds.copy1(*pair, **({"transfer": transfer} if transfer else {}))
     assert r["ok"], r
     assert rule.hits == 1
     # The bytes arrived whole.

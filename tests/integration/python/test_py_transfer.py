@@ -201,6 +201,26 @@ def test_multipart_above_threshold_in_the_configured_parts(rgw, fdsd, s3, bucket
     o.close()
 
 
+@pytest.mark.parametrize("config, parts", [
+    (None, 0),                                                      # one CopyObject
+    (fds.TransferConfig(copy_cutoff=10 * MIB, multipart_chunksize=5 * MIB), 3),
+])
+def test_s3_to_s3_one_copy_object_up_to_the_copy_cutoff(rgw, fdsd, s3, bucket, tmp_path,
+                                                        config, parts):
+    data = fdstest.pattern(12 * MIB, 8)
+    put(s3, bucket, "src", data)
+    o = s3_options(rgw, fdsd, transfer_config=config)
+    fds.do_copy([(f"s3://{bucket}/src", f"s3://{bucket}/dst")], o)
+    etag = s3.head_object(Bucket=bucket, Key="dst")["ETag"].strip('"')
+    if parts:
+        assert etag.endswith(f"-{parts}"), etag
+    else:
+        assert etag == s3.head_object(Bucket=bucket, Key="src")["ETag"].strip('"')
+    assert get(s3, bucket, "dst") == data
+    assert fds.TransferConfig(copy_cutoff=7).to_wire() == {"copy_cutoff": 7}
+    o.close()
+
+
 def test_boto3_transfer_config_without_threads_is_one_part_at_a_time(rgw, fdsd, proxy, s3,
                                                                      bucket, tmp_path):
     from boto3.s3.transfer import TransferConfig

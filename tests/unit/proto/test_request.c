@@ -208,6 +208,42 @@ START_TEST(test_options) {
 }
 END_TEST
 
+/* options.transfer: the sizes S3 bounds, refused outside them by name. */
+static const struct {
+        const char *transfer;
+        const char *bad_param;
+        uint64_t copy_cutoff, chunksize;
+} transfer_cases[] = {
+        { "{\"copy_cutoff\": 5242880}", NULL, 5242880, 0 },
+        { "{\"copy_cutoff\": 5368709120}", NULL, 5368709120ull, 0 },
+        { "{\"copy_cutoff\": null, \"multipart_chunksize\": 8388608}", NULL, 0, 8388608 },
+        { "{\"copy_cutoff\": 5242879}", "options.transfer.copy_cutoff", 0, 0 },
+        { "{\"copy_cutoff\": 5368709121}", "options.transfer.copy_cutoff", 0, 0 },
+        { "{\"copy_cutoff\": \"4G\"}", "options.transfer.copy_cutoff", 0, 0 },
+        { "{\"multipart_chunksize\": 1048576}", "options.transfer.multipart_chunksize", 0, 0 },
+        { "{\"copy_cut_off\": 5242880}", "options.transfer.copy_cut_off", 0, 0 },
+};
+
+START_TEST(test_transfer_options) {
+        json_t *options = json_pack("{s:o}", "transfer", json(transfer_cases[_i].transfer));
+        fds_options o = { 0 };
+        char *param = NULL;
+        int r = fds_options_parse(options, &o, &param);
+
+        if (transfer_cases[_i].bad_param) {
+                ck_assert_msg(r == -EINVAL, "transfer %s: %d, want -EINVAL", transfer_cases[_i].transfer, r);
+                ck_assert_str_eq(param, transfer_cases[_i].bad_param);
+        } else {
+                ck_assert_msg(r == 0, "transfer %s refused: %d, parameter %s", transfer_cases[_i].transfer, r,
+                              param);
+                ck_assert_uint_eq(o.copy_cutoff, transfer_cases[_i].copy_cutoff);
+                ck_assert_uint_eq(o.multipart_chunksize, transfer_cases[_i].chunksize);
+        }
+        free(param);
+        json_decref(options);
+}
+END_TEST
+
 START_TEST(test_absent_options_are_the_defaults) {
         fds_options o = { .parallelism = 77, .max_bytes = 77, .s3 = (json_t *) &o };
 
@@ -577,6 +613,7 @@ static Suite *request_suite(void) {
         suite_add_tcase(s, entries);
 
         tcase_add_loop_test(options, test_options, 0, N(option_cases));
+        tcase_add_loop_test(options, test_transfer_options, 0, N(transfer_cases));
         tcase_add_test(options, test_absent_options_are_the_defaults);
         tcase_add_test(options, test_s3_options_are_borrowed);
         tcase_add_test(entries, test_nul_in_a_path_is_a_problem);
