@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "fixture.h"
 
+#include <check.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -87,4 +88,14 @@ uint64_t fixture_rng(uint64_t *state) {
         x ^= x >> 7;
         x ^= x << 17;
         return *state = x;
+}
+
+int fixture_run(Suite *s) {
+        SRunner *sr = srunner_create(s);
+        int failed;
+
+        srunner_run_all(sr, CK_ENV);
+        failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -22,3 +22,8 @@ int fixture_list(const char *dir, fixture_keep_fn keep, char ***ret, size_t *ret
 /* A reproducible pseudo-random sequence (xorshift64) for generated cases:
  * *state is the seed, never 0. */
 uint64_t fixture_rng(uint64_t *state);
+
+/* Run the suite (verbosity from CK_VERBOSITY) and free it: EXIT_SUCCESS when
+ * every check passed, for main() to return. */
+struct Suite;
+int fixture_run(struct Suite *s);

@@ -16,6 +16,7 @@
 #include "batch_engine.h"
 #include "delay.h"
 #include "errcode.h"
+#include "fixture.h"
 #include "job.h"
 #include "list.h"
 #include "macro.h"
@@ -424,9 +425,5 @@ static Suite *batch_engine_suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(batch_engine_suite());
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+        return fixture_run(batch_engine_suite());
 }

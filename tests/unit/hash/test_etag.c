@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "etag.h"
+#include "fixture.h"
 
 #define MIB (1024ULL * 1024)
 
@@ -175,9 +176,5 @@ int main(void) {
         tcase_add_test(tc, test_check_file);
         tcase_add_test(tc, test_metadata);
         suite_add_tcase(s, tc);
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+        return fixture_run(s);
 }

@@ -226,9 +226,5 @@ int main(void) {
         tcase_add_test(tc, test_close_while_idle_and_bad_input);
         tcase_add_loop_test(tc, test_pushed_as_bytes_arrive, 0, 3);
         suite_add_tcase(s, tc);
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+        return fixture_run(s);
 }

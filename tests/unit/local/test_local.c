@@ -16,6 +16,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "fixture.h"
+
 /* The test's own directory, made fresh by setup() in each test's process. */
 static char dir[PATH_MAX];
 
@@ -775,11 +777,5 @@ static Suite *local_suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(local_suite());
-        int failed;
-
-        srunner_run_all(sr, CK_ENV);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return fixture_run(local_suite());
 }

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture.h"
+
 /* RFC 4648, section 10. */
 static const struct {
         const char *plain;
@@ -141,11 +143,5 @@ static Suite *base64_suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(base64_suite());
-        int failed;
-
-        srunner_run_all(sr, CK_ENV);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return fixture_run(base64_suite());
 }

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture.h"
+
 static const struct {
         fds_code code;
         const char *name;
@@ -123,11 +125,5 @@ static Suite *errcode_suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(errcode_suite());
-        int failed;
-
-        srunner_run_all(sr, CK_ENV);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return fixture_run(errcode_suite());
 }

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture.h"
+
 /* The next message is `want`: whole, with the NUL after it. */
 static void expect_message(fds_frame *f, const char *want) {
         const char *msg = NULL;
@@ -355,11 +357,5 @@ static Suite *frame_suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(frame_suite());
-        int failed;
-
-        srunner_run_all(sr, CK_ENV);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return fixture_run(frame_suite());
 }

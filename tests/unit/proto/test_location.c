@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture.h"
+
 static void expect_local(const char *in, const char *want) {
         fds_location l = { 0 };
         const char *reason = NULL;
@@ -315,11 +317,5 @@ static Suite *location_suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(location_suite());
-        int failed;
-
-        srunner_run_all(sr, CK_ENV);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return fixture_run(location_suite());
 }

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture.h"
+
 static void parse_ok(const char *msg, fds_call *ret) {
         const char *reason = NULL;
 
@@ -386,11 +388,5 @@ static Suite *message_suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(message_suite());
-        int failed;
-
-        srunner_run_all(sr, CK_ENV);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return fixture_run(message_suite());
 }

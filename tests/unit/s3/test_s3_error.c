@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "fixture.h"
+
 START_TEST(test_server_errors_and_slow_down_are_retried) {
         static const long statuses[] = { 500, 502, 503, 504 };
 
@@ -74,11 +76,5 @@ static Suite *s3_error_suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(s3_error_suite());
-        int failed;
-
-        srunner_run_all(sr, CK_ENV);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return fixture_run(s3_error_suite());
 }

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "imds.h"
+#include "fixture.h"
 
 #define MAX_VARS 32
 
@@ -881,11 +882,5 @@ static Suite *suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(suite());
-        int failed;
-
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return fixture_run(suite());
 }

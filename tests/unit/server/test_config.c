@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "fixture.h"
 
 #define FIXTURE_MAX 1024
 
@@ -267,11 +268,5 @@ static Suite *conf_suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(conf_suite());
-        int failed;
-
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+        return fixture_run(conf_suite());
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "parts.h"
+#include "fixture.h"
 
 #define MIB (1024ULL * 1024)
 #define GIB (1024ULL * MIB)
@@ -70,9 +71,5 @@ int main(void) {
         tcase_add_test(tc, test_grows_to_stay_within_10000_parts);
         tcase_add_test(tc, test_largest_object);
         suite_add_tcase(s, tc);
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+        return fixture_run(s);
 }
