@@ -14,7 +14,9 @@
  *      credentials file (~/.aws/credentials, sections [NAME]),
  *   5. built-in defaults: region us-east-1, the AWS endpoint of the region,
  *      virtual-hosted addressing for AWS and path style for other endpoints.
- * An empty string counts as not given, in every layer.
+ * An empty string counts as not given, in every layer. A shared file that
+ * does not exist or is not a regular file (AWS_SHARED_CREDENTIALS_FILE=
+ * /dev/null, a directory) gives nothing, as botocore's os.path.isfile test.
  *
  * Credentials come whole from one layer: a layer that gives any of key id,
  * secret and session token must give the key id and the secret, or resolving

@@ -453,6 +453,10 @@ int s3_settings_context_load(s3_settings_context *ctx, const char *path, bool co
                 return s3_settings_fail(ret_error, -errno, "cannot read %s file '%s': %s",
                                         config ? "config" : "credentials", path, strerror(errno));
         }
+        /* As botocore (os.path.isfile): /dev/null, a directory or a FIFO
+         * is no file at all, the common way to keep ~/.aws out. */
+        if (!S_ISREG(st.st_mode))
+                return (*ret = NULL, 0);
         for (size_t i = 0; i < CACHE_FILES; i++) {
                 shared_file *c = ctx->files[i];
                 if (c && c->config == config && strcmp(c->path, path) == 0) {

@@ -5,6 +5,7 @@
  * The environment is a fake one handed to the resolver; the process's own is
  * never read or changed (except FDS_TEST_DATA and TMPDIR).
  */
+#include "macro.h"
 #include "s3_settings.h"
 
 #include <check.h>
@@ -528,12 +529,33 @@ START_TEST(test_broken_files) {
         assert_has(t.err, "config-indented' line 3 is indented");
         t_done(&t);
 
-        /* A directory is not a file. */
-        t_init(&t, NULL, NULL);
-        env_set(&t.env, "AWS_CONFIG_FILE", data_dir());
-        ck_assert_int_eq(t_resolve(&t, NULL, NULL), -EINVAL);
-        assert_has(t.err, "is not a regular file");
-        t_done(&t);
+}
+END_TEST
+
+/* What botocore does (os.path.isfile): a path that is not a regular file is
+ * no file, and the credentials come from the layer that has them. */
+START_TEST(test_not_a_regular_file_is_no_file) {
+        static const char *const paths[] = { "/dev/null", "/" };
+        for (size_t i = 0; i < ELEMENTSOF(paths); i++) {
+                T t;
+                t_init(&t, NULL, NULL);
+                env_set(&t.env, "AWS_SHARED_CREDENTIALS_FILE", paths[i]);
+                env_set(&t.env, "AWS_CONFIG_FILE", paths[i]);
+                env_set(&t.env, "AWS_ACCESS_KEY_ID", "AKIAENVIRONMENT001");
+                env_set(&t.env, "AWS_SECRET_ACCESS_KEY", "envsecret");
+                ck_assert_int_eq(t_resolve(&t, NULL, NULL), 0);
+                ck_assert_str_eq(t.s->access_key_id, "AKIAENVIRONMENT001");
+                ck_assert_str_eq(t.s->region, "us-east-1");
+                ck_assert_uint_eq(s3_settings_context_parses(t.ctx), 0);
+                t_done(&t);
+
+                /* Nothing in the environment either: the instance's role. */
+                t_init(&t, NULL, NULL);
+                env_set(&t.env, "AWS_SHARED_CREDENTIALS_FILE", paths[i]);
+                ck_assert_int_eq(t_resolve(&t, NULL, NULL), 0);
+                ck_assert(s3_settings_needs_imds(t.s));
+                t_done(&t);
+        }
 }
 END_TEST
 
@@ -868,6 +890,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_home_paths);
         tcase_add_test(tc, test_long_lines);
         tcase_add_test(tc, test_broken_files);
+        tcase_add_test(tc, test_not_a_regular_file_is_no_file);
         tcase_add_test(tc, test_cache);
         tcase_add_test(tc, test_endpoint_validation);
         tcase_add_test(tc, test_region_validation);
