@@ -26,6 +26,7 @@ int batch_engine_ready(batch_engine *e) {
         *s = (job_shared){
                 .loop = e->loop,
                 .buffers = &e->buffers,
+                .bufs = &e->bufs,
                 .s3 = e->s3,
                 .bandwidth = &e->bandwidth,
                 .local_pace = &e->local_pace,
@@ -45,6 +46,7 @@ int batch_engine_ready(batch_engine *e) {
         throttle_init(&e->bandwidth, e->cfg.max_bandwidth, e->delay, e->loop);
         pace_init(&e->local_pace, e->cfg.max_bandwidth);
         budget_init(&e->buffers, e->cfg.buffer_memory, e->delay);
+        bufcache_init(&e->bufs, &e->buffers);
         e->ready = true;
         return 0;
 }
@@ -58,5 +60,6 @@ void batch_engine_shutdown(batch_engine *e) {
         e->shared.md5q = NULL;
         throttle_done(&e->bandwidth);
         pace_done(&e->local_pace);
+        bufcache_done(&e->bufs);
         e->ready = false;
 }

@@ -12,6 +12,7 @@
 #include <uv.h>
 
 #include "budget.h"
+#include "bufcache.h"
 #include "delay.h"
 #include "job.h"
 #include "list.h"
@@ -69,6 +70,7 @@ struct batch_engine {
         throttle bandwidth;
         pace local_pace;
         budget buffers;
+        bufcache bufs;           /* buffers kept for reuse within that budget */
         bool ready;
         /* Which job runs a file (tests give their own). */
         const job_type *(*job_for)(transfer_op op, const job_file *f);

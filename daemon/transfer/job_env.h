@@ -10,6 +10,7 @@
 #include <uv.h>
 
 #include "budget.h"
+#include "bufcache.h"
 #include "fsq.h"
 #include "job_file.h"
 #include "pace.h"
@@ -25,6 +26,7 @@ typedef struct job_shared {
         fsq *fsq;                 /* file operations with the caller's identity */
         struct md5q *md5q;        /* MD5 of whole buffers, in SIMD lanes */
         budget *buffers;          /* transfer buffer memory */
+        bufcache *bufs;           /* its buffers, kept for reuse */
         s3_ctx *s3;
         throttle *bandwidth;      /* the daemon-wide cap */
         pace *local_pace;         /* the same cap, for local copies on worker threads */

@@ -88,7 +88,7 @@ static void part_read_after(uv_work_t *w, int status) {
 
 static void mpu_part_start(mp_part *p) {
         part_read *pr = calloc(1, sizeof(*pr));
-        p->buf = malloc(p->slot.len ? p->slot.len : 1);
+        p->buf = bufcache_get(p->file->env->shared->bufs, p->slot.len);
         if (!pr || !p->buf) {
                 free(pr);
                 mp_part_done(p, -ENOMEM, NULL);

@@ -73,9 +73,9 @@ void mp_part_done(mp_part *p, int r, const s3_result *res) {
         mp_file *f = p->file;
         if (res && res->attempts > f->attempts)
                 f->attempts = res->attempts;
-        part_slot_release(&p->slot, f->env->shared->buffers);
-        free(p->buf);
+        bufcache_put(f->env->shared->bufs, p->buf, p->slot.len);
         p->buf = NULL;
+        part_slot_release(&p->slot, f->env->shared->buffers);
         f->inflight--;
         if (r == 0 && res && res->xml && res->xml->etag) {
                 /* UploadPartCopy answers in its body. */

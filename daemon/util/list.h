@@ -34,6 +34,10 @@ static inline void list_add_tail(list_node *h, list_node *n) {
         h->prev = n;
 }
 
+static inline void list_add_head(list_node *h, list_node *n) {
+        list_add_tail(h->next, n);
+}
+
 static inline void list_del(list_node *n) {
         if (!n->next)
                 return;
