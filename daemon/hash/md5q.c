@@ -12,6 +12,8 @@
 /* Without SIMD lanes (no AVX2, or not x86), messages are hashed one per
  * runner, on as many pool threads as this. */
 #define MD5Q_SCALAR_RUNNERS 4
+/* The longest an early or lazy push waits for company in the lanes. */
+#define MD5Q_WAIT_MS 5
 
 /* An empty message still needs a pointer: md5mb hashes its padding. */
 static const uint8_t empty;
@@ -26,6 +28,8 @@ typedef struct md5q_runner {
 struct md5q {
         uv_loop_t *loop;
         uv_async_t async;       /* worker -> loop: digests ready */
+        uv_timer_t wait;        /* bounds how long pushes wait for company */
+        unsigned open_handles;  /* freed once both are closed */
         md5q_runner runners[MD5Q_SCALAR_RUNNERS];
         unsigned n_runners;     /* 1 with lanes: one set of lanes fills best */
         unsigned running;       /* loop only: runners queued or running */
@@ -42,6 +46,13 @@ static md5q_req *req_of(list_node *n) {
         return list_entry(n, md5q_req, link);
 }
 
+/* A push whose digest somebody waits for. */
+static bool urgent(const md5q_req *r) {
+        return r->job.avail == r->job.len && !r->lazy;
+}
+
+static bool md5q_due(const md5q *q);
+
 static void md5q_work(uv_work_t *w) {
         md5q_runner *run = w->data;
         md5q *q = run->q;
@@ -50,11 +61,16 @@ static void md5q_work(uv_work_t *w) {
 
         for (;;) {
                 uv_mutex_lock(&q->lock);
-                while (!list_empty(&q->pending) && md5mb_active(mb) < md5mb_lanes(mb)) {
+                /* Joining one by one as they come, early pushes would keep
+                 * a lane or two busy at the cost of all sixteen: they join
+                 * when a digest is awaited or they are enough to fill the
+                 * lanes well, as a run starts. */
+                bool take = md5q_due(q);
+                while (take && !list_empty(&q->pending) && md5mb_active(mb) < md5mb_lanes(mb)) {
                         md5q_req *r = req_of(q->pending.next);
                         list_del(&r->link);
                         q->n_pending--;
-                        q->n_urgent -= r->job.avail == r->job.len;
+                        q->n_urgent -= urgent(r);
                         /* Cannot fail: lanes checked, data and length were
                          * checked by md5q_submit. */
                         md5mb_add(mb, &r->job);
@@ -98,7 +114,8 @@ static void md5q_report(md5q *q) {
 }
 
 static void md5q_queue(md5q *q);
-static void on_close(uv_handle_t *h);
+static void md5q_close_handles(md5q *q);
+static void on_wait(uv_timer_t *t);
 
 /* Worth a run (locked): a digest is awaited, or enough early pushes wait to
  * fill half the lanes. Early pushes (bytes of a download still arriving)
@@ -125,7 +142,7 @@ static void md5q_after(uv_work_t *w, int status) {
         if (more)
                 md5q_queue(q);
         if (q->closing && q->running == 0)
-                uv_close((uv_handle_t *) &q->async, on_close);
+                md5q_close_handles(q);
 }
 
 /* Start an idle runner, if there is one. */
@@ -183,6 +200,9 @@ int md5q_new_impl(uv_loop_t *loop, const char *impl, md5q **ret) {
                 return r;
         }
         q->async.data = q;
+        uv_timer_init(loop, &q->wait); /* cannot fail */
+        q->wait.data = q;
+        q->open_handles = 2;
         /* Only queued work keeps the loop alive: its after-callback reports
          * whatever the async did not. */
         uv_unref((uv_handle_t *) &q->async);
@@ -192,9 +212,20 @@ int md5q_new_impl(uv_loop_t *loop, const char *impl, md5q **ret) {
 
 static void on_close(uv_handle_t *h) {
         md5q *q = h->data;
+        if (--q->open_handles > 0)
+                return;
         uv_mutex_destroy(&q->lock);
         md5q_free_runners(q);
         free(q);
+}
+
+static void md5q_close_handles(md5q *q) {
+        uv_close((uv_handle_t *) &q->async, on_close);
+        uv_close((uv_handle_t *) &q->wait, on_close);
+}
+
+static void on_wait(uv_timer_t *t) {
+        md5q_kick(t->data);
 }
 
 void md5q_close(md5q *q) {
@@ -204,7 +235,7 @@ void md5q_close(md5q *q) {
         md5q_kick(q); /* early pushes still waiting (none, if used right) */
         /* A run that reported its last digest may not have returned yet. */
         if (q->running == 0)
-                uv_close((uv_handle_t *) &q->async, on_close);
+                md5q_close_handles(q);
 }
 
 int md5q_req_init(md5q_req *r, const void *data, size_t len, void (*done)(md5q_req *r), void *userdata) {
@@ -213,6 +244,7 @@ int md5q_req_init(md5q_req *r, const void *data, size_t len, void (*done)(md5q_r
         r->job = (md5mb_job){ .data = len ? data : &empty, .len = len, .avail = len, .userdata = r };
         r->done = done;
         r->userdata = userdata;
+        r->lazy = false;
         return 0;
 }
 
@@ -230,12 +262,15 @@ int md5q_push(md5q *q, md5q_req *r, size_t avail) {
         uv_mutex_lock(&q->lock);
         list_add_tail(&q->pending, &r->link);
         q->n_pending++;
-        q->n_urgent += avail == r->job.len;
+        q->n_urgent += urgent(r);
         bool due = md5q_due(q);
         uv_mutex_unlock(&q->lock);
-        /* A run going on takes it into a lane as soon as one is free. */
+        /* A run going on takes it into a lane once pushes are due; those
+         * not due yet go at the latest when the wait is over. */
         if (due)
                 md5q_queue(q);
+        else if (!uv_is_active((uv_handle_t *) &q->wait))
+                uv_timer_start(&q->wait, on_wait, MD5Q_WAIT_MS, 0);
         return 0;
 }
 

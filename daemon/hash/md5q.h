@@ -26,6 +26,9 @@ struct md5q_req {
         md5mb_job job;              /* .digest holds the result in done */
         void (*done)(md5q_req *r);  /* on the loop */
         void *userdata;
+        /* The digest is in no hurry: a last push waits for company like
+         * an early one (md5q_req_init clears it). */
+        bool lazy;
         list_node link;             /* private */
 };
 
@@ -47,8 +50,10 @@ int md5q_req_init(md5q_req *r, const void *data, size_t len, void (*done)(md5q_r
 /* Hash the first avail bytes, avail > 0 (unchanged from now on; len: all,
  * and the digest follows). done runs once they are hashed; then
  * md5mb_job_done(&r->job) says whether the digest is ready. One push at a
- * time per request. An early push (avail < len) may wait for others to
- * share the lanes with, until a last push comes or md5q_kick. */
+ * time per request. An early push (avail < len), or any push of a lazy
+ * request, may wait for others to share the lanes with: until enough wait,
+ * a digest is awaited, md5q_kick, or at most a few milliseconds (so push
+ * in steps of many KiB, not a few bytes). */
 int md5q_push(md5q *q, md5q_req *r, size_t avail);
 /* Hash what waits now: a caller needs its early push back (to free or
  * reuse the buffer). */

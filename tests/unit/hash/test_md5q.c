@@ -183,7 +183,9 @@ START_TEST(test_pushed_as_bytes_arrive) {
                 stream *s = &st[i];
                 s->q = q;
                 s->len = 1 + rng() % (2u << 20);
-                s->chunk = 1 + rng() % (300 * 1024);
+                /* Steps of a few KiB at least: a push alone waits up to
+                 * MD5Q_WAIT_MS for company, as callers push in large steps. */
+                s->chunk = 4096 + rng() % (300 * 1024);
                 s->data = malloc(s->len);
                 ck_assert_ptr_nonnull(s->data);
                 for (size_t k = 0; k < s->len; k++)
@@ -218,6 +220,40 @@ START_TEST(test_pushed_as_bytes_arrive) {
 }
 END_TEST
 
+/* Nobody kicks: a lone lazy request's pushes, its last one included, wait
+ * for company only so long, so one run of the loop ends with its digest. */
+START_TEST(test_lazy_alone_is_not_forgotten) {
+        static stream s;
+        uv_loop_t loop;
+        memset(&s, 0, sizeof(s));
+        ck_assert_int_eq(uv_loop_init(&loop), 0);
+        md5q *q = open_impl(&loop, _i);
+        if (!q) {
+                ck_assert_int_eq(uv_loop_close(&loop), 0);
+                return;
+        }
+        s.q = q;
+        s.len = 3 * 65536 + 17;
+        s.chunk = 65536;
+        s.data = malloc(s.len);
+        ck_assert_ptr_nonnull(s.data);
+        for (size_t k = 0; k < s.len; k++)
+                s.data[k] = (uint8_t) rng();
+        ck_assert_int_eq(md5q_req_init(&s.req, s.data, s.len, on_stream, &s), 0);
+        ck_assert(!s.req.lazy);
+        s.req.lazy = true;
+        s.pushed = s.chunk;
+        ck_assert_int_eq(md5q_push(q, &s.req, s.pushed), 0);
+        ck_assert_int_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+        ck_assert_int_eq(s.finals, 1);
+        ck_assert_int_eq(s.partials, 3);
+        free(s.data);
+        md5q_close(q);
+        ck_assert_int_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+        ck_assert_int_eq(uv_loop_close(&loop), 0);
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("md5q");
         TCase *tc = tcase_create("md5q");
@@ -225,6 +261,7 @@ int main(void) {
         tcase_add_loop_test(tc, test_many_buffers, 0, 3);
         tcase_add_test(tc, test_close_while_idle_and_bad_input);
         tcase_add_loop_test(tc, test_pushed_as_bytes_arrive, 0, 3);
+        tcase_add_loop_test(tc, test_lazy_alone_is_not_forgotten, 0, 3);
         suite_add_tcase(s, tc);
         return fixture_run(s);
 }
