@@ -19,6 +19,8 @@
 /* Ranges as large as an object's parts, up to this; larger parts are
  * fetched in the call's chunks and the file is read back to check it. */
 #define RG_ALIGN_MAX (64ULL * 1024 * 1024)
+/* A range is written and hashed this much at a time as it arrives. */
+#define RG_STEP (1024 * 1024)
 
 static void ranged_fill(ranged_file *f);
 static void ranged_settle(ranged_file *f);
@@ -206,60 +208,209 @@ static void ranged_settle(ranged_file *f) {
                 f->on_end(f);
 }
 
-static void part_end(ranged_part *p, int r, const s3_result *res) {
+/* Nothing reads the part's buffer any more: free it and count the part. */
+static void part_release(ranged_part *p) {
         ranged_file *f = p->file;
-        if (res && res->attempts > f->attempts)
-                f->attempts = res->attempts;
-        free(p->buf);
+        p->want_write = false;
+        bufcache_put(f->env->shared->bufs, p->buf, p->slot.len);
         p->buf = NULL;
         part_slot_release(&p->slot, f->env->shared->buffers);
         f->inflight--;
-        if (r < 0) {
-                keep_failure(f, r, res);
-                ranged_cancel(f);
-        } else
+        if (p->end_r == 0)
                 f->done++;
         ranged_fill(f);
         ranged_settle(f);
 }
 
+/* The part is over (its request is not in flight): once its write and its
+ * hashing are back, it is released. */
+static void part_end(ranged_part *p, int r, const s3_result *res) {
+        ranged_file *f = p->file;
+        if (res && res->attempts > f->attempts)
+                f->attempts = res->attempts;
+        p->ending = true;
+        p->end_r = r;
+        if (r < 0) {
+                keep_failure(f, r, res);
+                ranged_cancel(f);
+        }
+        if (p->hashing)
+                md5q_kick(f->env->shared->md5q); /* an early push may wait for company */
+        if (!p->writing && !p->hashing)
+                part_release(p);
+}
+
 static void write_work(uv_work_t *w) {
         ranged_part *p = w->data;
-        p->r = p->hashed ? 0 : md5_digest(p->buf, p->slot.len, p->file->digests + (size_t) p->slot.index * 16);
-        if (p->r < 0)
+        p->wr = fileio_pwrite_full(p->file->tmp->fd, p->buf + p->woff, p->wend - p->woff,
+                                   (off_t) (p->slot.off + p->woff));
+}
+
+static void write_after(uv_work_t *w, int status);
+static void on_part_hashed(md5q_req *h);
+
+/* Write what arrived since the last write, once there is RG_STEP of it or
+ * the range is all in: the bytes are still in the CPU's cache, and one
+ * write per part is in flight at a time. 0, or a negative errno. */
+static int part_write_some(ranged_part *p) {
+        ranged_file *f = p->file;
+        if (p->writing || p->got == p->queued || (!p->http_done && p->got - p->queued < RG_STEP))
+                return 0;
+        /* One write per file at a time: parallel writers of one file only
+         * spin on its inode lock. */
+        if (f->writer_busy) {
+                p->want_write = true;
+                return 0;
+        }
+        p->woff = p->queued;
+        p->wend = p->got;
+        p->work.data = p;
+        int r = uv_queue_work(p->file->env->shared->loop, &p->work, write_work, write_after);
+        if (r < 0)
+                return r;
+        p->queued = p->got;
+        p->writing = true;
+        f->writer_busy = true;
+        return 0;
+}
+
+static void part_progress(ranged_part *p);
+
+/* The file's writer is free: the next part with bytes to write, in turn. */
+static void ranged_write_next(ranged_file *f) {
+        for (unsigned k = 0; k < f->n_slots && !f->writer_busy; k++) {
+                unsigned i = (f->write_turn + k) % f->n_slots;
+                ranged_part *q = &f->slots[i];
+                if (!q->slot.busy || !q->want_write)
+                        continue;
+                q->want_write = false;
+                f->write_turn = i + 1;
+                int r = part_write_some(q);
+                if (r < 0 && q->wr == 0) {
+                        q->wr = r;
+                        part_progress(q);
+                }
+        }
+}
+
+/* Hash in the daemon's lanes what arrived, RG_STEP at a time, as the write
+ * does; the last push gives the range's MD5. 0, or a negative errno. */
+static int part_hash_some(ranged_part *p) {
+        bool last = p->http_done && p->got == p->slot.len;
+        /* One step at a time, so the lanes' jobs are of one length and end
+         * together: no tail of lanes hashed one by one. */
+        uint64_t avail = p->got / RG_STEP * RG_STEP;
+        if (avail > p->pushed + RG_STEP)
+                avail = p->pushed + RG_STEP;
+        else if (last && p->got - p->pushed <= RG_STEP)
+                avail = p->got;
+        last = avail == p->slot.len;
+        if (p->hashing || p->hash_ready || avail == 0 || (!last && avail - p->pushed < RG_STEP))
+                return 0;
+        int r = 0;
+        if (!p->hash_init) {
+                r = md5q_req_init(&p->hash, p->buf, p->slot.len, on_part_hashed, p);
+                /* Only the file's end awaits the ranges' digests: each push
+                 * waits for company in the lanes. */
+                p->hash.lazy = true;
+        }
+        if (r >= 0)
+                r = md5q_push(p->file->env->shared->md5q, &p->hash, (size_t) avail);
+        if (r < 0)
+                return r;
+        p->hash_init = true;
+        p->pushed = avail;
+        p->hashing = true;
+        return 0;
+}
+
+/* A new attempt's bytes start the range over. */
+static void part_restart(ranged_part *p) {
+        p->queued = p->pushed = 0;
+        p->hash_init = p->hash_ready = p->want_write = false;
+        p->wr = 0;
+        p->stale = false;
+}
+
+/* After a write or a hash came back: the part's end, the next step, or the
+ * new attempt let go on once the last one's work is over. */
+static void part_progress(ranged_part *p) {
+        ranged_file *f = p->file;
+        int r;
+
+        if (p->ending) {
+                if (!p->writing && !p->hashing)
+                        part_release(p);
                 return;
-        p->r = fileio_pwrite_full(p->file->tmp->fd, p->buf, p->slot.len, (off_t) p->slot.off);
+        }
+        if (p->stale) {
+                if (p->writing || p->hashing)
+                        return;
+                part_restart(p);
+                if (p->paused) {
+                        http_request_unpause(p->paused);
+                        p->paused = NULL;
+                }
+                return;
+        }
+        if (!p->http_done) {
+                /* What came while this was out; a failure fails the request
+                 * at its next bytes or its end. */
+                r = p->wr < 0 ? 0 : part_write_some(p);
+                if (r == 0)
+                        r = part_hash_some(p);
+                if (r < 0 && p->wr == 0)
+                        p->wr = r;
+                return;
+        }
+        r = p->wr < 0 ? p->wr : f->r < 0 ? -ECANCELED : 0;
+        if (r == 0)
+                r = part_write_some(p);
+        if (r == 0)
+                r = part_hash_some(p);
+        if (r < 0)
+                part_end(p, r, NULL);
+        else if (!p->writing && !p->hashing && p->queued == p->slot.len && p->hash_ready)
+                part_end(p, 0, NULL);
 }
 
 static void write_after(uv_work_t *w, int status) {
         ranged_part *p = w->data;
-        part_end(p, status == UV_ECANCELED ? -ECANCELED : p->r, NULL);
-}
-
-static void part_write(ranged_part *p) {
-        p->work.data = p;
-        if (uv_queue_work(p->file->env->shared->loop, &p->work, write_work, write_after) < 0)
-                part_end(p, -ENOMEM, NULL);
+        p->writing = false;
+        p->file->writer_busy = false;
+        if (status < 0)
+                p->wr = status == UV_ECANCELED ? -ECANCELED : status;
+        /* The others first (p is still in flight, so f stays). */
+        ranged_write_next(p->file);
+        part_progress(p);
 }
 
 static void on_part_hashed(md5q_req *h) {
         ranged_part *p = h->userdata;
-        memcpy(p->file->digests + (size_t) p->slot.index * 16, h->job.digest, 16);
-        p->hashed = true;
-        if (p->file->r < 0) {
-                part_end(p, -ECANCELED, NULL);
-                return;
+        p->hashing = false;
+        if (!p->stale && md5mb_job_done(&h->job)) {
+                memcpy(p->file->digests + (size_t) p->slot.index * 16, h->job.digest, 16);
+                p->hash_ready = true;
         }
-        part_write(p);
+        part_progress(p);
 }
 
 static int part_body(http_request *req, const void *data, size_t len, void *userdata) {
         ranged_part *p = userdata;
+        /* A retry's bytes wait until the last attempt's write and hash let
+         * go of the buffer. */
+        if (p->stale) {
+                p->paused = req;
+                return HTTP_PAUSE;
+        }
+        if (p->wr < 0)
+                return p->wr;
         if (p->got + len > p->slot.len)
                 return -EMSGSIZE; /* more than the range asked for */
         memcpy(p->buf + p->got, data, len);
         p->got += len;
-        return 0;
+        int r = part_write_some(p);
+        return r < 0 ? r : part_hash_some(p);
 }
 
 static int part_header(http_request *req, const char *name, const char *value, void *userdata) {
@@ -276,29 +427,34 @@ static int part_header(http_request *req, const char *name, const char *value, v
 }
 
 static int part_retry(s3_call *c, void *userdata) {
-        ((ranged_part *) userdata)->got = 0;
+        ranged_part *p = userdata;
+        p->got = 0;
+        p->paused = NULL; /* that attempt is gone; the new one pauses anew */
+        if (p->writing || p->hashing) {
+                p->stale = true;
+                if (p->hashing)
+                        md5q_kick(p->file->env->shared->md5q);
+        } else
+                part_restart(p);
         return 0;
 }
 
 static void part_done(s3_call *c, const s3_result *res, void *userdata) {
         ranged_part *p = userdata;
         p->slot.call = NULL;
-        if (res->attempts > p->file->attempts)
-                p->file->attempts = res->attempts;
         int r = res->error;
+        if (r == 0 && p->wr < 0)
+                r = p->wr;
         if (r == 0 && p->got != p->slot.len)
                 r = -EPIPE; /* a short range: the object is not what we planned for */
         if (r < 0 || p->file->r < 0) {
                 part_end(p, r < 0 ? r : -ECANCELED, res);
                 return;
         }
-        /* Hashed in the lanes with the other ranges in flight (about a
-         * third of the serial cost); if they cannot take it, the worker
-         * that writes it hashes it. */
-        p->hashed = false;
-        if (p->slot.len > 0 && md5q_submit(p->file->env->shared->md5q, &p->hash, p->buf, p->slot.len, on_part_hashed, p) == 0)
-                return;
-        part_write(p);
+        if (res->attempts > p->file->attempts)
+                p->file->attempts = res->attempts;
+        p->http_done = true;
+        part_progress(p);
 }
 
 static void part_get(ranged_part *p) {
@@ -306,7 +462,7 @@ static void part_get(ranged_part *p) {
         char range[64];
         snprintf(range, sizeof(range), "bytes=%" PRIu64 "-%" PRIu64, p->slot.off, p->slot.off + p->slot.len - 1);
         sigv4_pair h[2] = { { "If-Match", f->bf->etag }, { "Range", range } };
-        p->buf = malloc(p->slot.len ? p->slot.len : 1);
+        p->buf = bufcache_get(f->env->shared->bufs, p->slot.len);
         if (!p->buf) {
                 part_end(p, -ENOMEM, NULL);
                 return;

@@ -4,8 +4,9 @@
 /* S3 -> local for a large object: parallel ranged GETs, each pinned to the
  * ETag validation saw (If-Match), so an object replaced mid-download fails
  * clearly instead of mixing two versions. Each range gathers in a buffer
- * granted by the daemon's budget and is written at its offset into the
- * temporary by a worker thread, which also hashes it. The temporary is
+ * granted by the daemon's budget; as its bytes arrive they are written at
+ * their offset into the temporary by a worker thread, a MiB at a time while
+ * still in the CPU's cache, and hashed in the daemon's MD5 lanes. The temporary is
  * renamed only when every range is in and the bytes match the ETag: an MD5,
  * or for a multipart object the MD5 of its parts' MD5s. The ranges follow
  * the object's parts when its layout can be guessed (etag.h), so the check
@@ -29,12 +30,21 @@ typedef struct ranged_file ranged_file;
 typedef struct ranged_part {
         part_slot slot;          /* first: index, range, grant, request */
         ranged_file *file;
-        uint64_t got;
+        uint64_t got;            /* bytes of this attempt in buf */
         char *buf;
+        uv_work_t work;          /* the write of [woff, wend) in flight */
+        uint64_t woff, wend;
+        uint64_t queued;         /* [0, queued) written or being written */
+        int wr;                  /* a write's failure */
         md5q_req hash;           /* the range's MD5, in the daemon's lanes */
-        bool hashed;             /* digest stored: the worker need not */
-        uv_work_t work;
-        int r;
+        uint64_t pushed;         /* [0, pushed) handed to the lanes */
+        http_request *paused;    /* the attempt waiting for stale work */
+        int end_r;
+        bool writing, hashing, hash_init, hash_ready;
+        bool want_write;         /* bytes wait for the file's writer */
+        bool http_done;
+        bool stale;              /* a retry began while the last try's work was out */
+        bool ending;             /* part_end ran: release once the work is back */
 } ranged_part;
 
 struct ranged_file {
@@ -46,6 +56,8 @@ struct ranged_file {
         int wr;
         uint64_t size, chunk;
         unsigned n_parts, next, done, inflight, n_slots;
+        bool writer_busy;        /* a part's write is out (one per file) */
+        unsigned write_turn;     /* the slot whose bytes wait longest, about */
         ranged_part *slots;
         int r;
         bool canceled, settled, working, mismatch;

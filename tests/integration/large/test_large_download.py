@@ -10,7 +10,8 @@ import pytest
 
 from fdslarge import (DEFAULT_CHUNK, MiB, md5_hex, multipart_etag, pattern, read,
                       temp_files)
-from proxy import CutResponseAfter, FlipResponseByte, Reply, Stall, is_object_get, is_range_get
+from proxy import (CutResponseAfter, FlipResponseByte, Reply, Reset, Stall, is_object_get,
+                   is_range_get)
 
 CHECKSUM_WORDS = "checksum mismatch"
 
@@ -127,6 +128,29 @@ def test_range_failing_once_is_retried(fds, proxy, s3, bucket, tmp_path):
     assert r["ok"], r
     assert rule.hits == 1
     assert [q.status for q in proxy.seen(is_range_get(5 * MiB))] == [503, 206]
+    assert read(dst) == data
+    assert temp_files(str(tmp_path)) == []
+
+
+@pytest.mark.parametrize("fault", ["reset", "cut", "flip"])
+def test_range_failing_late_is_retried_from_its_start(fds, proxy, s3, bucket, tmp_path, fault):
+    """A range is written and hashed a MiB at a time as it arrives: a fault
+    after several MiB meets that work in flight. The retry starts the range
+    over (its bytes wait until the last try's work lets go of the buffer),
+    and the file is whole and checked."""
+    size = 24 * MiB
+    data = pattern(size, 17)
+    boto3_upload_multipart(s3, bucket, "obj", data, 8 * MiB)
+    late = 5 * MiB + 4321
+    fault_of = {"reset": lambda: Reset(after=late), "cut": lambda: CutResponseAfter(late),
+                "flip": lambda: FlipResponseByte(late)}
+    rule = proxy.add_rule(is_range_get(8 * MiB), fault_of[fault]())
+    dst = str(tmp_path / "obj.bin")
+
+    r = fds.copy1(f"s3://{bucket}/obj", dst)
+    assert r["ok"], r
+    assert r["verified"] is True, r
+    assert rule.hits == 1
     assert read(dst) == data
     assert temp_files(str(tmp_path)) == []
 
