@@ -254,7 +254,8 @@ static void on_part_hashed(md5q_req *h);
  * write per part is in flight at a time. 0, or a negative errno. */
 static int part_write_some(ranged_part *p) {
         ranged_file *f = p->file;
-        if (p->writing || p->got == p->queued || (!p->http_done && p->got - p->queued < RG_STEP))
+        /* Stale: got is the new try's (0), queued the last one's. */
+        if (p->stale || p->writing || p->got == p->queued || (!p->http_done && p->got - p->queued < RG_STEP))
                 return 0;
         /* One write per file at a time: parallel writers of one file only
          * spin on its inode lock. */
@@ -296,6 +297,8 @@ static void ranged_write_next(ranged_file *f) {
 /* Hash in the daemon's lanes what arrived, RG_STEP at a time, as the write
  * does; the last push gives the range's MD5. 0, or a negative errno. */
 static int part_hash_some(ranged_part *p) {
+        if (p->stale)
+                return 0;
         bool last = p->http_done && p->got == p->slot.len;
         /* One step at a time, so the lanes' jobs are of one length and end
          * together: no tail of lanes hashed one by one. */
