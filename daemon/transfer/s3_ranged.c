@@ -13,7 +13,6 @@
 #include "macro.h"
 #include "fsq.h"
 #include "job_s3.h"
-#include "md5.h"
 #include "parts.h"
 
 /* Ranges as large as an object's parts, up to this; larger parts are
