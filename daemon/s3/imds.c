@@ -2,13 +2,16 @@
 #include "imds.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "fileio.h"
 #include "list.h"
 #include "xstr.h"
 
@@ -50,7 +53,10 @@ struct imds {
         uv_loop_t *loop;
         http_client *http;
         uv_idle_t idle;
-        char *endpoint;
+        const char *name; /* for messages: "the instance metadata service" */
+        char *endpoint;   /* IMDS: scheme://host[:port]; container: the whole URL */
+        bool container;
+        char *authorization, *authorization_file;
         unsigned attempts;
         int64_t (*now)(void *userdata);
         void *now_userdata;
@@ -129,8 +135,7 @@ static void wait_call(imds *m, imds_wait *w) {
         };
 
         if (w->error < 0)
-                w->cb(w->error, NULL,
-                      w->message ? w->message : "the instance metadata service: out of memory", w->userdata);
+                w->cb(w->error, NULL, w->message ? w->message : "credentials: out of memory", w->userdata);
         else
                 w->cb(0, &c, NULL, w->userdata);
         free(w->message);
@@ -375,8 +380,8 @@ static int keep_credentials(imds *m, json_t *j, const char **ret_why) {
         c[0] = strdup(id);
         c[1] = strdup(secret);
         c[2] = token ? strdup(token) : NULL;
-        c[3] = strdup(m->fetch_role);
-        if (!c[0] || !c[1] || (token && !c[2]) || !c[3]) {
+        c[3] = m->fetch_role ? strdup(m->fetch_role) : NULL;
+        if (!c[0] || !c[1] || (token && !c[2]) || (m->fetch_role && !c[3])) {
                 free(c[0]);
                 secret_free(c[1]);
                 secret_free(c[2]);
@@ -422,10 +427,9 @@ static void on_ok(imds *m) {
             : step == STEP_ROLE ? got_role(m, &why)
                                 : got_credentials(m, &why);
         if (r < 0 && why)
-                fetch_fail(m, r, "the instance metadata service at %s %s%s%s%s", m->endpoint, why,
-                           step == STEP_CREDENTIALS ? " (role '" : "",
-                           step == STEP_CREDENTIALS ? m->fetch_role : "",
-                           step == STEP_CREDENTIALS ? "')" : "");
+                fetch_fail(m, r, "%s at %s %s%s%s%s", m->name, m->endpoint, why,
+                           m->fetch_role ? " (role '" : "", m->fetch_role ? m->fetch_role : "",
+                           m->fetch_role ? "')" : "");
         else if (r < 0 || step == STEP_CREDENTIALS)
                 fetch_end(m, r, NULL);
         else
@@ -443,7 +447,7 @@ static bool step_retry(imds *m) {
 static void on_status(imds *m, long status) {
         if (status == 200)
                 on_ok(m);
-        else if (status == 401 && m->step != STEP_TOKEN && !m->token_renewed) {
+        else if (status == 401 && !m->container && m->step != STEP_TOKEN && !m->token_renewed) {
                 /* The session token expired or was revoked: one new one per fetch. */
                 m->token_renewed = true;
                 m->api_token_until = 0;
@@ -456,10 +460,14 @@ static void on_status(imds *m, long status) {
                 fetch_fail(m, -ENOENT,
                            "the instance metadata service at %s has no IAM role for this instance",
                            m->endpoint);
-        else if (status == 404 && m->step == STEP_CREDENTIALS)
+        else if (status == 404 && m->step == STEP_CREDENTIALS && !m->container)
                 fetch_fail(m, -ENOENT,
                            "the instance metadata service at %s has no credentials for role '%s'",
                            m->endpoint, m->fetch_role);
+        else if (m->container)
+                fetch_fail(m, status == 401 || status == 403 ? -EACCES : -EPROTO, "%s at %s answered HTTP %ld%s",
+                           m->name, m->endpoint, status,
+                           status == 401 || status == 403 ? " (check the authorization token)" : "");
         else
                 fetch_fail(m, -EPROTO, "the instance metadata service at %s answered HTTP %ld to %s %s%s",
                            m->endpoint, status, m->step == STEP_TOKEN ? "PUT" : "GET", step_path(m),
@@ -475,14 +483,50 @@ static void on_done(http_request *req, const http_result *res, void *userdata) {
         else if (res->error < 0 && res->transient && step_retry(m))
                 ; /* asked again */
         else if (res->error == -EFBIG)
-                fetch_fail(m, -EFBIG, "the instance metadata service at %s sent more than %u bytes",
-                           m->endpoint, IMDS_BODY_MAX);
+                fetch_fail(m, -EFBIG, "%s at %s sent more than %u bytes", m->name, m->endpoint,
+                           IMDS_BODY_MAX);
         else if (res->error < 0)
-                fetch_fail(m, res->error, "the instance metadata service did not answer at %s (%s; %u %s)",
-                           m->endpoint, *res->message ? res->message : strerror(-res->error), m->attempt,
+                fetch_fail(m, res->error, "%s did not answer at %s (%s; %u %s)", m->name, m->endpoint,
+                           *res->message ? res->message : strerror(-res->error), m->attempt,
                            m->attempt == 1 ? "attempt" : "attempts");
         else
                 on_status(m, res->status);
+}
+
+/* The container endpoint's "Authorization: TOKEN" header, *ret NULL without
+ * a token. The token file is read at every fetch, as it may be rotated (EKS
+ * Pod Identity); one trailing line break is allowed. */
+static int container_header(imds *m, char **ret) {
+        char buf[TOKEN_MAX + 2];
+        const char *t = m->authorization;
+        *ret = NULL;
+        if (m->authorization_file) {
+                int fd = open(m->authorization_file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+                if (fd < 0)
+                        return -errno;
+                ssize_t n = fileio_read_full(fd, buf, sizeof(buf) - 1);
+                close(fd);
+                if (n < 0)
+                        return (int) n;
+                if ((size_t) n > TOKEN_MAX)
+                        return -EFBIG;
+                buf[n] = '\0';
+                if (n > 0 && buf[n - 1] == '\n')
+                        buf[--n] = '\0';
+                if (n > 0 && buf[n - 1] == '\r')
+                        buf[--n] = '\0';
+                if (strlen(buf) != (size_t) n)
+                        return -EBADMSG;
+                t = buf;
+        }
+        if (!t || !*t)
+                return 0;
+        for (const char *c = t; *c; c++)
+                if ((unsigned char) *c < ' ' || *c == 0x7f)
+                        return -EBADMSG;
+        *ret = xasprintf("Authorization: %s", t);
+        explicit_bzero(buf, sizeof(buf));
+        return *ret ? 0 : -ENOMEM;
 }
 
 static void fetch_step_start(imds *m) {
@@ -500,19 +544,31 @@ static void fetch_step_start(imds *m) {
         free(m->body);
         m->body = NULL;
         m->body_len = 0;
-        url = xasprintf("%s%s%s", m->endpoint, step_path(m),
-                        m->step == STEP_CREDENTIALS ? m->fetch_role : "");
-        if (m->step == STEP_TOKEN)
-                headers[0] = "X-aws-ec2-metadata-token-ttl-seconds: " STR(IMDS_TOKEN_TTL_S);
-        else
-                headers[0] = header = xasprintf("X-aws-ec2-metadata-token: %s", m->api_token);
+        if (m->container) {
+                r = container_header(m, &header);
+                if (r < 0) {
+                        fetch_fail(m, r, "%s at %s: the authorization token file '%s' %s", m->name,
+                                   m->endpoint, m->authorization_file,
+                                   r == -EBADMSG ? "holds a line break or a control character"
+                                                 : strerror(-r));
+                        return;
+                }
+                url = strdup(m->endpoint);
+                headers[0] = header;
+        } else {
+                url = xasprintf("%s%s%s", m->endpoint, step_path(m),
+                                m->step == STEP_CREDENTIALS ? m->fetch_role : "");
+                if (m->step == STEP_TOKEN)
+                        headers[0] = "X-aws-ec2-metadata-token-ttl-seconds: " STR(IMDS_TOKEN_TTL_S);
+                else
+                        headers[0] = header = xasprintf("X-aws-ec2-metadata-token: %s", m->api_token);
+        }
         o.url = url;
-        r = url && headers[0] ? http_request_start(m->http, &o, NULL) : -ENOMEM;
+        r = url && (headers[0] || m->container) ? http_request_start(m->http, &o, NULL) : -ENOMEM;
         free(url);
         secret_free(header);
         if (r < 0)
-                fetch_fail(m, r, "the instance metadata service at %s could not be asked: %s", m->endpoint,
-                           strerror(-r));
+                fetch_fail(m, r, "%s at %s could not be asked: %s", m->name, m->endpoint, strerror(-r));
 }
 
 static void fetch_start(imds *m) {
@@ -520,7 +576,10 @@ static void fetch_start(imds *m) {
         m->fetches++;
         m->token_renewed = false;
         m->attempt = 1;
-        m->step = m->api_token && imds_now(m) < m->api_token_until ? STEP_ROLE : STEP_TOKEN;
+        if (m->container)
+                m->step = STEP_CREDENTIALS;
+        else
+                m->step = m->api_token && imds_now(m) < m->api_token_until ? STEP_ROLE : STEP_TOKEN;
         fetch_step_start(m);
 }
 
@@ -555,7 +614,7 @@ int imds_wait_cancel(imds_wait *w) {
                 return 0;
         if (w->ready)
                 return -EALREADY;
-        wait_decide(w, -ECANCELED, "the instance metadata service request was cancelled");
+        wait_decide(w, -ECANCELED, "the credentials request was cancelled");
         return 0;
 }
 
@@ -565,6 +624,8 @@ static void on_idle_closed(uv_handle_t *handle) {
         void *userdata = m->close_userdata;
 
         free(m->endpoint);
+        secret_free(m->authorization);
+        free(m->authorization_file);
         free(m->access_key_id);
         secret_free(m->secret_access_key);
         secret_free(m->session_token);
@@ -596,7 +657,7 @@ void imds_close(imds *m, imds_close_fn cb, void *userdata) {
         m->closing = true;
         m->close_cb = cb;
         m->close_userdata = userdata;
-        decide_all(m, -ECANCELED, "the instance metadata service request was cancelled: shutting down");
+        decide_all(m, -ECANCELED, "the credentials request was cancelled: shutting down");
         /* Cancels the request in flight; on_done sees closing and on_http_closed runs after it. */
         http_client_close(m->http, on_http_closed, m);
 }
@@ -608,7 +669,8 @@ static bool endpoint_ok(const char *e) {
 int imds_new(uv_loop_t *loop, const imds_config *config, imds **ret_imds) {
         static const imds_config defaults = { 0 };
         const imds_config *c = config ? config : &defaults;
-        const char *e = c->endpoint && *c->endpoint ? c->endpoint : DEFAULT_ENDPOINT;
+        bool container = c->credentials_url && *c->credentials_url;
+        const char *e = container ? c->credentials_url : c->endpoint && *c->endpoint ? c->endpoint : DEFAULT_ENDPOINT;
         http_client_config hc = {
                 .connect_timeout_ms = c->connect_timeout_ms > 0 ? c->connect_timeout_ms : 1000,
                 .low_speed_limit = 1,
@@ -629,14 +691,25 @@ int imds_new(uv_loop_t *loop, const imds_config *config, imds **ret_imds) {
         m->now_userdata = c->now_userdata;
         list_init(&m->waiting);
         list_init(&m->ready);
-        m->endpoint = strndup(e, strlen(e) - (e[strlen(e) - 1] == '/'));
-        if (!m->endpoint) {
+        m->container = container;
+        m->name = container ? "the container credentials endpoint" : "the instance metadata service";
+        m->endpoint = container ? strdup(e) : strndup(e, strlen(e) - (e[strlen(e) - 1] == '/'));
+        m->authorization = c->authorization && *c->authorization ? strdup(c->authorization) : NULL;
+        m->authorization_file =
+                c->authorization_file && *c->authorization_file ? strdup(c->authorization_file) : NULL;
+        if (!m->endpoint || (c->authorization && *c->authorization && !m->authorization) ||
+            (c->authorization_file && *c->authorization_file && !m->authorization_file)) {
+                free(m->endpoint);
+                secret_free(m->authorization);
+                free(m->authorization_file);
                 free(m);
                 return -ENOMEM;
         }
         r = http_client_new(loop, &hc, &m->http);
         if (r < 0) {
                 free(m->endpoint);
+                secret_free(m->authorization);
+                free(m->authorization_file);
                 free(m);
                 return r;
         }

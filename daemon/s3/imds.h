@@ -23,6 +23,12 @@
  * (at once when the address refuses). libcurl's proxy variables apply to
  * these requests too: set no_proxy=169.254.169.254 where a proxy is set.
  *
+ * The same object fetches from the container credentials endpoint instead
+ * (ECS tasks, EKS Pod Identity) when imds_config.credentials_url is set: one
+ * GET of that URL, with "Authorization: TOKEN" when a token is configured,
+ * answering the same JSON document (no Code, and no role). Keeping,
+ * refreshing and waiting work as above; there is no session token step.
+ *
  * Nothing here is thread-safe; everything runs on the loop's thread.
  */
 
@@ -43,6 +49,13 @@ typedef struct imds_config {
         long connect_timeout_ms; /* 0: 1000 */
         long stall_timeout_s;    /* a request that receives nothing for this long fails; 0: 2 */
         unsigned attempts;       /* per step, after a network failure or a 5xx; 0: 2 */
+        /* The container credentials endpoint, a whole http[s] URL: when set,
+         * endpoint is ignored. The token of its Authorization header is
+         * authorization_file's content (read at every fetch, one trailing
+         * line break dropped), else authorization; neither: no header. */
+        const char *credentials_url;
+        const char *authorization;
+        const char *authorization_file;
         /* The wall clock, Unix seconds (Expiration is wall-clock time); NULL: time(). */
         int64_t (*now)(void *userdata);
         void *now_userdata;
@@ -54,15 +67,17 @@ typedef struct imds_credentials {
         const char *secret_access_key;
         const char *session_token;
         int64_t expiration; /* Unix seconds */
-        const char *role;
-        const char *endpoint;
+        const char *role;     /* NULL from a container endpoint */
+        const char *endpoint; /* the container endpoint: its URL */
 } imds_credentials;
 
 /* error 0: creds is set, message NULL. Else a negative errno and a sentence
- * beginning "the instance metadata service ..." that names the endpoint:
+ * beginning "the instance metadata service ..." (or "the container
+ * credentials endpoint ...") that names the endpoint:
  *   -ECONNREFUSED, -ETIMEDOUT, -EHOSTUNREACH, ...  it did not answer
  *   -ENOENT      the instance has no IAM role
  *   -EPROTO      an unexpected HTTP status
+ *   -EACCES      the container endpoint refused the token (401, 403)
  *   -EBADMSG     an answer that does not parse
  *   -ECANCELED   imds_wait_cancel() or imds_close()
  * Both pointers are valid during the call only. The callback may call any

@@ -404,9 +404,7 @@ static int layer_credentials(resolver *rs) {
 /* Providers fds lacks: refuse rather than fall through to the instance's
  * role, which would be another identity than the one configured. */
 static int check_unsupported(resolver *rs) {
-        static const char *const vars[] = { "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-                                            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-                                            "AWS_WEB_IDENTITY_TOKEN_FILE" };
+        static const char *const vars[] = { "AWS_WEB_IDENTITY_TOKEN_FILE" };
         const file_section *sec = rs->conf && rs->conf->v[K_UNSUPPORTED] ? rs->conf : rs->cred;
 
         if (sec && sec->v[K_UNSUPPORTED])
@@ -419,10 +417,37 @@ static int check_unsupported(resolver *rs) {
                 if (env(rs, vars[i]))
                         return s3_settings_fail(
                                 rs->ret_error, -EOPNOTSUPP,
-                                "%s is set, but fds does not support container or web identity credentials: "
+                                "%s is set, but fds does not support web identity credentials: "
                                 "give AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
                                 vars[i]);
         return 0;
+}
+
+/* After the shared files, before IMDS, as botocore's ContainerProvider: 1
+ * when the container endpoint is to be asked. */
+static int container_credentials(resolver *rs) {
+        const char *rel = env(rs, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
+        const char *full = env(rs, "AWS_CONTAINER_CREDENTIALS_FULL_URI");
+        const char *token = env(rs, "AWS_CONTAINER_AUTHORIZATION_TOKEN");
+        const char *token_file = env(rs, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
+        s3_settings *s = rs->s;
+        int r;
+
+        if (!rel && !full)
+                return 0;
+        r = s3_settings_container_url(rel, full, &s->container_url, rs->ret_error);
+        if (r < 0)
+                return r;
+        if (token_file)
+                r = s3_settings_set_string(&s->container_authorization_file, token_file);
+        else if (token)
+                r = s3_settings_set_string(&s->container_authorization, token);
+        if (r < 0)
+                return r;
+        free(s->credentials_origin);
+        s->credentials_origin = xasprintf("container credentials endpoint at %s, not fetched yet",
+                                          s3_settings_url_shown(s->container_url));
+        return s->credentials_origin ? 1 : -ENOMEM;
 }
 
 static int resolve_credentials(resolver *rs) {
@@ -443,6 +468,9 @@ static int resolve_credentials(resolver *rs) {
         r = check_unsupported(rs);
         if (r < 0)
                 return r;
+        r = container_credentials(rs);
+        if (r != 0)
+                return r < 0 ? r : 0;
         if (is_true(env(rs, "AWS_EC2_METADATA_DISABLED")))
                 return s3_settings_fail(
                         rs->ret_error, -ENOKEY,
@@ -510,6 +538,11 @@ s3_settings *s3_settings_free(s3_settings *s) {
                 explicit_bzero(s->session_token, strlen(s->session_token));
         free(s->session_token);
         free(s->imds_endpoint);
+        free(s->container_url);
+        if (s->container_authorization)
+                explicit_bzero(s->container_authorization, strlen(s->container_authorization));
+        free(s->container_authorization);
+        free(s->container_authorization_file);
         free(s->endpoint_origin);
         free(s->region_origin);
         free(s->addressing_origin);
@@ -523,7 +556,7 @@ s3_settings *s3_settings_free(s3_settings *s) {
 /* ---- the metadata service ---- */
 
 bool s3_settings_needs_imds(const s3_settings *s) {
-        return s && s->credentials_source == S3_CREDENTIALS_NONE && s->imds_endpoint;
+        return s && s->credentials_source == S3_CREDENTIALS_NONE && (s->container_url || s->imds_endpoint);
 }
 
 int s3_settings_imds_endpoint(s3_settings_getenv_fn getenv_fn, void *userdata, char **ret_endpoint,
@@ -568,8 +601,11 @@ int s3_settings_apply_imds(s3_settings *s, int error, const imds_credentials *c,
         id = strdup(c->access_key_id);
         secret = strdup(c->secret_access_key);
         token = empty(c->session_token) ? NULL : strdup(c->session_token);
-        origin = xasprintf("instance metadata service at %s, role '%s'", s->imds_endpoint,
-                           c->role ? c->role : "?");
+        if (s->container_url)
+                origin = xasprintf("container credentials endpoint at %s", s3_settings_url_shown(s->container_url));
+        else
+                origin = xasprintf("instance metadata service at %s, role '%s'", s->imds_endpoint,
+                                   c->role ? c->role : "?");
         if (!id || !secret || (!empty(c->session_token) && !token) || !origin) {
                 free(id);
                 free(secret);
@@ -583,6 +619,6 @@ int s3_settings_apply_imds(s3_settings *s, int error, const imds_credentials *c,
         free(s->credentials_origin);
         s->credentials_origin = origin;
         s->credentials_expiration = c->expiration;
-        s->credentials_source = S3_CREDENTIALS_IMDS;
+        s->credentials_source = s->container_url ? S3_CREDENTIALS_CONTAINER : S3_CREDENTIALS_IMDS;
         return 0;
 }

@@ -25,9 +25,12 @@
  * options.s3 or in the daemon defaults means "that profile's credentials":
  * credentials in the layers below the one naming it (daemon defaults,
  * environment) are then skipped, as the AWS CLI skips AWS_ACCESS_KEY_ID under
- * --profile. When no layer gives credentials they must come from the EC2
- * instance metadata service: s3_settings_needs_imds() says so, the caller
- * fetches them (imds.h) and hands them over with s3_settings_apply_imds().
+ * --profile. When no layer gives credentials they come, as botocore's chain
+ * goes on, from the container credentials endpoint when
+ * AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or _FULL_URI is set (ECS, EKS Pod
+ * Identity), else from the EC2 instance metadata service:
+ * s3_settings_needs_imds() says they must be fetched, the caller fetches
+ * them (imds.h does both) and hands them over with s3_settings_apply_imds().
  *
  * Endpoints: options.s3.endpoint_url, the daemon default, AWS_ENDPOINT_URL_S3,
  * AWS_ENDPOINT_URL, then from the config file the profile's nested
@@ -43,8 +46,7 @@
  * Not supported, and refused with -EOPNOTSUPP rather than silently replaced
  * by another identity: profiles whose credentials come from role_arn,
  * credential_process, sso_session/sso_start_url or web_identity_token_file,
- * and container or web identity credentials (AWS_CONTAINER_CREDENTIALS_*,
- * AWS_WEB_IDENTITY_TOKEN_FILE).
+ * and web identity credentials (AWS_WEB_IDENTITY_TOKEN_FILE).
  *
  * Cost: s3_settings_resolve() reads a few environment variables, stat()s the
  * two shared files and parses a file only when its path, inode, size, mtime
@@ -74,6 +76,7 @@ struct imds_credentials;
 #define S3_SETTINGS_CREDENTIALS_FILE "~/.aws/credentials"
 #define S3_SETTINGS_IMDS_ENDPOINT "http://169.254.169.254"
 #define S3_SETTINGS_IMDS_ENDPOINT_IPV6 "http://[fd00:ec2::254]"
+#define S3_SETTINGS_CONTAINER_HOST "169.254.170.2" /* of AWS_CONTAINER_CREDENTIALS_RELATIVE_URI */
 #define S3_SETTINGS_DEFAULT_REGION "us-east-1"
 /* A shared file larger than this is refused (-EFBIG). */
 #define S3_SETTINGS_FILE_MAX (1u << 20)
@@ -109,6 +112,7 @@ typedef enum s3_credentials_source {
         S3_CREDENTIALS_ENVIRONMENT,
         S3_CREDENTIALS_CREDENTIALS_FILE,
         S3_CREDENTIALS_CONFIG_FILE,
+        S3_CREDENTIALS_CONTAINER,
         S3_CREDENTIALS_IMDS,
         _S3_CREDENTIALS_SOURCE_MAX,
 } s3_credentials_source;
@@ -130,7 +134,12 @@ typedef struct s3_settings {
         s3_credentials_source credentials_source;
         int64_t credentials_expiration; /* Unix seconds; 0: does not expire */
 
-        char *imds_endpoint;        /* where to fetch credentials when source is S3_CREDENTIALS_NONE */
+        /* Where to fetch credentials when source is S3_CREDENTIALS_NONE: the
+         * container endpoint when container_url is set, else IMDS. */
+        char *container_url;
+        char *container_authorization;      /* AWS_CONTAINER_AUTHORIZATION_TOKEN, a secret */
+        char *container_authorization_file; /* ..._TOKEN_FILE, read at each fetch, wins */
+        char *imds_endpoint;
         char *credentials_searched; /* "options.s3, ... or the shared files (profile 'x')", for messages */
 
         /* Where each setting came from, for display: "options.s3.region",
@@ -175,7 +184,8 @@ int s3_settings_resolve(s3_settings_context *ctx, const s3_settings_defaults *de
 
 s3_settings *s3_settings_free(s3_settings *s);
 
-/* True when the credentials must still be fetched from the instance metadata
+/* True when the credentials must still be fetched: from the container
+ * endpoint at s->container_url when set, else from the instance metadata
  * service at s->imds_endpoint. */
 bool s3_settings_needs_imds(const s3_settings *s);
 
@@ -186,7 +196,8 @@ int s3_settings_imds_endpoint(s3_settings_getenv_fn getenv_fn, void *userdata, c
                               char **ret_error);
 
 /* Complete settings that needed IMDS with the outcome of imds_get_credentials():
- * error 0 and creds copies the credentials (source S3_CREDENTIALS_IMDS) and
+ * error 0 and creds copies the credentials (source S3_CREDENTIALS_IMDS, or
+ * S3_CREDENTIALS_CONTAINER) and
  * returns 0; a negative error returns it again with *ret_error "no credentials:
  * not in options, ..., and " followed by imds_message. -EINVAL if s did not need
  * IMDS. */

@@ -41,6 +41,11 @@ void s3_settings_endpoint_done(endpoint *e);
 int s3_settings_endpoint_parse(const char *url, const char *origin, endpoint *ret, char **ret_error);
 int s3_settings_check_region(const char *region, const char *origin, char **ret_error);
 int s3_settings_check_addressing(const char *v, const char *origin, char **ret_error);
+/* The container credentials URL of AWS_CONTAINER_CREDENTIALS_RELATIVE_URI
+ * (relative, which wins) or _FULL_URI (full), checked as botocore checks it:
+ * plain http only to loopback or the ECS/EKS agents' addresses. 0, -EINVAL
+ * (with *ret_error) or -ENOMEM. */
+int s3_settings_container_url(const char *relative, const char *full, char **ret_url, char **ret_error);
 
 /* ---- the shared files (s3_settings_files.c) ---- */
 

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Single values of the S3 settings: checking endpoint URLs, regions and
  * addressing styles, the Host of a bucket, and the settings as text. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +11,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "macro.h"
 #include "s3_settings.h"
 #include "s3_settings_internal.h"
 #include "xstr.h"
@@ -196,6 +199,71 @@ int s3_settings_endpoint_parse(const char *url, const char *origin, endpoint *re
         return 0;
 }
 
+/* Hosts botocore's container provider fetches from over plain http besides
+ * loopback addresses: ECS's and EKS Pod Identity's agents. */
+static bool container_host_allowed(const char *host, size_t n) {
+        static const char *const allowed[] = { "169.254.170.2", "169.254.170.23", "[fd00:ec2::23]", "localhost" };
+        char buf[64];
+        struct in_addr a4;
+        struct in6_addr a6;
+
+        for (size_t i = 0; i < ELEMENTSOF(allowed); i++)
+                if (strlen(allowed[i]) == n && strncasecmp(host, allowed[i], n) == 0)
+                        return true;
+        if (n >= sizeof(buf))
+                return false;
+        memcpy(buf, host, n);
+        buf[n] = '\0';
+        if (inet_pton(AF_INET, buf, &a4) == 1)
+                return (ntohl(a4.s_addr) >> 24) == 127;
+        if (n > 2 && buf[0] == '[' && buf[n - 1] == ']') {
+                buf[n - 1] = '\0';
+                if (inet_pton(AF_INET6, buf + 1, &a6) == 1)
+                        return IN6_IS_ADDR_LOOPBACK(&a6) || (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+        }
+        return false;
+}
+
+int s3_settings_container_url(const char *relative, const char *full, char **ret_url, char **ret_error) {
+        const char *sep, *auth, *end, *why = NULL;
+        size_t host_len;
+        long port;
+        bool https;
+
+        for (const char *c = relative ? relative : full; *c; c++)
+                if ((unsigned char) *c <= ' ' || *c == 0x7f)
+                        return s3_settings_fail(ret_error, -EINVAL, "%s holds a space or a control character",
+                                                relative ? "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"
+                                                         : "AWS_CONTAINER_CREDENTIALS_FULL_URI");
+        if (relative) {
+                if (relative[0] != '/')
+                        return s3_settings_fail(ret_error, -EINVAL,
+                                                "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI '%s' must begin with '/'",
+                                                s3_settings_url_shown(relative));
+                *ret_url = xasprintf("http://" S3_SETTINGS_CONTAINER_HOST "%s", relative);
+                return *ret_url ? 0 : -ENOMEM;
+        }
+        sep = strstr(full, "://");
+        https = sep && sep - full == 5 && strncasecmp(full, "https", 5) == 0;
+        if (!sep || !(https || (sep - full == 4 && strncasecmp(full, "http", 4) == 0)))
+                why = "must be an http:// or https:// URL";
+        else {
+                auth = sep + 3;
+                end = auth + strcspn(auth, "/?#");
+                if (memchr(auth, '@', (size_t) (end - auth)))
+                        why = "must not contain user information";
+                else if (split_authority(auth, end, &host_len, &port, &why) == 0 && !https &&
+                         !container_host_allowed(auth, host_len))
+                        why = "is plain http to a host that is neither a loopback address nor 169.254.170.2, "
+                              "169.254.170.23, fd00:ec2::23 or localhost (use https)";
+        }
+        if (why)
+                return s3_settings_fail(ret_error, -EINVAL, "AWS_CONTAINER_CREDENTIALS_FULL_URI '%s' %s",
+                                        s3_settings_url_shown(full), why);
+        *ret_url = strdup(full);
+        return *ret_url ? 0 : -ENOMEM;
+}
+
 int s3_settings_check_addressing(const char *v, const char *origin, char **ret_error) {
         if (strcmp(v, "path") == 0 || strcmp(v, "virtual") == 0 || strcmp(v, "auto") == 0)
                 return 0;
@@ -264,6 +332,7 @@ static const char *const source_names[_S3_CREDENTIALS_SOURCE_MAX] = {
         [S3_CREDENTIALS_ENVIRONMENT] = "environment",
         [S3_CREDENTIALS_CREDENTIALS_FILE] = "credentials file",
         [S3_CREDENTIALS_CONFIG_FILE] = "config file",
+        [S3_CREDENTIALS_CONTAINER] = "container credentials endpoint",
         [S3_CREDENTIALS_IMDS] = "instance metadata service",
 };
 

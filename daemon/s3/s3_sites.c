@@ -7,6 +7,19 @@
 
 #include "imds.h"
 #include "s3_settings.h"
+#include "xstr.h"
+
+static void secret_free(char *s) {
+        if (s)
+                explicit_bzero(s, strlen(s));
+        free(s);
+}
+
+struct s3_fetcher {
+        s3_fetcher *next;
+        char *key; /* URL, then the token file or the token */
+        imds *m;
+};
 
 struct s3_site_wait {
         s3_settings *settings;
@@ -64,6 +77,51 @@ static void on_imds(int error, const imds_credentials *creds, const char *messag
         cb(r, site, reason, ud);
 }
 
+/* The client that fetches s's credentials, made when first needed: the
+ * one IMDS client, or the container endpoint's for this URL and token. */
+static int fetcher_for(s3_sites *sites, const s3_settings *s, imds **ret) {
+        int r;
+
+        if (!s->container_url) {
+                if (!sites->imds) {
+                        r = imds_new(sites->loop, &(imds_config){ .endpoint = s->imds_endpoint }, &sites->imds);
+                        if (r < 0)
+                                return r;
+                }
+                *ret = sites->imds;
+                return 0;
+        }
+        const char *auth = s->container_authorization_file ? s->container_authorization_file
+                           : s->container_authorization    ? s->container_authorization
+                                                           : "";
+        char *key = xasprintf("%s\n%c%s", s->container_url, s->container_authorization_file ? 'f' : 't', auth);
+        if (!key)
+                return -ENOMEM;
+        for (s3_fetcher *f = sites->containers; f; f = f->next)
+                if (strcmp(f->key, key) == 0) {
+                        secret_free(key);
+                        *ret = f->m;
+                        return 0;
+                }
+        s3_fetcher *f = calloc(1, sizeof(*f));
+        imds_config c = {
+                .credentials_url = s->container_url,
+                .authorization = s->container_authorization,
+                .authorization_file = s->container_authorization_file,
+        };
+        r = f ? imds_new(sites->loop, &c, &f->m) : -ENOMEM;
+        if (r < 0) {
+                free(f);
+                secret_free(key);
+                return r;
+        }
+        f->key = key;
+        f->next = sites->containers;
+        sites->containers = f;
+        *ret = f->m;
+        return 0;
+}
+
 int s3_sites_resolve(s3_sites *sites, json_t *options_s3, s3_site **ret_site, char **ret_reason, s3_site_fn cb,
                      void *userdata, s3_site_wait **ret_wait) {
         s3_settings *s = NULL;
@@ -81,12 +139,11 @@ int s3_sites_resolve(s3_sites *sites, json_t *options_s3, s3_site **ret_site, ch
                 s3_settings_free(s);
                 return r;
         }
-        if (!sites->imds) {
-                r = imds_new(sites->loop, &(imds_config){ .endpoint = s->imds_endpoint }, &sites->imds);
-                if (r < 0) {
-                        s3_settings_free(s);
-                        return r;
-                }
+        imds *m;
+        r = fetcher_for(sites, s, &m);
+        if (r < 0) {
+                s3_settings_free(s);
+                return r;
         }
         s3_site_wait *w = calloc(1, sizeof(*w));
         if (!w) {
@@ -94,7 +151,7 @@ int s3_sites_resolve(s3_sites *sites, json_t *options_s3, s3_site **ret_site, ch
                 return -ENOMEM;
         }
         *w = (s3_site_wait){ .settings = s, .cb = cb, .userdata = userdata };
-        r = imds_get_credentials(sites->imds, on_imds, w, &w->wait);
+        r = imds_get_credentials(m, on_imds, w, &w->wait);
         if (r < 0) {
                 s3_settings_free(s);
                 free(w);
@@ -112,6 +169,13 @@ void s3_sites_shutdown(s3_sites *s) {
         if (s->imds) {
                 imds_close(s->imds, NULL, NULL);
                 s->imds = NULL;
+        }
+        while (s->containers) {
+                s3_fetcher *f = s->containers;
+                s->containers = f->next;
+                imds_close(f->m, NULL, NULL);
+                secret_free(f->key);
+                free(f);
         }
         s->files = s3_settings_context_free(s->files);
 }

@@ -3,9 +3,10 @@
 
 /* The S3 settings one call runs with: its options.s3 over the daemon's
  * defaults over the environment over the shared AWS files over the
- * instance metadata service (s3_settings.c, imds.c), as an s3_site the
- * request layer uses. One s3_sites per process keeps the parsed shared
- * files and the metadata client between calls. */
+ * container credentials endpoint or the instance metadata service
+ * (s3_settings.c, imds.c), as an s3_site the request layer uses. One
+ * s3_sites per process keeps the parsed shared files and the clients that
+ * fetch credentials (and keep them until they are due) between calls. */
 
 #include <jansson.h>
 #include <uv.h>
@@ -15,12 +16,14 @@
 
 typedef struct imds imds;
 typedef struct s3_site_wait s3_site_wait;
+typedef struct s3_fetcher s3_fetcher;
 
 typedef struct s3_sites {
         uv_loop_t *loop;
         s3_settings_defaults defaults;  /* the daemon's [s3] settings (strings borrowed) */
         s3_settings_context *files;     /* parsed shared files, cached */
         imds *imds;                     /* created when first needed */
+        s3_fetcher *containers;         /* one per container endpoint and token */
 } s3_sites;
 
 /* r 0 and a site, or a negative errno and a malloc'd reason (no secrets). */
@@ -29,7 +32,7 @@ typedef void (*s3_site_fn)(int r, s3_site *site, char *reason, void *userdata);
 /* defaults' strings must outlive s (the daemon's configuration). */
 void s3_sites_init(s3_sites *s, uv_loop_t *loop, const s3_settings_defaults *defaults);
 /* 0: answered now (*ret_site, or an error with *ret_reason). 1: the
- * credentials come from the instance metadata service; cb runs later from
+ * credentials must be fetched (container endpoint, IMDS); cb runs later from
  * the loop and *ret_wait can cancel it. */
 int s3_sites_resolve(s3_sites *s, json_t *options_s3, s3_site **ret_site, char **ret_reason, s3_site_fn cb,
                      void *userdata, s3_site_wait **ret_wait);

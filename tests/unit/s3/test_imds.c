@@ -9,7 +9,10 @@
  *   GET /latest/meta-data/iam/security-credentials/ROLE   JSON credentials numbered by the count
  *                                                          of such GETs, or fail_status while fails > 0
  *
- * Every GET must carry the current token (else 401). With stall set it reads
+ *   GET /container/creds                           the container endpoint: JSON credentials
+ *                                                  (no Code), if Authorization is auth (else 401)
+ *
+ * Every other GET must carry the current token (else 401). With stall set it reads
  * requests and never answers. The clock of the imds under test is a variable
  * of the test. Every test ends with the imds and the server closed, no
  * handle left, and uv_loop_close() == 0.
@@ -22,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #define EXPIRATION_TEXT "2030-01-01T00:00:00Z"
 #define EXPIRATION 1893456000 /* EXPIRATION_TEXT */
@@ -50,13 +54,14 @@ struct fake_imds {
         const char *body; /* the credentials document instead of the built one */
         const char *expiration;
         bool stall;
+        const char *auth; /* what the container endpoint wants in Authorization; NULL: none */
         int fail_status; /* answer credential GETs with this ... */
         unsigned fails;  /* ... this many times */
 
         /* what it saw */
         char token[32];
         unsigned token_seq;
-        unsigned puts, role_gets, creds_gets, unauthorized, missing_ttl, requests;
+        unsigned puts, role_gets, creds_gets, container_gets, unauthorized, missing_ttl, requests;
 };
 
 static void on_conn_closed(uv_handle_t *h) {
@@ -139,6 +144,19 @@ static void serve(fake_conn *c) {
                 }
                 snprintf(s->token, sizeof(s->token), "TOKEN-%u", ++s->token_seq);
                 return respond(c, 200, s->token);
+        }
+        if (strcmp(method, "GET") == 0 && strcmp(target, "/container/creds") == 0) {
+                const char *a = header(c->in, "Authorization", buf, sizeof(buf));
+                s->container_gets++;
+                if (s->auth ? !a || strcmp(a, s->auth) != 0 : a != NULL) {
+                        s->unauthorized++;
+                        return respond(c, 401, "");
+                }
+                snprintf(body, sizeof(body),
+                         "{\"AccessKeyId\": \"ASIACONT%04u\", \"SecretAccessKey\": \"secret%u\", "
+                         "\"Token\": \"token%u\", \"AccountId\": \"123456789012\", \"Expiration\": \"%s\"}",
+                         s->container_gets, s->container_gets, s->container_gets, s->expiration);
+                return respond(c, 200, body);
         }
         if (!header(c->in, "X-aws-ec2-metadata-token", buf, sizeof(buf)) || strcmp(buf, s->token) != 0 ||
             !s->token[0]) {
@@ -321,7 +339,7 @@ static void on_creds(int error, const imds_credentials *c, const char *message, 
                 snprintf(g->key, sizeof(g->key), "%s", c->access_key_id);
                 snprintf(g->secret, sizeof(g->secret), "%s", c->secret_access_key);
                 snprintf(g->token, sizeof(g->token), "%s", c->session_token ? c->session_token : "");
-                snprintf(g->role, sizeof(g->role), "%s", c->role);
+                snprintf(g->role, sizeof(g->role), "%s", c->role ? c->role : "(none)");
                 g->expiration = c->expiration;
         } else {
                 ck_assert_ptr_null(c);
@@ -713,6 +731,103 @@ START_TEST(test_bad_config) {
 }
 END_TEST
 
+
+/* ---- the container credentials endpoint ---- */
+
+static void t_start_container(T *t, const char *token, const char *token_file) {
+        char url[128];
+        /* The URL needs the fake's port: start it first, then the client. */
+        memset(t, 0, sizeof(*t));
+        ck_assert_int_eq(uv_loop_init(&t->loop), 0);
+        fake_start(&t->srv, &t->loop);
+        t->now = EXPIRATION - 3600;
+        snprintf(url, sizeof(url), "%s/container/creds", t->srv.endpoint);
+        imds_config c = { .credentials_url = url,
+                          .authorization = token,
+                          .authorization_file = token_file,
+                          .now = fake_now,
+                          .now_userdata = &t->now };
+        ck_assert_int_eq(imds_new(&t->loop, &c, &t->m), 0);
+}
+
+static void write_file(const char *path, const char *text) {
+        FILE *f = fopen(path, "w");
+        ck_assert_ptr_nonnull(f);
+        ck_assert_int_eq(fputs(text, f) >= 0, 1);
+        ck_assert_int_eq(fclose(f), 0);
+}
+
+START_TEST(test_container_fetch) {
+        got g = { 0 };
+        T t;
+        t_start_container(&t, "Bearer tok1", NULL);
+        t.srv.auth = "Bearer tok1";
+        get_and_wait(&t, &g);
+        ck_assert_msg(g.error == 0, "%s", g.message);
+        ck_assert_str_eq(g.key, "ASIACONT0001");
+        ck_assert_str_eq(g.token, "token1");
+        ck_assert_str_eq(g.role, "(none)");
+        ck_assert_int_eq(g.expiration, EXPIRATION);
+        /* One GET, no IMDS session token, and kept like IMDS's. */
+        ck_assert_uint_eq(t.srv.puts, 0);
+        ck_assert_uint_eq(t.srv.requests, 1);
+        get_and_wait(&t, &g);
+        ck_assert_uint_eq(t.srv.container_gets, 1);
+        t.now = EXPIRATION - 299;
+        get_and_wait(&t, &g);
+        ck_assert_str_eq(g.key, "ASIACONT0002");
+        t_finish(&t);
+}
+END_TEST
+
+START_TEST(test_container_token_file_is_read_per_fetch) {
+        char path[] = "/tmp/fds-test-token-XXXXXX";
+        int fd = mkstemp(path);
+        got g = { 0 };
+        T t;
+        ck_assert_int_ge(fd, 0);
+        close(fd);
+        write_file(path, "first\n");
+        t_start_container(&t, "ignored: the file wins", path);
+        t.srv.auth = "first";
+        get_and_wait(&t, &g);
+        ck_assert_msg(g.error == 0, "%s", g.message);
+        /* Rotated, as EKS Pod Identity does: the next fetch sends the new one. */
+        write_file(path, "second");
+        t.srv.auth = "second";
+        t.now = EXPIRATION - 299;
+        get_and_wait(&t, &g);
+        ck_assert_msg(g.error == 0, "%s", g.message);
+        ck_assert_str_eq(g.key, "ASIACONT0002");
+        /* A line break inside, or no file: the error names the file, nothing is sent. */
+        write_file(path, "a\nb");
+        t.now += 3600 * 24;
+        get_and_wait(&t, &g);
+        ck_assert_int_eq(g.error, -EBADMSG);
+        ck_assert(strstr(g.message, path) && strstr(g.message, "line break"));
+        ck_assert_uint_eq(unlink(path), 0);
+        get_and_wait(&t, &g);
+        ck_assert_int_eq(g.error, -ENOENT);
+        ck_assert(strstr(g.message, "the container credentials endpoint at http://127.0.0.1:"));
+        ck_assert_uint_eq(t.srv.container_gets, 2);
+        t_finish(&t);
+}
+END_TEST
+
+START_TEST(test_container_refused) {
+        got g = { 0 };
+        T t;
+        t_start_container(&t, "wrong", NULL);
+        t.srv.auth = "right";
+        get_and_wait(&t, &g);
+        ck_assert_int_eq(g.error, -EACCES);
+        ck_assert(strstr(g.message, "answered HTTP 401 (check the authorization token)"));
+        /* 401 is not an IMDS session token to renew: asked once. */
+        ck_assert_uint_eq(t.srv.container_gets, 1);
+        t_finish(&t);
+}
+END_TEST
+
 static Suite *suite(void) {
         Suite *s = suite_create("imds");
         TCase *tc = tcase_create("core");
@@ -734,6 +849,9 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_retry_and_stale);
         tcase_add_test(tc, test_callbacks_reenter);
         tcase_add_test(tc, test_bad_config);
+        tcase_add_test(tc, test_container_fetch);
+        tcase_add_test(tc, test_container_token_file_is_read_per_fetch);
+        tcase_add_test(tc, test_container_refused);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -40,6 +40,11 @@ static const char *fake_getenv(const char *name, void *userdata) {
 
 /* The last setting wins; value NULL unsets. */
 static void env_set(fake_env *e, const char *name, const char *value) {
+        for (size_t i = 0; i < e->n; i++)
+                if (strcmp(e->name[i], name) == 0) {
+                        e->value[i] = value;
+                        return;
+                }
         ck_assert_uint_lt(e->n, MAX_VARS);
         e->name[e->n] = name;
         e->value[e->n] = value;
@@ -849,6 +854,87 @@ START_TEST(test_imds_apply) {
 }
 END_TEST
 
+/* botocore's ContainerProvider: after the shared files, before IMDS; the
+ * relative URI wins over the full one, the token file over the token, and
+ * plain http goes only to loopback or the ECS/EKS agents. */
+START_TEST(test_container_credentials) {
+        imds_credentials c = {
+                .access_key_id = "ASIACONTAINER00001",
+                .secret_access_key = "containersecret",
+                .session_token = "containertoken",
+                .expiration = 1700000000,
+                .endpoint = "http://127.0.0.1:8099/creds",
+        };
+        char *err = NULL;
+        T t;
+
+        t_init(&t, NULL, NULL);
+        env_set(&t.env, "AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1:8099/creds");
+        env_set(&t.env, "AWS_CONTAINER_AUTHORIZATION_TOKEN", "tok");
+        ck_assert_int_eq(t_resolve(&t, NULL, NULL), 0);
+        ck_assert(s3_settings_needs_imds(t.s));
+        ck_assert_str_eq(t.s->container_url, "http://127.0.0.1:8099/creds");
+        ck_assert_str_eq(t.s->container_authorization, "tok");
+        ck_assert_ptr_null(t.s->container_authorization_file);
+        ck_assert_str_eq(t.s->credentials_origin,
+                         "container credentials endpoint at http://127.0.0.1:8099/creds, not fetched yet");
+        ck_assert_int_eq(s3_settings_apply_imds(t.s, 0, &c, NULL, &err), 0);
+        ck_assert_int_eq(t.s->credentials_source, S3_CREDENTIALS_CONTAINER);
+        ck_assert_str_eq(t.s->access_key_id, "ASIACONTAINER00001");
+        ck_assert_str_eq(t.s->session_token, "containertoken");
+        ck_assert_str_eq(t.s->credentials_origin, "container credentials endpoint at http://127.0.0.1:8099/creds");
+
+        /* The token file wins over the token; the relative URI over the full one. */
+        env_set(&t.env, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "/var/run/token");
+        env_set(&t.env, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/credentials/abc");
+        ck_assert_int_eq(t_resolve(&t, NULL, NULL), 0);
+        ck_assert_str_eq(t.s->container_url, "http://169.254.170.2/v2/credentials/abc");
+        ck_assert_str_eq(t.s->container_authorization_file, "/var/run/token");
+        ck_assert_ptr_null(t.s->container_authorization);
+        env_set(&t.env, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "v2/credentials");
+        ck_assert_int_eq(t_resolve(&t, NULL, NULL), -EINVAL);
+        assert_has(t.err, "must begin with '/'");
+        env_set(&t.env, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", NULL);
+
+        /* Which hosts plain http may go to. */
+        static const char *const ok[] = { "http://localhost:80/x", "http://127.1.2.3/x", "http://[::1]:9/x",
+                                          "http://169.254.170.23/v1/credentials", "http://[fd00:ec2::23]/x",
+                                          "https://creds.example.com/x" };
+        static const char *const bad[] = { "http://example.com/x", "http://10.0.0.1/x", "ftp://127.0.0.1/x",
+                                           "127.0.0.1/x", "http://user@127.0.0.1/x", "http://127.0.0.1:99999/x" };
+        for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+                env_set(&t.env, "AWS_CONTAINER_CREDENTIALS_FULL_URI", ok[i]);
+                ck_assert_msg(t_resolve(&t, NULL, NULL) == 0, "%s: %s", ok[i], t.err);
+                ck_assert_str_eq(t.s->container_url, ok[i]);
+        }
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                env_set(&t.env, "AWS_CONTAINER_CREDENTIALS_FULL_URI", bad[i]);
+                ck_assert_msg(t_resolve(&t, NULL, NULL) == -EINVAL, "%s", bad[i]);
+                assert_has(t.err, "AWS_CONTAINER_CREDENTIALS_FULL_URI");
+        }
+        env_set(&t.env, "AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://example.com/x");
+        ck_assert_int_eq(t_resolve(&t, NULL, NULL), -EINVAL);
+        assert_has(t.err, "neither a loopback address nor 169.254.170.2");
+
+        /* Keys in the environment and the shared files come first. */
+        env_set(&t.env, "AWS_ACCESS_KEY_ID", "AKIAENVIRONMENT0001");
+        env_set(&t.env, "AWS_SECRET_ACCESS_KEY", "s");
+        ck_assert_int_eq(t_resolve(&t, NULL, NULL), 0);
+        ck_assert_int_eq(t.s->credentials_source, S3_CREDENTIALS_ENVIRONMENT);
+        ck_assert(!s3_settings_needs_imds(t.s));
+        env_set(&t.env, "AWS_ACCESS_KEY_ID", NULL);
+        env_set(&t.env, "AWS_SECRET_ACCESS_KEY", NULL);
+        free(err);
+        t_done(&t);
+
+        t_init(&t, NULL, "credentials");
+        env_set(&t.env, "AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1:8099/creds");
+        ck_assert_int_eq(t_resolve(&t, NULL, NULL), 0);
+        ck_assert_int_eq(t.s->credentials_source, S3_CREDENTIALS_CREDENTIALS_FILE);
+        t_done(&t);
+}
+END_TEST
+
 START_TEST(test_unsupported_providers) {
         T t;
         t_init(&t, "config", "credentials");
@@ -899,6 +985,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_masking);
         tcase_add_test(tc, test_imds_endpoint);
         tcase_add_test(tc, test_imds_apply);
+        tcase_add_test(tc, test_container_credentials);
         tcase_add_test(tc, test_unsupported_providers);
         suite_add_tcase(s, tc);
         return s;
