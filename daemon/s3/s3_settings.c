@@ -6,7 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "imds.h"
+#include "creds.h"
 #include "macro.h"
 #include "s3_settings.h"
 #include "s3_settings_internal.h"
@@ -41,7 +41,7 @@ static const char *const file_names[3] = { "aws_access_key_id", "aws_secret_acce
                                            "aws_session_token" };
 
 int s3_settings_check_defaults(const s3_settings_defaults *d, char **ret_error) {
-        const char *creds[3] = { d->access_key_id, d->secret_access_key, d->session_token };
+        const char *keys[3] = { d->access_key_id, d->secret_access_key, d->session_token };
         int r;
 
         if (!empty(d->endpoint_url)) {
@@ -61,7 +61,7 @@ int s3_settings_check_defaults(const s3_settings_defaults *d, char **ret_error) 
                 if (r < 0)
                         return r;
         }
-        r = check_whole(creds, option_names, "the daemon defaults", ret_error);
+        r = check_whole(keys, option_names, "the daemon defaults", ret_error);
         return r < 0 ? r : 0;
 }
 
@@ -586,7 +586,7 @@ int s3_settings_imds_endpoint(s3_settings_getenv_fn getenv_fn, void *userdata, c
         return 0;
 }
 
-int s3_settings_apply_imds(s3_settings *s, int error, const imds_credentials *c, const char *imds_message,
+int s3_settings_apply_imds(s3_settings *s, int error, const creds_value *c, const char *imds_message,
                            char **ret_error) {
         char *id = NULL, *secret = NULL, *token = NULL, *origin = NULL;
 

@@ -69,7 +69,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct imds_credentials;
+struct creds_value;
 
 /* Where the shared files are looked for when the environment does not name them. */
 #define S3_SETTINGS_CONFIG_FILE "~/.aws/config"
@@ -201,7 +201,7 @@ int s3_settings_imds_endpoint(s3_settings_getenv_fn getenv_fn, void *userdata, c
  * returns 0; a negative error returns it again with *ret_error "no credentials:
  * not in options, ..., and " followed by imds_message. -EINVAL if s did not need
  * IMDS. */
-int s3_settings_apply_imds(s3_settings *s, int error, const struct imds_credentials *creds,
+int s3_settings_apply_imds(s3_settings *s, int error, const struct creds_value *creds,
                            const char *imds_message, char **ret_error);
 
 /* Whether requests for bucket are virtual-hosted (bucket.host/key) rather

@@ -9,21 +9,17 @@
 #include "s3_settings.h"
 #include "xstr.h"
 
-static void secret_free(char *s) {
-        if (s)
-                explicit_bzero(s, strlen(s));
-        free(s);
-}
+
 
 struct s3_fetcher {
         s3_fetcher *next;
         char *key; /* URL, then the token file or the token */
-        imds *m;
+        creds *m;
 };
 
 struct s3_site_wait {
         s3_settings *settings;
-        imds_wait *wait;
+        creds_wait *wait;
         s3_site_fn cb;
         void *userdata;
 };
@@ -63,11 +59,11 @@ static int site_from(const s3_settings *s, s3_site **ret) {
         return 0;
 }
 
-static void on_imds(int error, const imds_credentials *creds, const char *message, void *userdata) {
+static void on_fetched(int error, const creds_value *value, const char *message, void *userdata) {
         s3_site_wait *w = userdata;
         char *reason = NULL;
         s3_site *site = NULL;
-        int r = s3_settings_apply_imds(w->settings, error, creds, message, &reason);
+        int r = s3_settings_apply_imds(w->settings, error, value, message, &reason);
         if (r >= 0)
                 r = site_from(w->settings, &site);
         s3_settings_free(w->settings);
@@ -79,7 +75,7 @@ static void on_imds(int error, const imds_credentials *creds, const char *messag
 
 /* The client that fetches s's credentials, made when first needed: the
  * one IMDS client, or the container endpoint's for this URL and token. */
-static int fetcher_for(s3_sites *sites, const s3_settings *s, imds **ret) {
+static int fetcher_for(s3_sites *sites, const s3_settings *s, creds **ret) {
         int r;
 
         if (!s->container_url) {
@@ -99,7 +95,7 @@ static int fetcher_for(s3_sites *sites, const s3_settings *s, imds **ret) {
                 return -ENOMEM;
         for (s3_fetcher *f = sites->containers; f; f = f->next)
                 if (strcmp(f->key, key) == 0) {
-                        secret_free(key);
+                        creds_secret_free(key);
                         *ret = f->m;
                         return 0;
                 }
@@ -112,7 +108,7 @@ static int fetcher_for(s3_sites *sites, const s3_settings *s, imds **ret) {
         r = f ? imds_new(sites->loop, &c, &f->m) : -ENOMEM;
         if (r < 0) {
                 free(f);
-                secret_free(key);
+                creds_secret_free(key);
                 return r;
         }
         f->key = key;
@@ -139,7 +135,7 @@ int s3_sites_resolve(s3_sites *sites, json_t *options_s3, s3_site **ret_site, ch
                 s3_settings_free(s);
                 return r;
         }
-        imds *m;
+        creds *m;
         r = fetcher_for(sites, s, &m);
         if (r < 0) {
                 s3_settings_free(s);
@@ -151,7 +147,7 @@ int s3_sites_resolve(s3_sites *sites, json_t *options_s3, s3_site **ret_site, ch
                 return -ENOMEM;
         }
         *w = (s3_site_wait){ .settings = s, .cb = cb, .userdata = userdata };
-        r = imds_get_credentials(m, on_imds, w, &w->wait);
+        r = creds_get(m, on_fetched, w, &w->wait);
         if (r < 0) {
                 s3_settings_free(s);
                 free(w);
@@ -162,19 +158,19 @@ int s3_sites_resolve(s3_sites *sites, json_t *options_s3, s3_site **ret_site, ch
 }
 
 void s3_site_cancel(s3_site_wait *w) {
-        imds_wait_cancel(w->wait);
+        creds_wait_cancel(w->wait);
 }
 
 void s3_sites_shutdown(s3_sites *s) {
         if (s->imds) {
-                imds_close(s->imds, NULL, NULL);
+                creds_close(s->imds, NULL, NULL);
                 s->imds = NULL;
         }
         while (s->containers) {
                 s3_fetcher *f = s->containers;
                 s->containers = f->next;
-                imds_close(f->m, NULL, NULL);
-                secret_free(f->key);
+                creds_close(f->m, NULL, NULL);
+                creds_secret_free(f->key);
                 free(f);
         }
         s->files = s3_settings_context_free(s->files);

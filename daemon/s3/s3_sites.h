@@ -14,7 +14,7 @@
 #include "s3_client.h"
 #include "s3_settings.h"
 
-typedef struct imds imds;
+typedef struct creds creds;
 typedef struct s3_site_wait s3_site_wait;
 typedef struct s3_fetcher s3_fetcher;
 
@@ -22,7 +22,7 @@ typedef struct s3_sites {
         uv_loop_t *loop;
         s3_settings_defaults defaults;  /* the daemon's [s3] settings (strings borrowed) */
         s3_settings_context *files;     /* parsed shared files, cached */
-        imds *imds;                     /* created when first needed */
+        creds *imds;                    /* IMDS, created when first needed */
         s3_fetcher *containers;         /* one per container endpoint and token */
 } s3_sites;
 

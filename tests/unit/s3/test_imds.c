@@ -258,7 +258,7 @@ typedef struct T {
         uv_loop_t loop;
         fake_imds srv;
         int64_t now;
-        imds *m;
+        creds *m;
         bool closed;
 } T;
 
@@ -305,7 +305,7 @@ static void t_finish(T *t) {
         unsigned left = 0;
 
         if (!t->closed) {
-                imds_close(t->m, on_closed, &t->closed);
+                creds_close(t->m, on_closed, &t->closed);
                 run_until(t, &t->closed);
         }
         fake_stop(&t->srv);
@@ -322,13 +322,13 @@ typedef struct got {
         char key[64], secret[64], token[64], role[64], message[512];
         int64_t expiration;
         /* optional follow-ups, run inside the callback */
-        imds *again; /* ask again */
+        creds *again; /* ask again */
         struct got *again_got;
-        imds *close; /* then close */
+        creds *close; /* then close */
         bool *closed;
 } got;
 
-static void on_creds(int error, const imds_credentials *c, const char *message, void *userdata) {
+static void on_creds(int error, const creds_value *c, const char *message, void *userdata) {
         got *g = userdata;
 
         g->calls++;
@@ -347,17 +347,17 @@ static void on_creds(int error, const imds_credentials *c, const char *message, 
                 snprintf(g->message, sizeof(g->message), "%s", message);
         }
         if (g->again) {
-                ck_assert_int_eq(imds_get_credentials(g->again, on_creds, g->again_got, NULL), 0);
+                ck_assert_int_eq(creds_get(g->again, on_creds, g->again_got, NULL), 0);
                 ck_assert_uint_eq(g->again_got->calls, 0); /* never from inside the call */
         }
         if (g->close)
-                imds_close(g->close, on_closed, g->closed);
+                creds_close(g->close, on_closed, g->closed);
 }
 
 /* Ask; the answer never comes from inside the call. */
 static void get(T *t, got *g) {
         unsigned before = g->calls;
-        ck_assert_int_eq(imds_get_credentials(t->m, on_creds, g, NULL), 0);
+        ck_assert_int_eq(creds_get(t->m, on_creds, g, NULL), 0);
         ck_assert_uint_eq(g->calls, before);
 }
 
@@ -387,8 +387,8 @@ START_TEST(test_fetch) {
         ck_assert_uint_eq(t.srv.role_gets, 1);
         ck_assert_uint_eq(t.srv.creds_gets, 1);
         ck_assert_uint_eq(t.srv.unauthorized, 0);
-        ck_assert_uint_eq(imds_fetches(t.m), 1);
-        ck_assert_str_eq(imds_endpoint(t.m), t.srv.endpoint);
+        ck_assert_uint_eq(creds_fetches(t.m), 1);
+        ck_assert_str_eq(creds_endpoint(t.m), t.srv.endpoint);
         t_finish(&t);
 }
 END_TEST
@@ -403,7 +403,7 @@ START_TEST(test_cache_hit) {
         ck_assert_int_eq(g.error, 0);
         ck_assert_str_eq(g.key, "ASIAFAKE0001");
         ck_assert_uint_eq(t.srv.requests, 3);
-        ck_assert_uint_eq(imds_fetches(t.m), 1);
+        ck_assert_uint_eq(creds_fetches(t.m), 1);
         t_finish(&t);
 }
 END_TEST
@@ -420,7 +420,7 @@ START_TEST(test_expiry_refetch) {
         ck_assert_str_eq(g.key, "ASIAFAKE0002");
         ck_assert_uint_eq(t.srv.creds_gets, 2);
         ck_assert_uint_eq(t.srv.puts, 1);
-        ck_assert_uint_eq(imds_fetches(t.m), 2);
+        ck_assert_uint_eq(creds_fetches(t.m), 2);
         /* Credentials that arrive nearly expired are kept for a minute, not fetched per request. */
         get_and_wait(&t, &g);
         ck_assert_uint_eq(t.srv.creds_gets, 2);
@@ -468,7 +468,7 @@ START_TEST(test_concurrent_waiters) {
         }
         ck_assert_uint_eq(t.srv.puts, 1);
         ck_assert_uint_eq(t.srv.creds_gets, 1);
-        ck_assert_uint_eq(imds_fetches(t.m), 1);
+        ck_assert_uint_eq(creds_fetches(t.m), 1);
         t_finish(&t);
 }
 END_TEST
@@ -501,7 +501,7 @@ START_TEST(test_server_down) {
                                       strstr(g[i].message, "; 2 attempts)"),
                               "%s", g[i].message);
         }
-        ck_assert_uint_eq(imds_fetches(t.m), 1);
+        ck_assert_uint_eq(creds_fetches(t.m), 1);
         t_finish(&t);
 }
 END_TEST
@@ -526,9 +526,9 @@ END_TEST
 
 static void on_close_timer(uv_timer_t *timer) {
         T *t = timer->data;
-        imds_close(t->m, on_closed, &t->closed);
+        creds_close(t->m, on_closed, &t->closed);
         /* Asking after close is refused, and no callback runs. */
-        ck_assert_int_eq(imds_get_credentials(t->m, on_creds, NULL, NULL), -ESHUTDOWN);
+        ck_assert_int_eq(creds_get(t->m, on_creds, NULL, NULL), -ESHUTDOWN);
         uv_close((uv_handle_t *) timer, NULL);
 }
 
@@ -561,9 +561,9 @@ START_TEST(test_close_at_once) {
         T t;
         t_start(&t, NULL);
         get(&t, &g);
-        imds_close(t.m, on_closed, &t.closed);
-        imds_close(t.m, on_closed, &t.closed); /* twice: nothing */
-        imds_close(NULL, NULL, NULL);
+        creds_close(t.m, on_closed, &t.closed);
+        creds_close(t.m, on_closed, &t.closed); /* twice: nothing */
+        creds_close(NULL, NULL, NULL);
         ck_assert_uint_eq(g.calls, 0);
         run_until(&t, &t.closed);
         ck_assert_uint_eq(g.calls, 1);
@@ -573,15 +573,15 @@ START_TEST(test_close_at_once) {
 END_TEST
 
 START_TEST(test_wait_cancel) {
-        imds_wait *w = NULL;
+        creds_wait *w = NULL;
         got a = { 0 }, b = { 0 };
         T t;
         t_start(&t, NULL);
-        ck_assert_int_eq(imds_get_credentials(t.m, on_creds, &a, &w), 0);
+        ck_assert_int_eq(creds_get(t.m, on_creds, &a, &w), 0);
         get(&t, &b);
-        ck_assert_int_eq(imds_wait_cancel(w), 0);
-        ck_assert_int_eq(imds_wait_cancel(w), -EALREADY);
-        ck_assert_int_eq(imds_wait_cancel(NULL), 0);
+        ck_assert_int_eq(creds_wait_cancel(w), 0);
+        ck_assert_int_eq(creds_wait_cancel(w), -EALREADY);
+        ck_assert_int_eq(creds_wait_cancel(NULL), 0);
         RUN_UNTIL(&t, b.calls > 0);
         ck_assert_uint_eq(a.calls, 1);
         ck_assert_int_eq(a.error, -ECANCELED);
@@ -716,7 +716,7 @@ END_TEST
 START_TEST(test_bad_config) {
         imds_config c = { .endpoint = "169.254.169.254" };
         uv_loop_t loop;
-        imds *m = NULL;
+        creds *m = NULL;
 
         ck_assert_int_eq(uv_loop_init(&loop), 0);
         ck_assert_int_eq(imds_new(&loop, &c, &m), -EINVAL);
@@ -724,8 +724,8 @@ START_TEST(test_bad_config) {
         ck_assert_ptr_null(m);
         /* The default endpoint, closed before anything ran. */
         ck_assert_int_eq(imds_new(&loop, NULL, &m), 0);
-        ck_assert_str_eq(imds_endpoint(m), "http://169.254.169.254");
-        imds_close(m, NULL, NULL);
+        ck_assert_str_eq(creds_endpoint(m), "http://169.254.169.254");
+        creds_close(m, NULL, NULL);
         ck_assert_int_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
         ck_assert_int_eq(uv_loop_close(&loop), 0);
 }

@@ -808,7 +808,7 @@ START_TEST(test_imds_endpoint) {
 END_TEST
 
 START_TEST(test_imds_apply) {
-        imds_credentials c = {
+        creds_value c = {
                 .access_key_id = "ASIAIMDSEXAMPLE0001",
                 .secret_access_key = "imdssecret",
                 .session_token = "imdstoken",
@@ -858,7 +858,7 @@ END_TEST
  * relative URI wins over the full one, the token file over the token, and
  * plain http goes only to loopback or the ECS/EKS agents. */
 START_TEST(test_container_credentials) {
-        imds_credentials c = {
+        creds_value c = {
                 .access_key_id = "ASIACONTAINER00001",
                 .secret_access_key = "containersecret",
                 .session_token = "containertoken",
