@@ -353,7 +353,9 @@ int validate_site(batch_input *b, void (*cont)(batch_input *b)) {
 
         if (!batch_uses_s3(b))
                 return 0;
-        int r = s3_sites_resolve(b->engine->sites, b->req.options.s3, &b->env.site, &reason, on_site, b, &b->site_wait);
+        s3_caller caller = { .uid = b->peer_uid, .gid = b->creds.gid, .switch_user = b->as_peer };
+        int r = s3_sites_resolve(b->engine->sites, b->req.options.s3, &caller, &b->env.site, &reason, on_site, b,
+                                 &b->site_wait);
         if (r == 1) {
                 b->validating++;
                 b->site_cont = cont;

@@ -380,6 +380,34 @@ static int file_credentials(resolver *rs, const file_section *sec, const char *p
         return r;
 }
 
+static int check_unsupported(resolver *rs);
+
+/* The profile's credential_process, between the credentials file's keys
+ * and the config file's, as botocore's chain goes: 1 when it is to be run.
+ * The credentials file's wins, as in botocore's merged profile. */
+static int process_credentials(resolver *rs) {
+        const file_section *sec = rs->cred && !empty(rs->cred->v[K_CREDENTIAL_PROCESS]) ? rs->cred : rs->conf;
+        const char *cmd = sec ? sec->v[K_CREDENTIAL_PROCESS] : NULL;
+        s3_settings *s = rs->s;
+        int r;
+
+        if (empty(cmd))
+                return 0;
+        /* A role to assume comes first in botocore: refuse it rather than
+         * run the process for another identity. */
+        r = check_unsupported(rs);
+        if (r < 0)
+                return r;
+        r = s3_settings_set_string(&s->credential_process, cmd);
+        if (r < 0)
+                return r;
+        free(s->credentials_origin);
+        s->credentials_origin = xasprintf("credential_process of %s file '%s', profile '%s', not run yet",
+                                          sec == rs->cred ? "credentials" : "config",
+                                          sec == rs->cred ? rs->credentials_path : rs->config_path, s->profile);
+        return s->credentials_origin ? 1 : -ENOMEM;
+}
+
 /* Credentials in the layers from options down to the one naming the profile. */
 static int layer_credentials(resolver *rs) {
         const char *o[3] = { opt(rs, "access_key_id"), opt(rs, "secret_access_key"),
@@ -396,6 +424,8 @@ static int layer_credentials(resolver *rs) {
                 r = take_credentials(rs, e, env_names, "the environment", S3_CREDENTIALS_ENVIRONMENT, L_ENV);
         if (r == 0)
                 r = file_credentials(rs, rs->cred, rs->credentials_path, false);
+        if (r == 0)
+                r = process_credentials(rs);
         if (r == 0)
                 r = file_credentials(rs, rs->conf, rs->config_path, true);
         return r;
@@ -539,6 +569,7 @@ s3_settings *s3_settings_free(s3_settings *s) {
         free(s->session_token);
         free(s->imds_endpoint);
         free(s->container_url);
+        free(s->credential_process);
         if (s->container_authorization)
                 explicit_bzero(s->container_authorization, strlen(s->container_authorization));
         free(s->container_authorization);
@@ -556,7 +587,8 @@ s3_settings *s3_settings_free(s3_settings *s) {
 /* ---- the metadata service ---- */
 
 bool s3_settings_needs_imds(const s3_settings *s) {
-        return s && s->credentials_source == S3_CREDENTIALS_NONE && (s->container_url || s->imds_endpoint);
+        return s && s->credentials_source == S3_CREDENTIALS_NONE &&
+               (s->credential_process || s->container_url || s->imds_endpoint);
 }
 
 int s3_settings_imds_endpoint(s3_settings_getenv_fn getenv_fn, void *userdata, char **ret_endpoint,
@@ -601,7 +633,9 @@ int s3_settings_apply_imds(s3_settings *s, int error, const creds_value *c, cons
         id = strdup(c->access_key_id);
         secret = strdup(c->secret_access_key);
         token = empty(c->session_token) ? NULL : strdup(c->session_token);
-        if (s->container_url)
+        if (s->credential_process)
+                origin = xasprintf("credential_process of profile '%s'", s->profile);
+        else if (s->container_url)
                 origin = xasprintf("container credentials endpoint at %s", s3_settings_url_shown(s->container_url));
         else
                 origin = xasprintf("instance metadata service at %s, role '%s'", s->imds_endpoint,
@@ -619,6 +653,8 @@ int s3_settings_apply_imds(s3_settings *s, int error, const creds_value *c, cons
         free(s->credentials_origin);
         s->credentials_origin = origin;
         s->credentials_expiration = c->expiration;
-        s->credentials_source = s->container_url ? S3_CREDENTIALS_CONTAINER : S3_CREDENTIALS_IMDS;
+        s->credentials_source = s->credential_process ? S3_CREDENTIALS_PROCESS
+                                : s->container_url    ? S3_CREDENTIALS_CONTAINER
+                                                      : S3_CREDENTIALS_IMDS;
         return 0;
 }

@@ -25,8 +25,10 @@
  * options.s3 or in the daemon defaults means "that profile's credentials":
  * credentials in the layers below the one naming it (daemon defaults,
  * environment) are then skipped, as the AWS CLI skips AWS_ACCESS_KEY_ID under
- * --profile. When no layer gives credentials they come, as botocore's chain
- * goes on, from the container credentials endpoint when
+ * --profile. The profile's credential_process comes after the credentials
+ * file's keys and before the config file's. When no layer gives credentials
+ * they come, as botocore's chain goes on, from the container credentials
+ * endpoint when
  * AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or _FULL_URI is set (ECS, EKS Pod
  * Identity), else from the EC2 instance metadata service:
  * s3_settings_needs_imds() says they must be fetched, the caller fetches
@@ -45,7 +47,7 @@
  *
  * Not supported, and refused with -EOPNOTSUPP rather than silently replaced
  * by another identity: profiles whose credentials come from role_arn,
- * credential_process, sso_session/sso_start_url or web_identity_token_file,
+ * sso_session/sso_start_url or web_identity_token_file,
  * and web identity credentials (AWS_WEB_IDENTITY_TOKEN_FILE).
  *
  * Cost: s3_settings_resolve() reads a few environment variables, stat()s the
@@ -112,6 +114,7 @@ typedef enum s3_credentials_source {
         S3_CREDENTIALS_ENVIRONMENT,
         S3_CREDENTIALS_CREDENTIALS_FILE,
         S3_CREDENTIALS_CONFIG_FILE,
+        S3_CREDENTIALS_PROCESS,
         S3_CREDENTIALS_CONTAINER,
         S3_CREDENTIALS_IMDS,
         _S3_CREDENTIALS_SOURCE_MAX,
@@ -135,7 +138,9 @@ typedef struct s3_settings {
         int64_t credentials_expiration; /* Unix seconds; 0: does not expire */
 
         /* Where to fetch credentials when source is S3_CREDENTIALS_NONE: the
-         * container endpoint when container_url is set, else IMDS. */
+         * profile's credential_process when set, else the container endpoint
+         * when container_url is set, else IMDS. */
+        char *credential_process;
         char *container_url;
         char *container_authorization;      /* AWS_CONTAINER_AUTHORIZATION_TOKEN, a secret */
         char *container_authorization_file; /* ..._TOKEN_FILE, read at each fetch, wins */
@@ -184,9 +189,9 @@ int s3_settings_resolve(s3_settings_context *ctx, const s3_settings_defaults *de
 
 s3_settings *s3_settings_free(s3_settings *s);
 
-/* True when the credentials must still be fetched: from the container
- * endpoint at s->container_url when set, else from the instance metadata
- * service at s->imds_endpoint. */
+/* True when the credentials must still be fetched: by running
+ * s->credential_process, from the container endpoint at s->container_url,
+ * or from the instance metadata service at s->imds_endpoint, the first set. */
 bool s3_settings_needs_imds(const s3_settings *s);
 
 /* The endpoint of the instance metadata service this environment names
@@ -196,8 +201,8 @@ int s3_settings_imds_endpoint(s3_settings_getenv_fn getenv_fn, void *userdata, c
                               char **ret_error);
 
 /* Complete settings that needed IMDS with the outcome of imds_get_credentials():
- * error 0 and creds copies the credentials (source S3_CREDENTIALS_IMDS, or
- * S3_CREDENTIALS_CONTAINER) and
+ * error 0 and creds copies the credentials (source S3_CREDENTIALS_IMDS,
+ * S3_CREDENTIALS_CONTAINER or S3_CREDENTIALS_PROCESS) and
  * returns 0; a negative error returns it again with *ret_error "no credentials:
  * not in options, ..., and " followed by imds_message. -EINVAL if s did not need
  * IMDS. */

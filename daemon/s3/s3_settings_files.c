@@ -31,7 +31,7 @@ static const struct {
         { "use_fips_endpoint", K_USE_FIPS },
         { "use_dualstack_endpoint", K_USE_DUALSTACK },
         { "ignore_configure_endpoint_urls", K_IGNORE_ENDPOINT_URLS },
-        { "credential_process", K_UNSUPPORTED },
+        { "credential_process", K_CREDENTIAL_PROCESS },
         { "role_arn", K_UNSUPPORTED },
         { "sso_session", K_UNSUPPORTED },
         { "sso_start_url", K_UNSUPPORTED },

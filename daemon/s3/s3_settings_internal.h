@@ -62,6 +62,7 @@ typedef enum file_key {
         K_USE_FIPS,
         K_USE_DUALSTACK,
         K_IGNORE_ENDPOINT_URLS,
+        K_CREDENTIAL_PROCESS,
         K_UNSUPPORTED, /* holds the name of a credential provider fds lacks */
         _K_MAX,
 } file_key;

@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "credproc.h"
 #include "imds.h"
 #include "s3_settings.h"
 #include "xstr.h"
@@ -13,7 +15,7 @@
 
 struct s3_fetcher {
         s3_fetcher *next;
-        char *key; /* URL, then the token file or the token */
+        char *key; /* what the source is, and for whom: secrets included, so never shown */
         creds *m;
 };
 
@@ -73,12 +75,13 @@ static void on_fetched(int error, const creds_value *value, const char *message,
         cb(r, site, reason, ud);
 }
 
-/* The client that fetches s's credentials, made when first needed: the
- * one IMDS client, or the container endpoint's for this URL and token. */
-static int fetcher_for(s3_sites *sites, const s3_settings *s, creds **ret) {
+/* The source that fetches s's credentials, made when first needed: the
+ * one IMDS client, the container endpoint's for this URL and token, or the
+ * credential_process of this profile and command for this caller. */
+static int fetcher_for(s3_sites *sites, const s3_settings *s, const s3_caller *caller, creds **ret) {
         int r;
 
-        if (!s->container_url) {
+        if (!s->credential_process && !s->container_url) {
                 if (!sites->imds) {
                         r = imds_new(sites->loop, &(imds_config){ .endpoint = s->imds_endpoint }, &sites->imds);
                         if (r < 0)
@@ -87,39 +90,60 @@ static int fetcher_for(s3_sites *sites, const s3_settings *s, creds **ret) {
                 *ret = sites->imds;
                 return 0;
         }
-        const char *auth = s->container_authorization_file ? s->container_authorization_file
-                           : s->container_authorization    ? s->container_authorization
-                                                           : "";
-        char *key = xasprintf("%s\n%c%s", s->container_url, s->container_authorization_file ? 'f' : 't', auth);
+        char *key;
+        if (s->credential_process) {
+                /* Per caller: one user's run never answers another's call. */
+                key = xasprintf("process\n%u\n%d\n%s\n%s", caller ? (unsigned) caller->uid : (unsigned) getuid(),
+                                caller && caller->switch_user, s->profile, s->credential_process);
+        } else {
+                const char *auth = s->container_authorization_file ? s->container_authorization_file
+                                   : s->container_authorization    ? s->container_authorization
+                                                                   : "";
+                key = xasprintf("container\n%s\n%c%s", s->container_url,
+                                s->container_authorization_file ? 'f' : 't', auth);
+        }
         if (!key)
                 return -ENOMEM;
-        for (s3_fetcher *f = sites->containers; f; f = f->next)
+        for (s3_fetcher *f = sites->fetchers; f; f = f->next)
                 if (strcmp(f->key, key) == 0) {
                         creds_secret_free(key);
                         *ret = f->m;
                         return 0;
                 }
         s3_fetcher *f = calloc(1, sizeof(*f));
-        imds_config c = {
-                .credentials_url = s->container_url,
-                .authorization = s->container_authorization,
-                .authorization_file = s->container_authorization_file,
-        };
-        r = f ? imds_new(sites->loop, &c, &f->m) : -ENOMEM;
+        if (!f)
+                r = -ENOMEM;
+        else if (s->credential_process) {
+                credproc_config c = {
+                        .command = s->credential_process,
+                        .profile = s->profile,
+                        .set_user = caller && caller->switch_user,
+                        .uid = caller ? caller->uid : 0,
+                        .gid = caller ? caller->gid : 0,
+                };
+                r = credproc_new(sites->loop, &c, &f->m);
+        } else {
+                imds_config c = {
+                        .credentials_url = s->container_url,
+                        .authorization = s->container_authorization,
+                        .authorization_file = s->container_authorization_file,
+                };
+                r = imds_new(sites->loop, &c, &f->m);
+        }
         if (r < 0) {
                 free(f);
                 creds_secret_free(key);
                 return r;
         }
         f->key = key;
-        f->next = sites->containers;
-        sites->containers = f;
+        f->next = sites->fetchers;
+        sites->fetchers = f;
         *ret = f->m;
         return 0;
 }
 
-int s3_sites_resolve(s3_sites *sites, json_t *options_s3, s3_site **ret_site, char **ret_reason, s3_site_fn cb,
-                     void *userdata, s3_site_wait **ret_wait) {
+int s3_sites_resolve(s3_sites *sites, json_t *options_s3, const s3_caller *caller, s3_site **ret_site,
+                     char **ret_reason, s3_site_fn cb, void *userdata, s3_site_wait **ret_wait) {
         s3_settings *s = NULL;
         int r;
 
@@ -136,7 +160,7 @@ int s3_sites_resolve(s3_sites *sites, json_t *options_s3, s3_site **ret_site, ch
                 return r;
         }
         creds *m;
-        r = fetcher_for(sites, s, &m);
+        r = fetcher_for(sites, s, caller, &m);
         if (r < 0) {
                 s3_settings_free(s);
                 return r;
@@ -166,9 +190,9 @@ void s3_sites_shutdown(s3_sites *s) {
                 creds_close(s->imds, NULL, NULL);
                 s->imds = NULL;
         }
-        while (s->containers) {
-                s3_fetcher *f = s->containers;
-                s->containers = f->next;
+        while (s->fetchers) {
+                s3_fetcher *f = s->fetchers;
+                s->fetchers = f->next;
                 creds_close(f->m, NULL, NULL);
                 creds_secret_free(f->key);
                 free(f);

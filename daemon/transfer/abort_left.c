@@ -118,7 +118,7 @@ int abort_left_start(const abort_left_with *with, uploads_left *u, abort_left_fn
         *a = (abort_left){ .with = *with, .u = u, .report = report, .userdata = userdata };
         s3_site *site = NULL;
         char *reason = NULL;
-        int r = s3_sites_resolve(with->sites, NULL, &site, &reason, on_site, a, &a->wait);
+        int r = s3_sites_resolve(with->sites, NULL, NULL, &site, &reason, on_site, a, &a->wait);
         if (r == 0)
                 on_site(site ? 0 : -EINVAL, site, reason, a);
         else if (r < 0)

@@ -5,13 +5,17 @@ environment as the oracle of which identity is used."""
 import http.server
 import json
 import os
+import pwd
+import shutil
 import threading
 import time
 
 import botocore.session
 import pytest
 
-from s3fds import pattern, write
+import conftest_rgw
+import fdstest
+from s3fds import IFACE, Daemon, copies, pattern, write
 
 
 def boto3_identity(env):
@@ -143,3 +147,105 @@ def test_container_url_to_a_foreign_host_is_refused(start_fds, rgw, bucket, tmp_
     name, params = fds.copy_error([(src, f"s3://{bucket}/k")])
     assert "AWS_CONTAINER_CREDENTIALS_FULL_URI 'http://example.com/creds' is plain http" in json.dumps(params), (
         name, params)
+
+
+# ---- credential_process ------------------------------------------------
+
+HELPER = r'''
+import json, os, sys
+log, keys = sys.argv[1], sys.argv[2]
+with open(log, "a") as f:
+    f.write(f"{os.getuid()} {os.environ.get('HOME', '')}\n")
+if os.environ.get("FDS_TEST_HELPER_FAIL"):
+    sys.stderr.write("session expired: run aws sso login\nmore detail\n")
+    sys.exit(1)
+key, secret = keys.split(":")
+json.dump({"Version": 1, "AccessKeyId": key, "SecretAccessKey": secret,
+           "Expiration": "2099-01-01T00:00:00Z"}, sys.stdout)
+'''
+
+
+def helper_profile(work, rgw):
+    """A config file whose default profile's credential_process prints the
+    RGW keys and logs each run's uid and HOME; (config path, log path)."""
+    helper = os.path.join(work, "helper.py")
+    log = os.path.join(work, "runs.log")
+    with open(helper, "w") as f:
+        f.write(HELPER)
+    open(log, "w").close()
+    os.chmod(helper, 0o644)
+    os.chmod(log, 0o666)
+    conf = os.path.join(work, "config")
+    with open(conf, "w") as f:
+        f.write("[default]\ncredential_process = /usr/bin/python3 "
+                f"{helper} {log} {rgw['AWS_ACCESS_KEY_ID']}:{rgw['AWS_SECRET_ACCESS_KEY']}\n")
+    return conf, log
+
+
+def runs(log):
+    with open(log) as f:
+        return [line.split()[0] for line in f]
+
+
+def test_credential_process(start_fds, rgw, s3, bucket, tmp_path):
+    """The default profile's credential_process gives the keys: run once for
+    two calls (its Expiration is far off), and boto3 given the same files
+    picks the same provider and key."""
+    conf, log = helper_profile(str(tmp_path), rgw)
+    fds = start_fds("env", env=dict(NO_KEYS, AWS_CONFIG_FILE=conf))
+    assert boto3_identity(dict(fds.daemon.env)) == (rgw["AWS_ACCESS_KEY_ID"], "custom-process")
+    open(log, "w").close()  # boto3's own run
+
+    data = pattern(4000, 9)
+    src = write(str(tmp_path / "src"), data)
+    r = fds.copy([(src, f"s3://{bucket}/proc/a")])
+    assert r["summary"]["files_ok"] == 1, r
+    r = fds.copy([(src, f"s3://{bucket}/proc/b")])
+    assert r["summary"]["files_ok"] == 1, r
+    assert s3.get_object(Bucket=bucket, Key="proc/b")["Body"].read() == data
+    assert runs(log) == [str(os.getuid())]
+
+
+def test_credential_process_failure_is_told(start_fds, rgw, s3, bucket, tmp_path):
+    conf, log = helper_profile(str(tmp_path), rgw)
+    fds = start_fds("env", env=dict(NO_KEYS, AWS_CONFIG_FILE=conf, FDS_TEST_HELPER_FAIL="1"))
+    src = write(str(tmp_path / "src"), b"x" * 10)
+    name, params = fds.copy_error([(src, f"s3://{bucket}/proc/fail")])
+    reason = json.dumps(params)
+    assert ("credential_process of profile 'default' exited with status 1: "
+            "session expired: run aws sso login") in reason, reason
+    assert "more detail" not in reason
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix="proc/")
+    # Not kept: the next call runs it again.
+    fds.copy_error([(src, f"s3://{bucket}/proc/fail")])
+    assert len(runs(log)) == 2
+
+
+def test_credential_process_runs_as_each_caller(rgw, s3, bucket):
+    """A root fdsd runs a caller's credential_process as that caller, with the
+    caller's HOME, and keeps what one caller got from the other."""
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        pytest.skip("needs root and setpriv to call as another user")
+    nobody = 65534
+    work = fdstest.shared_tmpdir("fds-credproc-")
+    d = None
+    try:
+        conf, log = helper_profile(work, rgw)
+        src = fdstest.write(os.path.join(work, "src"), b"for everyone\n")
+        os.chmod(src, 0o644)
+        env = fdstest.update_env(fdstest.base_env(work), conftest_rgw.subprocess_env(rgw, base={}))
+        fdstest.update_env(env, dict(NO_KEYS, AWS_CONFIG_FILE=conf))
+        d = Daemon(work, env, ["--allow-user", f"root,{nobody}"], name="fdsd-callers").start()
+        os.chmod(d.socket, 0o777)
+        copy = [f"{IFACE}.Copy", {"copies": copies([(src, f"s3://{bucket}/callers/x")])}]
+        for user in (None, nobody, None, nobody):
+            (reply,) = fdstest.calls_as(user, d.socket, [copy])
+            assert reply.get("parameters", {}).get("summary", {}).get("files_ok") == 1, reply
+        with open(log) as f:
+            seen = [tuple(line.split()) for line in f]
+        home = pwd.getpwuid(nobody).pw_dir
+        assert seen == [("0", work), (str(nobody), home)], seen
+    finally:
+        if d:
+            fdstest.stop_daemons([d])
+        fdstest.rmtree(work)

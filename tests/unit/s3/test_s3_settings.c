@@ -935,6 +935,78 @@ START_TEST(test_container_credentials) {
 }
 END_TEST
 
+/* A shared file of the test's own, in a temporary directory. */
+static void temp_file(char *path, size_t size, const char *name, const char *text) {
+        static char dir[64];
+        if (!dir[0]) {
+                snprintf(dir, sizeof(dir), "/tmp/fds-settings-XXXXXX");
+                ck_assert_ptr_nonnull(mkdtemp(dir));
+        }
+        snprintf(path, size, "%s/%s", dir, name);
+        FILE *f = fopen(path, "w");
+        ck_assert_ptr_nonnull(f);
+        ck_assert_int_ge(fputs(text, f), 0);
+        ck_assert_int_eq(fclose(f), 0);
+}
+
+/* botocore's order: the credentials file's keys, then credential_process
+ * (the credentials file's over the config file's), then the config file's
+ * keys; a role to assume beats it. */
+START_TEST(test_credential_process) {
+        char conf[PATH_MAX], cred[PATH_MAX];
+        creds_value c = { .access_key_id = "AKIAPROCESS0000001", .secret_access_key = "ps", .expiration = 0 };
+        char *err = NULL;
+        T t;
+
+        temp_file(conf, sizeof(conf), "config",
+                  "[profile proc]\ncredential_process = /usr/bin/helper --profile 'a b'\n"
+                  "aws_access_key_id = AKIACONFIG00000001\naws_secret_access_key = cs\n"
+                  "[profile both]\ncredential_process = helper-from-config\n"
+                  "[profile role]\ncredential_process = helper\nrole_arn = arn:aws:iam::1:role/r\n");
+        temp_file(cred, sizeof(cred), "credentials",
+                  "[both]\ncredential_process = helper-from-credentials\n"
+                  "[keys]\naws_access_key_id = AKIACREDFILE000001\naws_secret_access_key = s\n");
+        t_init(&t, NULL, NULL);
+        env_set(&t.env, "AWS_CONFIG_FILE", conf);
+        env_set(&t.env, "AWS_SHARED_CREDENTIALS_FILE", cred);
+        ck_assert_int_eq(t_resolve(&t, NULL, "{\"profile\": \"proc\"}"), 0);
+        ck_assert(s3_settings_needs_imds(t.s));
+        ck_assert_str_eq(t.s->credential_process, "/usr/bin/helper --profile 'a b'");
+        assert_has(t.s->credentials_origin, "credential_process of config file '");
+        ck_assert_int_eq(s3_settings_apply_imds(t.s, 0, &c, NULL, &err), 0);
+        ck_assert_int_eq(t.s->credentials_source, S3_CREDENTIALS_PROCESS);
+        ck_assert_str_eq(t.s->access_key_id, "AKIAPROCESS0000001");
+        ck_assert_str_eq(t.s->credentials_origin, "credential_process of profile 'proc'");
+
+        ck_assert_int_eq(t_resolve(&t, NULL, "{\"profile\": \"both\"}"), 0);
+        ck_assert_str_eq(t.s->credential_process, "helper-from-credentials");
+
+        ck_assert_int_eq(t_resolve(&t, NULL, "{\"profile\": \"role\"}"), -EOPNOTSUPP);
+        assert_has(t.err, "role_arn");
+
+        /* Keys above it in the chain win; a failed run is told with what was searched. */
+        env_set(&t.env, "AWS_PROFILE", "proc");
+        env_set(&t.env, "AWS_ACCESS_KEY_ID", "AKIAENVIRONMENT0001");
+        env_set(&t.env, "AWS_SECRET_ACCESS_KEY", "s");
+        ck_assert_int_eq(t_resolve(&t, NULL, NULL), 0);
+        ck_assert_int_eq(t.s->credentials_source, S3_CREDENTIALS_ENVIRONMENT);
+        env_set(&t.env, "AWS_ACCESS_KEY_ID", NULL);
+        env_set(&t.env, "AWS_SECRET_ACCESS_KEY", NULL);
+        ck_assert_int_eq(t_resolve(&t, NULL, NULL), 0);
+        ck_assert_int_eq(s3_settings_apply_imds(t.s, -EPERM, NULL,
+                                                "credential_process of profile 'proc' exited with status 1: no",
+                                                &err),
+                         -EPERM);
+        assert_has(err, "and credential_process of profile 'proc' exited with status 1: no");
+        free(err);
+        ck_assert_int_eq(t_resolve(&t, NULL, "{\"profile\": \"keys\"}"), 0);
+        ck_assert_int_eq(t.s->credentials_source, S3_CREDENTIALS_CREDENTIALS_FILE);
+        t_done(&t);
+        unlink(conf);
+        unlink(cred);
+}
+END_TEST
+
 START_TEST(test_unsupported_providers) {
         T t;
         t_init(&t, "config", "credentials");
@@ -986,6 +1058,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_imds_endpoint);
         tcase_add_test(tc, test_imds_apply);
         tcase_add_test(tc, test_container_credentials);
+        tcase_add_test(tc, test_credential_process);
         tcase_add_test(tc, test_unsupported_providers);
         suite_add_tcase(s, tc);
         return s;
