@@ -242,24 +242,16 @@ static const char *json_str(json_t *o, const char *key) {
         return v && *v ? v : NULL;
 }
 
-int creds_keep_json(creds *k, json_t *j, const char *token_key, bool expiration_required, const char *role,
-                    const char **ret_why) {
-        const char *id = json_str(j, "AccessKeyId"), *secret = json_str(j, "SecretAccessKey");
-        const char *token = json_str(j, token_key), *exp = json_str(j, "Expiration");
+int creds_keep(creds *k, const char *id, const char *secret, const char *token, int64_t expiration,
+               const char *role) {
         char *c[4];
-        int64_t expiration = 0, now = creds_now(k);
+        int64_t now = creds_now(k);
 
-        if (!json_is_object(j))
-                return (*ret_why = "sent credentials that are not a JSON object", -EBADMSG);
-        if (!id || !secret)
-                return (*ret_why = "sent credentials without AccessKeyId or SecretAccessKey", -EBADMSG);
-        if ((expiration_required && !exp) || (exp && creds_parse_time(exp, &expiration) < 0))
-                return (*ret_why = "sent credentials without an ISO 8601 Expiration", -EBADMSG);
         c[0] = strdup(id);
         c[1] = strdup(secret);
-        c[2] = token ? strdup(token) : NULL;
+        c[2] = token && *token ? strdup(token) : NULL;
         c[3] = role ? strdup(role) : NULL;
-        if (!c[0] || !c[1] || (token && !c[2]) || (role && !c[3])) {
+        if (!c[0] || !c[1] || (token && *token && !c[2]) || (role && !c[3])) {
                 free(c[0]);
                 creds_secret_free(c[1]);
                 creds_secret_free(c[2]);
@@ -283,6 +275,21 @@ int creds_keep_json(creds *k, json_t *j, const char *token_key, bool expiration_
         }
         k->have = true;
         return 0;
+}
+
+int creds_keep_json(creds *k, json_t *j, const char *token_key, bool expiration_required, const char *role,
+                    const char **ret_why) {
+        const char *id = json_str(j, "AccessKeyId"), *secret = json_str(j, "SecretAccessKey");
+        const char *token = json_str(j, token_key), *exp = json_str(j, "Expiration");
+        int64_t expiration = 0;
+
+        if (!json_is_object(j))
+                return (*ret_why = "sent credentials that are not a JSON object", -EBADMSG);
+        if (!id || !secret)
+                return (*ret_why = "sent credentials without AccessKeyId or SecretAccessKey", -EBADMSG);
+        if ((expiration_required && !exp) || (exp && creds_parse_time(exp, &expiration) < 0))
+                return (*ret_why = "sent credentials without an ISO 8601 Expiration", -EBADMSG);
+        return creds_keep(k, id, secret, token, expiration, role);
 }
 
 /* ---- the object ---- */

@@ -100,6 +100,9 @@ bool creds_closing(const creds *k);
 void creds_fetch_end(creds *k, int error, const char *message);
 /* printf-style message. */
 void creds_fetch_fail(creds *k, int error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Keep these (copied; token NULL or "": none; expiration 0: none). 0 or -ENOMEM. */
+int creds_keep(creds *k, const char *id, const char *secret, const char *token, int64_t expiration,
+               const char *role);
 /* Keep the credentials of a JSON document: AccessKeyId, SecretAccessKey,
  * the session token under token_key ("Token", "SessionToken"), and an ISO
  * 8601 Expiration (needed when expiration_required). role may be NULL.

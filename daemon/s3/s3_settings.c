@@ -380,8 +380,6 @@ static int file_credentials(resolver *rs, const file_section *sec, const char *p
         return r;
 }
 
-static int check_unsupported(resolver *rs);
-
 /* The profile's credential_process, between the credentials file's keys
  * and the config file's, as botocore's chain goes: 1 when it is to be run.
  * The credentials file's wins, as in botocore's merged profile. */
@@ -393,11 +391,6 @@ static int process_credentials(resolver *rs) {
 
         if (empty(cmd))
                 return 0;
-        /* A role to assume comes first in botocore: refuse it rather than
-         * run the process for another identity. */
-        r = check_unsupported(rs);
-        if (r < 0)
-                return r;
         r = s3_settings_set_string(&s->credential_process, cmd);
         if (r < 0)
                 return r;
@@ -408,7 +401,63 @@ static int process_credentials(resolver *rs) {
         return s->credentials_origin ? 1 : -ENOMEM;
 }
 
-/* Credentials in the layers from options down to the one naming the profile. */
+/* The profile's value of k: the credentials file's, else the config file's
+ * (botocore merges the two so). */
+static const char *profile_value(const resolver *rs, file_key k) {
+        const char *v = cred(rs, k);
+        return v ? v : conf(rs, k);
+}
+
+/* Providers fds lacks, which botocore would ask before the shared files'
+ * keys: refuse rather than fall through to another identity. */
+static int check_unsupported(resolver *rs) {
+        const char *what = profile_value(rs, K_UNSUPPORTED);
+
+        if (!what && profile_value(rs, K_ROLE_ARN) && !profile_value(rs, K_WEB_IDENTITY_TOKEN_FILE))
+                what = "role_arn (STS AssumeRole with source_profile or credential_source)";
+        if (what)
+                return s3_settings_fail(
+                        rs->ret_error, -EOPNOTSUPP,
+                        "profile '%s' gets its credentials through %s, which fds does not support: give "
+                        "aws_access_key_id and aws_secret_access_key, or use the instance's role",
+                        rs->s->profile, what);
+        return 0;
+}
+
+/* A role assumed with a web identity token (EKS IRSA), botocore's
+ * AssumeRoleWithWebIdentityProvider: after the environment's keys, before
+ * the shared files'; each setting from the environment, else the profile.
+ * 1 when STS is to be asked. */
+static int web_identity_credentials(resolver *rs) {
+        const char *file = env(rs, "AWS_WEB_IDENTITY_TOKEN_FILE");
+        const char *arn = env(rs, "AWS_ROLE_ARN");
+        const char *name = env(rs, "AWS_ROLE_SESSION_NAME");
+        s3_settings *s = rs->s;
+        int r;
+
+        file = file ? file : profile_value(rs, K_WEB_IDENTITY_TOKEN_FILE);
+        arn = arn ? arn : profile_value(rs, K_ROLE_ARN);
+        name = name ? name : profile_value(rs, K_ROLE_SESSION_NAME);
+        if (!file || !arn)
+                return 0; /* as botocore: a token without a role is no provider */
+        r = s3_settings_set_string(&s->web_identity_token_file, file);
+        if (r >= 0)
+                r = s3_settings_set_string(&s->role_arn, arn);
+        if (r >= 0 && name)
+                r = s3_settings_set_string(&s->role_session_name, name);
+        if (r >= 0)
+                r = s3_settings_sts_endpoint(rs->ctx->getenv_fn, rs->ctx->userdata, s->region, &s->sts_endpoint,
+                                             rs->ret_error);
+        if (r < 0)
+                return r;
+        free(s->credentials_origin);
+        s->credentials_origin = xasprintf("web identity: role '%s' from STS at %s, not fetched yet", arn,
+                                          s->sts_endpoint);
+        return s->credentials_origin ? 1 : -ENOMEM;
+}
+
+/* Credentials in the layers from options down to the one naming the profile,
+ * in botocore's order. */
 static int layer_credentials(resolver *rs) {
         const char *o[3] = { opt(rs, "access_key_id"), opt(rs, "secret_access_key"),
                              opt(rs, "session_token") };
@@ -423,34 +472,16 @@ static int layer_credentials(resolver *rs) {
         if (r == 0 && rs->profile_layer >= L_ENV)
                 r = take_credentials(rs, e, env_names, "the environment", S3_CREDENTIALS_ENVIRONMENT, L_ENV);
         if (r == 0)
+                r = check_unsupported(rs);
+        if (r == 0)
+                r = web_identity_credentials(rs);
+        if (r == 0)
                 r = file_credentials(rs, rs->cred, rs->credentials_path, false);
         if (r == 0)
                 r = process_credentials(rs);
         if (r == 0)
                 r = file_credentials(rs, rs->conf, rs->config_path, true);
         return r;
-}
-
-/* Providers fds lacks: refuse rather than fall through to the instance's
- * role, which would be another identity than the one configured. */
-static int check_unsupported(resolver *rs) {
-        static const char *const vars[] = { "AWS_WEB_IDENTITY_TOKEN_FILE" };
-        const file_section *sec = rs->conf && rs->conf->v[K_UNSUPPORTED] ? rs->conf : rs->cred;
-
-        if (sec && sec->v[K_UNSUPPORTED])
-                return s3_settings_fail(
-                        rs->ret_error, -EOPNOTSUPP,
-                        "profile '%s' gets its credentials through %s, which fds does not support: give "
-                        "aws_access_key_id and aws_secret_access_key, or use the instance's role",
-                        rs->s->profile, sec->v[K_UNSUPPORTED]);
-        for (size_t i = 0; i < ELEMENTSOF(vars); i++)
-                if (env(rs, vars[i]))
-                        return s3_settings_fail(
-                                rs->ret_error, -EOPNOTSUPP,
-                                "%s is set, but fds does not support web identity credentials: "
-                                "give AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
-                                vars[i]);
-        return 0;
 }
 
 /* After the shared files, before IMDS, as botocore's ContainerProvider: 1
@@ -495,9 +526,6 @@ static int resolve_credentials(resolver *rs) {
         r = layer_credentials(rs);
         if (r != 0)
                 return r < 0 ? r : 0;
-        r = check_unsupported(rs);
-        if (r < 0)
-                return r;
         r = container_credentials(rs);
         if (r != 0)
                 return r < 0 ? r : 0;
@@ -570,6 +598,10 @@ s3_settings *s3_settings_free(s3_settings *s) {
         free(s->imds_endpoint);
         free(s->container_url);
         free(s->credential_process);
+        free(s->web_identity_token_file);
+        free(s->role_arn);
+        free(s->role_session_name);
+        free(s->sts_endpoint);
         if (s->container_authorization)
                 explicit_bzero(s->container_authorization, strlen(s->container_authorization));
         free(s->container_authorization);
@@ -588,7 +620,7 @@ s3_settings *s3_settings_free(s3_settings *s) {
 
 bool s3_settings_needs_imds(const s3_settings *s) {
         return s && s->credentials_source == S3_CREDENTIALS_NONE &&
-               (s->credential_process || s->container_url || s->imds_endpoint);
+               (s->web_identity_token_file || s->credential_process || s->container_url || s->imds_endpoint);
 }
 
 int s3_settings_imds_endpoint(s3_settings_getenv_fn getenv_fn, void *userdata, char **ret_endpoint,
@@ -633,7 +665,9 @@ int s3_settings_apply_imds(s3_settings *s, int error, const creds_value *c, cons
         id = strdup(c->access_key_id);
         secret = strdup(c->secret_access_key);
         token = empty(c->session_token) ? NULL : strdup(c->session_token);
-        if (s->credential_process)
+        if (s->web_identity_token_file)
+                origin = xasprintf("web identity: role '%s' from STS at %s", s->role_arn, s->sts_endpoint);
+        else if (s->credential_process)
                 origin = xasprintf("credential_process of profile '%s'", s->profile);
         else if (s->container_url)
                 origin = xasprintf("container credentials endpoint at %s", s3_settings_url_shown(s->container_url));
@@ -653,7 +687,8 @@ int s3_settings_apply_imds(s3_settings *s, int error, const creds_value *c, cons
         free(s->credentials_origin);
         s->credentials_origin = origin;
         s->credentials_expiration = c->expiration;
-        s->credentials_source = s->credential_process ? S3_CREDENTIALS_PROCESS
+        s->credentials_source = s->web_identity_token_file ? S3_CREDENTIALS_WEB_IDENTITY
+                                : s->credential_process    ? S3_CREDENTIALS_PROCESS
                                 : s->container_url    ? S3_CREDENTIALS_CONTAINER
                                                       : S3_CREDENTIALS_IMDS;
         return 0;

@@ -114,6 +114,7 @@ typedef enum s3_credentials_source {
         S3_CREDENTIALS_ENVIRONMENT,
         S3_CREDENTIALS_CREDENTIALS_FILE,
         S3_CREDENTIALS_CONFIG_FILE,
+        S3_CREDENTIALS_WEB_IDENTITY,
         S3_CREDENTIALS_PROCESS,
         S3_CREDENTIALS_CONTAINER,
         S3_CREDENTIALS_IMDS,
@@ -140,6 +141,10 @@ typedef struct s3_settings {
         /* Where to fetch credentials when source is S3_CREDENTIALS_NONE: the
          * profile's credential_process when set, else the container endpoint
          * when container_url is set, else IMDS. */
+        char *web_identity_token_file; /* with role_arn: STS AssumeRoleWithWebIdentity */
+        char *role_arn;
+        char *role_session_name; /* NULL: made up at each fetch */
+        char *sts_endpoint;
         char *credential_process;
         char *container_url;
         char *container_authorization;      /* AWS_CONTAINER_AUTHORIZATION_TOKEN, a secret */

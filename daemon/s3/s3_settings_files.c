@@ -32,10 +32,11 @@ static const struct {
         { "use_dualstack_endpoint", K_USE_DUALSTACK },
         { "ignore_configure_endpoint_urls", K_IGNORE_ENDPOINT_URLS },
         { "credential_process", K_CREDENTIAL_PROCESS },
-        { "role_arn", K_UNSUPPORTED },
+        { "role_arn", K_ROLE_ARN },
+        { "role_session_name", K_ROLE_SESSION_NAME },
         { "sso_session", K_UNSUPPORTED },
         { "sso_start_url", K_UNSUPPORTED },
-        { "web_identity_token_file", K_UNSUPPORTED },
+        { "web_identity_token_file", K_WEB_IDENTITY_TOKEN_FILE },
 };
 
 static int file_key_from_name(const char *name) {

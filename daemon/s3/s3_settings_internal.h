@@ -45,6 +45,12 @@ int s3_settings_check_addressing(const char *v, const char *origin, char **ret_e
  * (relative, which wins) or _FULL_URI (full), checked as botocore checks it:
  * plain http only to loopback or the ECS/EKS agents' addresses. 0, -EINVAL
  * (with *ret_error) or -ENOMEM. */
+/* STS's endpoint: AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL (unless
+ * AWS_IGNORE_CONFIGURED_ENDPOINT_URLS), else the region's
+ * (https://sts.REGION.amazonaws.com[.cn]; the global https://sts.amazonaws.com
+ * with AWS_STS_REGIONAL_ENDPOINTS=legacy). 0, -EINVAL (with *ret_error), -ENOMEM. */
+int s3_settings_sts_endpoint(s3_settings_getenv_fn getenv_fn, void *userdata, const char *region, char **ret,
+                             char **ret_error);
 int s3_settings_container_url(const char *relative, const char *full, char **ret_url, char **ret_error);
 
 /* ---- the shared files (s3_settings_files.c) ---- */
@@ -63,6 +69,9 @@ typedef enum file_key {
         K_USE_DUALSTACK,
         K_IGNORE_ENDPOINT_URLS,
         K_CREDENTIAL_PROCESS,
+        K_ROLE_ARN,
+        K_ROLE_SESSION_NAME,
+        K_WEB_IDENTITY_TOKEN_FILE,
         K_UNSUPPORTED, /* holds the name of a credential provider fds lacks */
         _K_MAX,
 } file_key;

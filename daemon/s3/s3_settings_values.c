@@ -224,6 +224,38 @@ static bool container_host_allowed(const char *host, size_t n) {
         return false;
 }
 
+int s3_settings_sts_endpoint(s3_settings_getenv_fn getenv_fn, void *userdata, const char *region, char **ret,
+                             char **ret_error) {
+        const char *ignore = getenv_fn("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", userdata);
+        const char *v = getenv_fn("AWS_ENDPOINT_URL_STS", userdata);
+        const char *mode = getenv_fn("AWS_STS_REGIONAL_ENDPOINTS", userdata);
+        const char *origin = "AWS_ENDPOINT_URL_STS";
+        endpoint e;
+        int r;
+
+        if (!empty(ignore) && strcasecmp(ignore, "true") == 0)
+                v = NULL;
+        else if (empty(v)) {
+                v = getenv_fn("AWS_ENDPOINT_URL", userdata);
+                origin = "AWS_ENDPOINT_URL";
+        }
+        if (!empty(v)) {
+                r = s3_settings_endpoint_parse(v, origin, &e, ret_error);
+                if (r < 0)
+                        return r;
+                *ret = e.url;
+                e.url = NULL;
+                s3_settings_endpoint_done(&e);
+                return 0;
+        }
+        bool cn = strncmp(region, "cn-", 3) == 0;
+        if (!empty(mode) && strcasecmp(mode, "legacy") == 0 && !cn)
+                *ret = strdup("https://sts.amazonaws.com");
+        else
+                *ret = xasprintf("https://sts.%s.amazonaws.com%s", region, cn ? ".cn" : "");
+        return *ret ? 0 : -ENOMEM;
+}
+
 int s3_settings_container_url(const char *relative, const char *full, char **ret_url, char **ret_error) {
         const char *sep, *auth, *end, *why = NULL;
         size_t host_len;
@@ -332,6 +364,7 @@ static const char *const source_names[_S3_CREDENTIALS_SOURCE_MAX] = {
         [S3_CREDENTIALS_ENVIRONMENT] = "environment",
         [S3_CREDENTIALS_CREDENTIALS_FILE] = "credentials file",
         [S3_CREDENTIALS_CONFIG_FILE] = "config file",
+        [S3_CREDENTIALS_WEB_IDENTITY] = "web identity (STS)",
         [S3_CREDENTIALS_PROCESS] = "credential_process",
         [S3_CREDENTIALS_CONTAINER] = "container credentials endpoint",
         [S3_CREDENTIALS_IMDS] = "instance metadata service",

@@ -9,6 +9,7 @@
 #include "credproc.h"
 #include "imds.h"
 #include "s3_settings.h"
+#include "sts.h"
 #include "xstr.h"
 
 
@@ -76,12 +77,13 @@ static void on_fetched(int error, const creds_value *value, const char *message,
 }
 
 /* The source that fetches s's credentials, made when first needed: the
- * one IMDS client, the container endpoint's for this URL and token, or the
- * credential_process of this profile and command for this caller. */
+ * one IMDS client, the container endpoint's for this URL and token, STS's
+ * for this role and token file, or the credential_process of this profile
+ * and command for this caller. */
 static int fetcher_for(s3_sites *sites, const s3_settings *s, const s3_caller *caller, creds **ret) {
         int r;
 
-        if (!s->credential_process && !s->container_url) {
+        if (!s->web_identity_token_file && !s->credential_process && !s->container_url) {
                 if (!sites->imds) {
                         r = imds_new(sites->loop, &(imds_config){ .endpoint = s->imds_endpoint }, &sites->imds);
                         if (r < 0)
@@ -91,7 +93,10 @@ static int fetcher_for(s3_sites *sites, const s3_settings *s, const s3_caller *c
                 return 0;
         }
         char *key;
-        if (s->credential_process) {
+        if (s->web_identity_token_file) {
+                key = xasprintf("sts\n%s\n%s\n%s\n%s", s->sts_endpoint, s->role_arn,
+                                s->role_session_name ? s->role_session_name : "", s->web_identity_token_file);
+        } else if (s->credential_process) {
                 /* Per caller: one user's run never answers another's call. */
                 key = xasprintf("process\n%u\n%d\n%s\n%s", caller ? (unsigned) caller->uid : (unsigned) getuid(),
                                 caller && caller->switch_user, s->profile, s->credential_process);
@@ -113,7 +118,15 @@ static int fetcher_for(s3_sites *sites, const s3_settings *s, const s3_caller *c
         s3_fetcher *f = calloc(1, sizeof(*f));
         if (!f)
                 r = -ENOMEM;
-        else if (s->credential_process) {
+        else if (s->web_identity_token_file) {
+                sts_config c = {
+                        .endpoint = s->sts_endpoint,
+                        .role_arn = s->role_arn,
+                        .role_session_name = s->role_session_name,
+                        .token_file = s->web_identity_token_file,
+                };
+                r = sts_web_identity_new(sites->loop, &c, &f->m);
+        } else if (s->credential_process) {
                 credproc_config c = {
                         .command = s->credential_process,
                         .profile = s->profile,

@@ -9,6 +9,7 @@ import pwd
 import shutil
 import threading
 import time
+import urllib.parse
 
 import botocore.session
 import pytest
@@ -249,3 +250,96 @@ def test_credential_process_runs_as_each_caller(rgw, s3, bucket):
         if d:
             fdstest.stop_daemons([d])
         fdstest.rmtree(work)
+
+
+# ---- web identity (EKS IRSA) --------------------------------------------
+
+class FakeSts(http.server.BaseHTTPRequestHandler):
+    """Plays STS's AssumeRoleWithWebIdentity: the RGW keys for the right
+    token, InvalidIdentityToken otherwise. (Debian's botocore 1.29 cannot be
+    pointed at it: AWS_ENDPOINT_URL_STS came in 1.31, so it is no oracle here.)"""
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        srv = self.server
+        n = int(self.headers.get("Content-Length", "0"))
+        form = {k: v[0] for k, v in urllib.parse.parse_qs(self.rfile.read(n).decode()).items()}
+        srv.seen.append((self.headers.get("Content-Type"), form))
+        ns = 'xmlns="https://sts.amazonaws.com/doc/2011-06-15/"'
+        if form.get("Action") != "AssumeRoleWithWebIdentity" or form.get("WebIdentityToken") != srv.token:
+            status = 400
+            body = (f"<ErrorResponse {ns}><Error><Type>Sender</Type><Code>InvalidIdentityToken</Code>"
+                    "<Message>Couldn't retrieve verification key from your identity provider</Message>"
+                    "</Error><RequestId>r</RequestId></ErrorResponse>")
+        else:
+            status = 200
+            expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
+            body = (f"<AssumeRoleWithWebIdentityResponse {ns}><AssumeRoleWithWebIdentityResult>"
+                    f"<SubjectFromWebIdentityToken>system:serviceaccount:ns:sa</SubjectFromWebIdentityToken>"
+                    f"<Credentials><AccessKeyId>{srv.keys[0]}</AccessKeyId>"
+                    f"<SecretAccessKey>{srv.keys[1]}</SecretAccessKey><SessionToken></SessionToken>"
+                    f"<Expiration>{expires}</Expiration></Credentials>"
+                    "</AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>")
+        data = body.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/xml")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+@pytest.fixture
+def fake_sts(rgw):
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeSts)
+    srv.keys = (rgw["AWS_ACCESS_KEY_ID"], rgw["AWS_SECRET_ACCESS_KEY"])
+    srv.token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW0ifQ.c2ln"
+    srv.seen = []
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+
+
+def web_identity_env(srv, token_file, role="arn:aws:iam::123456789012:role/fds-reader"):
+    return dict(NO_KEYS, AWS_WEB_IDENTITY_TOKEN_FILE=str(token_file), AWS_ROLE_ARN=role,
+                AWS_ROLE_SESSION_NAME="fds-test", AWS_ENDPOINT_URL_STS=f"http://127.0.0.1:{srv.server_port}")
+
+
+def test_web_identity(start_fds, rgw, s3, bucket, tmp_path, fake_sts):
+    """The service account's token is exchanged for the role's keys, once for
+    two calls, with the request botocore sends."""
+    token = tmp_path / "token"
+    token.write_text(fake_sts.token + "\n")
+    fds = start_fds("env", env=web_identity_env(fake_sts, token))
+    data = pattern(6000, 5)
+    src = write(str(tmp_path / "src"), data)
+    for key in ("irsa/a", "irsa/b"):
+        r = fds.copy([(src, f"s3://{bucket}/{key}")])
+        assert r["summary"]["files_ok"] == 1, r
+    assert s3.get_object(Bucket=bucket, Key="irsa/b")["Body"].read() == data
+    assert len(fake_sts.seen) == 1, fake_sts.seen
+    ctype, form = fake_sts.seen[0]
+    assert ctype.startswith("application/x-www-form-urlencoded"), ctype
+    assert form == {"Action": "AssumeRoleWithWebIdentity", "Version": "2011-06-15",
+                    "RoleArn": "arn:aws:iam::123456789012:role/fds-reader",
+                    "RoleSessionName": "fds-test", "WebIdentityToken": fake_sts.token}
+
+
+def test_web_identity_refused_is_told(start_fds, rgw, s3, bucket, tmp_path, fake_sts):
+    token = tmp_path / "token"
+    token.write_text("a-stale-token")
+    fds = start_fds("env", env=web_identity_env(fake_sts, token))
+    src = write(str(tmp_path / "src"), b"x")
+    name, params = fds.copy_error([(src, f"s3://{bucket}/irsa/refused")])
+    reason = json.dumps(params)
+    assert ("STS AssumeRoleWithWebIdentity at http://127.0.0.1:%d (role "
+            "'arn:aws:iam::123456789012:role/fds-reader') refused: InvalidIdentityToken: "
+            "Couldn't retrieve verification key" % fake_sts.server_port) in reason, reason
+    assert "a-stale-token" not in reason
+    # The kubelet rotates the file: the next call reads it again.
+    token.write_text(fake_sts.token)
+    r = fds.copy([(src, f"s3://{bucket}/irsa/after-rotation")])
+    assert r["summary"]["files_ok"] == 1, r

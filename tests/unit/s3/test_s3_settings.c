@@ -1019,11 +1019,91 @@ START_TEST(test_unsupported_providers) {
                                    "{\"profile\": \"sso\", \"access_key_id\": \"AKIAOPTIONS0000001\","
                                    " \"secret_access_key\": \"s\"}"),
                          0);
-        env_set(&t.env, "AWS_SHARED_CREDENTIALS_FILE", "/nonexistent");
-        env_set(&t.env, "AWS_WEB_IDENTITY_TOKEN_FILE", "/var/run/secrets/token");
-        ck_assert_int_eq(t_resolve(&t, NULL, NULL), -EOPNOTSUPP);
-        assert_has(t.err, "AWS_WEB_IDENTITY_TOKEN_FILE is set");
         t_done(&t);
+}
+END_TEST
+
+/* botocore's AssumeRoleWithWebIdentityProvider: after the environment's
+ * keys, before the shared files'; each setting from the environment, else
+ * the profile; STS's endpoint from the environment or the region. */
+START_TEST(test_web_identity) {
+        char conf[PATH_MAX], cred[PATH_MAX];
+        creds_value c = { .access_key_id = "ASIAWEBIDENTITY001", .secret_access_key = "ws",
+                          .session_token = "wt", .expiration = 1700000000 };
+        char *err = NULL;
+        T t;
+
+        temp_file(conf, sizeof(conf), "config-web",
+                  "[profile irsa]\nrole_arn = arn:aws:iam::1:role/from-profile\n"
+                  "web_identity_token_file = /profile/token\nrole_session_name = profile-session\n"
+                  "[profile assume]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = default\n");
+        temp_file(cred, sizeof(cred), "credentials-web",
+                  "[default]\naws_access_key_id = AKIACREDFILE000001\naws_secret_access_key = s\n");
+        t_init(&t, NULL, NULL);
+        env_set(&t.env, "AWS_CONFIG_FILE", conf);
+        env_set(&t.env, "AWS_SHARED_CREDENTIALS_FILE", cred);
+        env_set(&t.env, "AWS_WEB_IDENTITY_TOKEN_FILE", "/var/run/secrets/token");
+        /* A token without a role is no provider, as in botocore. */
+        ck_assert_int_eq(t_resolve(&t, NULL, NULL), 0);
+        ck_assert_int_eq(t.s->credentials_source, S3_CREDENTIALS_CREDENTIALS_FILE);
+
+        /* It goes before the credentials file's keys. */
+        env_set(&t.env, "AWS_ROLE_ARN", "arn:aws:iam::1:role/from-env");
+        ck_assert_int_eq(t_resolve(&t, NULL, NULL), 0);
+        ck_assert(s3_settings_needs_imds(t.s));
+        ck_assert_str_eq(t.s->web_identity_token_file, "/var/run/secrets/token");
+        ck_assert_str_eq(t.s->role_arn, "arn:aws:iam::1:role/from-env");
+        ck_assert_ptr_null(t.s->role_session_name);
+        ck_assert_str_eq(t.s->sts_endpoint, "https://sts.us-east-1.amazonaws.com");
+        ck_assert_str_eq(t.s->credentials_origin, "web identity: role 'arn:aws:iam::1:role/from-env' from STS at "
+                                                  "https://sts.us-east-1.amazonaws.com, not fetched yet");
+        ck_assert_int_eq(s3_settings_apply_imds(t.s, 0, &c, NULL, &err), 0);
+        ck_assert_int_eq(t.s->credentials_source, S3_CREDENTIALS_WEB_IDENTITY);
+        ck_assert_str_eq(t.s->session_token, "wt");
+
+        /* STS's endpoint. */
+        env_set(&t.env, "AWS_STS_REGIONAL_ENDPOINTS", "legacy");
+        ck_assert_int_eq(t_resolve(&t, NULL, NULL), 0);
+        ck_assert_str_eq(t.s->sts_endpoint, "https://sts.amazonaws.com");
+        env_set(&t.env, "AWS_REGION", "cn-north-1");
+        ck_assert_int_eq(t_resolve(&t, NULL, NULL), 0);
+        ck_assert_str_eq(t.s->sts_endpoint, "https://sts.cn-north-1.amazonaws.com.cn");
+        env_set(&t.env, "AWS_ENDPOINT_URL", "http://127.0.0.1:7480");
+        ck_assert_int_eq(t_resolve(&t, NULL, NULL), 0);
+        ck_assert_str_eq(t.s->sts_endpoint, "http://127.0.0.1:7480");
+        env_set(&t.env, "AWS_ENDPOINT_URL_STS", "http://127.0.0.1:9999/");
+        ck_assert_int_eq(t_resolve(&t, NULL, NULL), 0);
+        ck_assert_str_eq(t.s->sts_endpoint, "http://127.0.0.1:9999");
+        env_set(&t.env, "AWS_ENDPOINT_URL_STS", "ftp://x");
+        ck_assert_int_eq(t_resolve(&t, NULL, NULL), -EINVAL);
+        assert_has(t.err, "AWS_ENDPOINT_URL_STS");
+        env_set(&t.env, "AWS_ENDPOINT_URL_STS", NULL);
+        env_set(&t.env, "AWS_ENDPOINT_URL", NULL);
+        env_set(&t.env, "AWS_REGION", NULL);
+        env_set(&t.env, "AWS_STS_REGIONAL_ENDPOINTS", NULL);
+
+        /* The environment's keys win; the profile's settings fill in, the environment's over them. */
+        env_set(&t.env, "AWS_ACCESS_KEY_ID", "AKIAENVIRONMENT0001");
+        env_set(&t.env, "AWS_SECRET_ACCESS_KEY", "s");
+        ck_assert_int_eq(t_resolve(&t, NULL, NULL), 0);
+        ck_assert_int_eq(t.s->credentials_source, S3_CREDENTIALS_ENVIRONMENT);
+        env_set(&t.env, "AWS_ACCESS_KEY_ID", NULL);
+        env_set(&t.env, "AWS_SECRET_ACCESS_KEY", NULL);
+        env_set(&t.env, "AWS_WEB_IDENTITY_TOKEN_FILE", NULL);
+        env_set(&t.env, "AWS_ROLE_ARN", NULL);
+        env_set(&t.env, "AWS_ROLE_SESSION_NAME", "env-session");
+        ck_assert_int_eq(t_resolve(&t, NULL, "{\"profile\": \"irsa\"}"), 0);
+        ck_assert_str_eq(t.s->web_identity_token_file, "/profile/token");
+        ck_assert_str_eq(t.s->role_arn, "arn:aws:iam::1:role/from-profile");
+        ck_assert_str_eq(t.s->role_session_name, "env-session");
+
+        /* A role assumed with source_profile (STS AssumeRole) is refused. */
+        ck_assert_int_eq(t_resolve(&t, NULL, "{\"profile\": \"assume\"}"), -EOPNOTSUPP);
+        assert_has(t.err, "profile 'assume' gets its credentials through role_arn (STS AssumeRole");
+        free(err);
+        t_done(&t);
+        unlink(conf);
+        unlink(cred);
 }
 END_TEST
 
@@ -1060,6 +1140,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_container_credentials);
         tcase_add_test(tc, test_credential_process);
         tcase_add_test(tc, test_unsupported_providers);
+        tcase_add_test(tc, test_web_identity);
         suite_add_tcase(s, tc);
         return s;
 }

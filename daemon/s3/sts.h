@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * Credentials of a role assumed with a web identity token, as Kubernetes
+ * service accounts get them (EKS IRSA): an unsigned STS call,
+ *
+ *   POST ENDPOINT/   Content-Type: application/x-www-form-urlencoded
+ *   Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=...
+ *          &RoleSessionName=...&WebIdentityToken=...
+ *
+ * answered with <AssumeRoleWithWebIdentityResponse> holding
+ * Credentials/{AccessKeyId,SecretAccessKey,SessionToken,Expiration}, or an
+ * <ErrorResponse> whose Code and Message go into the error. The token file
+ * is read at every fetch: the kubelet rotates it. Kept and refreshed as
+ * creds.h says. A network failure or a 5xx is tried again (attempts).
+ */
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "creds.h"
+
+#define STS_TOKEN_MAX (32u * 1024u)
+#define STS_BODY_MAX (64u * 1024u)
+
+typedef struct sts_config {
+        const char *endpoint;          /* http[s]://host[:port] of STS, copied */
+        const char *role_arn;          /* copied */
+        const char *role_session_name; /* copied; NULL: "fds-session-UNIXTIME" at each fetch */
+        const char *token_file;        /* copied */
+        long connect_timeout_ms;       /* 0: 5000 */
+        unsigned attempts;             /* 0: 3 */
+        int64_t (*now)(void *userdata);
+        void *now_userdata;
+} sts_config;
+
+/*
+ * A creds object assuming role_arn with the token of token_file. 0, -EINVAL,
+ * -ENOMEM. Its failures are a negative errno and a sentence beginning "STS
+ * AssumeRoleWithWebIdentity at ENDPOINT (role 'ARN')":
+ *   -ENOENT, -EACCES, ...  the token file could not be read
+ *   -EACCES      STS refused (a 4xx; its Code and Message follow)
+ *   -EPROTO      another status
+ *   -ECONNREFUSED, -ETIMEDOUT, ...  it did not answer
+ *   -EBADMSG     an answer that does not parse
+ */
+int sts_web_identity_new(uv_loop_t *loop, const sts_config *config, creds **ret);
+
+/* The body of the request, form-encoded; NULL on -ENOMEM. */
+char *sts_web_identity_body(const char *role_arn, const char *session_name, const char *token);
