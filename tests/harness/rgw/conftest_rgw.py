@@ -128,6 +128,13 @@ def resume(env_or_dir):
     _run("resume", _dir(env_or_dir))
 
 
+def role(env_or_dir, name, resource=None):
+    """An IAM role the test user may assume with STS AssumeRole, allowed all
+    of S3 on resource (default arn:aws:s3:::*); returns its ARN."""
+    args = ["role", _dir(env_or_dir), name] + ([resource] if resource else [])
+    return _run(*args).strip().splitlines()[-1]
+
+
 def gc(env_or_dir):
     """Free the RAM of deleted/overwritten objects now (memstore)."""
     _run("gc", _dir(env_or_dir), timeout=600)

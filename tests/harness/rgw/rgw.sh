@@ -10,6 +10,9 @@
 #   rgw.sh pause DIR            stop only radosgw (port refuses connections)
 #   rgw.sh resume DIR           start radosgw again on the same port
 #   rgw.sh status DIR           print which daemons run (exit 1 unless all)
+#   rgw.sh role DIR NAME [RES]  an IAM role the test user may assume (STS
+#                               AssumeRole), allowed all of S3 on resource RES
+#                               (default arn:aws:s3:::*); prints its ARN
 #
 # Environment: FDS_RGW_TIMEOUT (seconds per bounded wait, default 60),
 # FDS_RGW_MEMSTORE_BYTES (OSD capacity, default 8 GiB; data lives in RAM).
@@ -348,6 +351,10 @@ osd crush update on start = true
 [client.rgw]
 rgw data = $DIR/rgw
 rgw frontends = beast endpoint=127.0.0.1:$HTTP_PORT tcp_nodelay=1
+# STS (AssumeRole) for the credential tests: session tokens are sealed
+# with this key, which only this throw-away cluster knows.
+rgw sts key = $(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+rgw s3 auth use sts = true
 EOF
 }
 
@@ -512,6 +519,22 @@ cmd_resume() {
     log "radosgw resumed in $(($(now_ms) - t0)) ms on port $HTTP_PORT"
 }
 
+cmd_role() {
+    [ $# -eq 2 ] || [ $# -eq 3 ] || usage
+    cluster_vars "$1"
+    ours "$(pid_of osd)" || die "cluster in $DIR is not running"
+    local name="$2" resource="${3:-arn:aws:s3:::*}" out
+    local trust='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam:::user/'"$S3_UID"'"]},"Action":["sts:AssumeRole"]}]}'
+    local policy='{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":["s3:*"],"Resource":"'"$resource"'"}}'
+    if ! out="$(rgw_admin role get --role-name="$name" 2>/dev/null)"; then
+        out="$(rgw_admin role create --role-name="$name" --path=/ --assume-role-policy-doc="$trust")" ||
+            die "radosgw-admin role create $name failed"
+    fi
+    rgw_admin role-policy put --role-name="$name" --policy-name=s3-all --policy-doc="$policy" >/dev/null ||
+        die "radosgw-admin role-policy put $name failed"
+    printf '%s\n' "$out" | sed -n 's/.*"Arn": *"\([^"]*\)".*/\1/p'
+}
+
 cmd_status() {
     [ $# -eq 1 ] || usage
     cluster_vars "$1"
@@ -539,6 +562,7 @@ main() {
     pause) cmd_pause "$@" ;;
     resume) cmd_resume "$@" ;;
     status) cmd_status "$@" ;;
+    role) cmd_role "$@" ;;
     -h | --help | help) usage 0 ;;
     *) usage ;;
     esac
