@@ -69,72 +69,76 @@ static bool blank(char c) {
         return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+/* One word from *c into word (room for all of it): its length, and *c past
+ * it; -EINVAL for an unclosed quote or a trailing backslash. */
+static ssize_t split_word(const char **cp, char *word) {
+        const char *c = *cp;
+        size_t w = 0;
+
+        while (*c && !blank(*c)) {
+                if (*c == '\'') {
+                        const char *e = strchr(c + 1, '\'');
+                        if (!e)
+                                return -EINVAL;
+                        memcpy(word + w, c + 1, (size_t) (e - c - 1));
+                        w += (size_t) (e - c - 1);
+                        c = e + 1;
+                } else if (*c == '"') {
+                        for (c++; *c && *c != '"'; c++) {
+                                if (*c == '\\' && (c[1] == '"' || c[1] == '\\'))
+                                        c++;
+                                word[w++] = *c;
+                        }
+                        if (!*c)
+                                return -EINVAL;
+                        c++;
+                } else if (*c == '\\') {
+                        if (!c[1])
+                                return -EINVAL;
+                        word[w++] = c[1];
+                        c += 2;
+                } else
+                        word[w++] = *c++;
+        }
+        *cp = c;
+        return (ssize_t) w;
+}
+
 int credproc_split(const char *s, char ***ret) {
-        size_t n = 0, cap = 4, len = strlen(s);
+        size_t n = 0, cap = 4;
         char **argv = calloc(cap + 1, sizeof(char *));
-        char *word = malloc(len + 1);
+        char *word = malloc(strlen(s) + 1);
         int r = 0;
 
-        if (!argv || !word) {
+        if (!argv || !word)
                 r = -ENOMEM;
-                goto out;
-        }
-        for (const char *c = s;;) {
+        for (const char *c = s; r == 0;) {
                 while (blank(*c))
                         c++;
                 if (!*c)
                         break;
-                size_t w = 0;
-                while (*c && !blank(*c)) {
-                        if (*c == '\'') {
-                                const char *e = strchr(c + 1, '\'');
-                                if (!e) {
-                                        r = -EINVAL;
-                                        goto out;
-                                }
-                                memcpy(word + w, c + 1, (size_t) (e - c - 1));
-                                w += (size_t) (e - c - 1);
-                                c = e + 1;
-                        } else if (*c == '"') {
-                                for (c++; *c && *c != '"'; c++) {
-                                        if (*c == '\\' && (c[1] == '"' || c[1] == '\\'))
-                                                c++;
-                                        word[w++] = *c;
-                                }
-                                if (!*c) {
-                                        r = -EINVAL;
-                                        goto out;
-                                }
-                                c++;
-                        } else if (*c == '\\') {
-                                if (!c[1]) {
-                                        r = -EINVAL;
-                                        goto out;
-                                }
-                                word[w++] = c[1];
-                                c += 2;
-                        } else
-                                word[w++] = *c++;
+                ssize_t w = split_word(&c, word);
+                if (w < 0) {
+                        r = (int) w;
+                        break;
                 }
                 if (n == cap) {
                         char **a = realloc(argv, (cap * 2 + 1) * sizeof(char *));
                         if (!a) {
                                 r = -ENOMEM;
-                                goto out;
+                                break;
                         }
                         argv = a;
                         cap *= 2;
                 }
-                argv[n] = strndup(word, w);
-                if (!argv[n]) {
+                argv[n] = strndup(word, (size_t) w);
+                if (!argv[n])
                         r = -ENOMEM;
-                        goto out;
-                }
-                argv[++n] = NULL;
+                else
+                        argv[++n] = NULL;
         }
-        if (n == 0)
+        if (r == 0 && n == 0)
                 r = -EINVAL;
-out:
         free(word);
         if (r < 0) {
                 credproc_argv_free(argv);

@@ -114,6 +114,7 @@ typedef enum s3_credentials_source {
         S3_CREDENTIALS_ENVIRONMENT,
         S3_CREDENTIALS_CREDENTIALS_FILE,
         S3_CREDENTIALS_CONFIG_FILE,
+        S3_CREDENTIALS_ASSUME_ROLE,
         S3_CREDENTIALS_WEB_IDENTITY,
         S3_CREDENTIALS_PROCESS,
         S3_CREDENTIALS_CONTAINER,
@@ -142,7 +143,9 @@ typedef struct s3_settings {
          * profile's credential_process when set, else the container endpoint
          * when container_url is set, else IMDS. */
         char *web_identity_token_file; /* with role_arn: STS AssumeRoleWithWebIdentity */
-        char *role_arn;
+        char *role_arn;                /* without a token file: STS AssumeRole signed with these */
+        char *source_access_key_id, *source_secret_access_key, *source_session_token;
+        char *external_id;
         char *role_session_name; /* NULL: made up at each fetch */
         char *sts_endpoint;
         char *credential_process;

@@ -70,6 +70,10 @@ typedef enum file_key {
         K_IGNORE_ENDPOINT_URLS,
         K_CREDENTIAL_PROCESS,
         K_ROLE_ARN,
+        K_SOURCE_PROFILE,
+        K_CREDENTIAL_SOURCE,
+        K_EXTERNAL_ID,
+        K_MFA_SERIAL,
         K_ROLE_SESSION_NAME,
         K_WEB_IDENTITY_TOKEN_FILE,
         K_UNSUPPORTED, /* holds the name of a credential provider fds lacks */

@@ -364,6 +364,7 @@ static const char *const source_names[_S3_CREDENTIALS_SOURCE_MAX] = {
         [S3_CREDENTIALS_ENVIRONMENT] = "environment",
         [S3_CREDENTIALS_CREDENTIALS_FILE] = "credentials file",
         [S3_CREDENTIALS_CONFIG_FILE] = "config file",
+        [S3_CREDENTIALS_ASSUME_ROLE] = "assumed role (STS)",
         [S3_CREDENTIALS_WEB_IDENTITY] = "web identity (STS)",
         [S3_CREDENTIALS_PROCESS] = "credential_process",
         [S3_CREDENTIALS_CONTAINER] = "container credentials endpoint",

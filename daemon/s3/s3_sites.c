@@ -76,14 +76,76 @@ static void on_fetched(int error, const creds_value *value, const char *message,
         cb(r, site, reason, ud);
 }
 
+/* What a source is, and for whom: secrets included, so never shown.
+ * NULL on -ENOMEM. */
+static char *fetcher_key(const s3_settings *s, const s3_caller *caller) {
+        if (s->web_identity_token_file)
+                return xasprintf("sts\n%s\n%s\n%s\n%s", s->sts_endpoint, s->role_arn,
+                                 s->role_session_name ? s->role_session_name : "", s->web_identity_token_file);
+        if (s->role_arn)
+                return xasprintf("assume\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s", s->sts_endpoint, s->region, s->role_arn,
+                                 s->role_session_name ? s->role_session_name : "",
+                                 s->external_id ? s->external_id : "", s->source_access_key_id,
+                                 s->source_secret_access_key, s->source_session_token ? s->source_session_token : "");
+        if (s->credential_process) /* per caller: one user's run never answers another's call */
+                return xasprintf("process\n%u\n%d\n%s\n%s", caller ? (unsigned) caller->uid : (unsigned) getuid(),
+                                 caller && caller->switch_user, s->profile, s->credential_process);
+        return xasprintf("container\n%s\n%c%s", s->container_url, s->container_authorization_file ? 'f' : 't',
+                         s->container_authorization_file ? s->container_authorization_file
+                         : s->container_authorization    ? s->container_authorization
+                                                         : "");
+}
+
+/* A new source for s. */
+static int fetcher_new(uv_loop_t *loop, const s3_settings *s, const s3_caller *caller, creds **ret) {
+        if (s->web_identity_token_file) {
+                sts_config c = {
+                        .endpoint = s->sts_endpoint,
+                        .role_arn = s->role_arn,
+                        .role_session_name = s->role_session_name,
+                        .token_file = s->web_identity_token_file,
+                };
+                return sts_web_identity_new(loop, &c, ret);
+        }
+        if (s->role_arn) {
+                sts_config c = {
+                        .endpoint = s->sts_endpoint,
+                        .role_arn = s->role_arn,
+                        .role_session_name = s->role_session_name,
+                        .access_key_id = s->source_access_key_id,
+                        .secret_access_key = s->source_secret_access_key,
+                        .session_token = s->source_session_token,
+                        .region = s->region,
+                        .external_id = s->external_id,
+                };
+                return sts_assume_role_new(loop, &c, ret);
+        }
+        if (s->credential_process) {
+                credproc_config c = {
+                        .command = s->credential_process,
+                        .profile = s->profile,
+                        .set_user = caller && caller->switch_user,
+                        .uid = caller ? caller->uid : 0,
+                        .gid = caller ? caller->gid : 0,
+                };
+                return credproc_new(loop, &c, ret);
+        }
+        imds_config c = {
+                .credentials_url = s->container_url,
+                .authorization = s->container_authorization,
+                .authorization_file = s->container_authorization_file,
+        };
+        return imds_new(loop, &c, ret);
+}
+
 /* The source that fetches s's credentials, made when first needed: the
  * one IMDS client, the container endpoint's for this URL and token, STS's
- * for this role and token file, or the credential_process of this profile
- * and command for this caller. */
+ * for this role and token file or source keys, or the credential_process of
+ * this profile and command for this caller. */
 static int fetcher_for(s3_sites *sites, const s3_settings *s, const s3_caller *caller, creds **ret) {
         int r;
 
-        if (!s->web_identity_token_file && !s->credential_process && !s->container_url) {
+        if (!s->role_arn && !s->credential_process && !s->container_url) {
                 if (!sites->imds) {
                         r = imds_new(sites->loop, &(imds_config){ .endpoint = s->imds_endpoint }, &sites->imds);
                         if (r < 0)
@@ -92,21 +154,7 @@ static int fetcher_for(s3_sites *sites, const s3_settings *s, const s3_caller *c
                 *ret = sites->imds;
                 return 0;
         }
-        char *key;
-        if (s->web_identity_token_file) {
-                key = xasprintf("sts\n%s\n%s\n%s\n%s", s->sts_endpoint, s->role_arn,
-                                s->role_session_name ? s->role_session_name : "", s->web_identity_token_file);
-        } else if (s->credential_process) {
-                /* Per caller: one user's run never answers another's call. */
-                key = xasprintf("process\n%u\n%d\n%s\n%s", caller ? (unsigned) caller->uid : (unsigned) getuid(),
-                                caller && caller->switch_user, s->profile, s->credential_process);
-        } else {
-                const char *auth = s->container_authorization_file ? s->container_authorization_file
-                                   : s->container_authorization    ? s->container_authorization
-                                                                   : "";
-                key = xasprintf("container\n%s\n%c%s", s->container_url,
-                                s->container_authorization_file ? 'f' : 't', auth);
-        }
+        char *key = fetcher_key(s, caller);
         if (!key)
                 return -ENOMEM;
         for (s3_fetcher *f = sites->fetchers; f; f = f->next)
@@ -116,33 +164,7 @@ static int fetcher_for(s3_sites *sites, const s3_settings *s, const s3_caller *c
                         return 0;
                 }
         s3_fetcher *f = calloc(1, sizeof(*f));
-        if (!f)
-                r = -ENOMEM;
-        else if (s->web_identity_token_file) {
-                sts_config c = {
-                        .endpoint = s->sts_endpoint,
-                        .role_arn = s->role_arn,
-                        .role_session_name = s->role_session_name,
-                        .token_file = s->web_identity_token_file,
-                };
-                r = sts_web_identity_new(sites->loop, &c, &f->m);
-        } else if (s->credential_process) {
-                credproc_config c = {
-                        .command = s->credential_process,
-                        .profile = s->profile,
-                        .set_user = caller && caller->switch_user,
-                        .uid = caller ? caller->uid : 0,
-                        .gid = caller ? caller->gid : 0,
-                };
-                r = credproc_new(sites->loop, &c, &f->m);
-        } else {
-                imds_config c = {
-                        .credentials_url = s->container_url,
-                        .authorization = s->container_authorization,
-                        .authorization_file = s->container_authorization_file,
-                };
-                r = imds_new(sites->loop, &c, &f->m);
-        }
+        r = f ? fetcher_new(sites->loop, s, caller, &f->m) : -ENOMEM;
         if (r < 0) {
                 free(f);
                 creds_secret_free(key);

@@ -9,10 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fileio.h"
 #include "http.h"
+#include "sigv4.h"
 #include "xstr.h"
 
 /*
@@ -28,7 +30,9 @@ typedef struct sts sts;
 struct sts {
         creds *k;
         http_client *http;
+        bool assume; /* AssumeRole, signed; else AssumeRoleWithWebIdentity */
         char *endpoint, *role_arn, *session_name, *token_file;
+        char *key_id, *secret, *token, *region, *external_id; /* AssumeRole */
         char *name; /* "STS AssumeRoleWithWebIdentity at E (role 'R')" */
         unsigned attempts, attempt;
         char *form; /* the request body, while a fetch runs */
@@ -126,24 +130,36 @@ static void form_value(char **p, const char *v) {
         }
 }
 
-char *sts_web_identity_body(const char *role_arn, const char *session_name, const char *token) {
-        static const char *const names[] = { "&RoleArn=", "&RoleSessionName=", "&WebIdentityToken=" };
-        const char *values[] = { role_arn, session_name, token };
-        const char *head = "Action=AssumeRoleWithWebIdentity&Version=2011-06-15";
-        size_t n = strlen(head) + 1;
+/* head, then each name and its value (NULL: left out), form-encoded. */
+static char *form(const char *head, const char *const *names, const char *const *values, size_t n) {
+        size_t len = strlen(head) + 1;
 
-        for (size_t i = 0; i < 3; i++)
-                n += strlen(names[i]) + 3 * strlen(values[i]);
-        char *body = malloc(n), *p = body;
+        for (size_t i = 0; i < n; i++)
+                if (values[i])
+                        len += strlen(names[i]) + 3 * strlen(values[i]);
+        char *body = malloc(len), *p = body;
         if (!body)
                 return NULL;
         p = stpcpy(p, head);
-        for (size_t i = 0; i < 3; i++) {
-                p = stpcpy(p, names[i]);
-                form_value(&p, values[i]);
-        }
+        for (size_t i = 0; i < n; i++)
+                if (values[i]) {
+                        p = stpcpy(p, names[i]);
+                        form_value(&p, values[i]);
+                }
         *p = '\0';
         return body;
+}
+
+char *sts_web_identity_body(const char *role_arn, const char *session_name, const char *token) {
+        static const char *const names[] = { "&RoleArn=", "&RoleSessionName=", "&WebIdentityToken=" };
+        const char *const values[] = { role_arn, session_name, token };
+        return form("Action=AssumeRoleWithWebIdentity&Version=2011-06-15", names, values, 3);
+}
+
+char *sts_assume_role_body(const char *role_arn, const char *session_name, const char *external_id) {
+        static const char *const names[] = { "&RoleArn=", "&RoleSessionName=", "&ExternalId=" };
+        const char *const values[] = { role_arn, session_name, external_id };
+        return form("Action=AssumeRole&Version=2011-06-15", names, values, 3);
 }
 
 /* The token, without a trailing line break; -errno, or -EBADMSG (empty, too long). */
@@ -218,15 +234,17 @@ static void on_answer(sts *s, long status) {
 
         if (pr == -ENOMEM)
                 fetch_end(s, pr, NULL);
-        else if (status == 200 && pr == 0 && strcmp(a.root, "AssumeRoleWithWebIdentityResponse") == 0 &&
+        else if (status == 200 && pr == 0 &&
+                 strcmp(a.root, s->assume ? "AssumeRoleResponse" : "AssumeRoleWithWebIdentityResponse") == 0 &&
                  field(&a, F_ID) && field(&a, F_SECRET) && field(&a, F_EXPIRATION) &&
                  creds_parse_time(a.v[F_EXPIRATION], &expiration) == 0)
                 fetch_end(s, creds_keep(s->k, a.v[F_ID], a.v[F_SECRET], field(&a, F_TOKEN), expiration, NULL), NULL);
         else if (status == 200)
                 fetch_fail(s, -EBADMSG, "%s sent an answer without credentials", s->name);
         else if (pr == 0 && field(&a, F_CODE))
-                fetch_fail(s, status < 500 ? -EACCES : -EPROTO, "%s refused: %s: %s (HTTP %ld)", s->name,
-                           a.v[F_CODE], field(&a, F_MESSAGE) ? a.v[F_MESSAGE] : "", status);
+                fetch_fail(s, status < 500 ? -EACCES : -EPROTO, "%s refused: %s%s%s (HTTP %ld)", s->name,
+                           a.v[F_CODE], field(&a, F_MESSAGE) ? ": " : "", field(&a, F_MESSAGE) ? a.v[F_MESSAGE] : "",
+                           status);
         else
                 fetch_fail(s, -EPROTO, "%s answered HTTP %ld", s->name, status);
         if (pr == 0)
@@ -253,12 +271,49 @@ static void on_done(http_request *req, const http_result *res, void *userdata) {
                 on_answer(s, res->status);
 }
 
+#define CONTENT_TYPE "application/x-www-form-urlencoded; charset=utf-8"
+
+/* AssumeRole's signature of s->form. 0 or a negative errno. */
+static int sign(sts *s, sigv4_signed **ret) {
+        char hash[SIGV4_SHA256_HEX_SIZE];
+        const char *host = strstr(s->endpoint, "://") + 3;
+        sigv4_pair h = { "Content-Type", CONTENT_TYPE };
+        int r = sigv4_sha256_hex(s->form, strlen(s->form), hash);
+        if (r < 0)
+                return r;
+        sigv4_request req = {
+                .method = "POST",
+                .host = host,
+                .path = "/",
+                .headers = &h,
+                .n_headers = 1,
+                .payload_hash = hash,
+                .region = s->region,
+                .service = "sts",
+                .time = (time_t) creds_now(s->k),
+                .omit_content_sha256 = true,
+        };
+        sigv4_credentials c = { s->key_id, s->secret, s->token };
+        return sigv4_sign(&req, &c, ret);
+}
+
 static void post(sts *s) {
-        static const char *const headers[] = { "Content-Type: application/x-www-form-urlencoded; charset=utf-8",
-                                               "Accept: application/xml", NULL };
+        const char *headers[3 + SIGV4_OUT_HEADERS_MAX] = { "Content-Type: " CONTENT_TYPE, "Accept: application/xml" };
+        sigv4_signed *sig = NULL;
+        int r = 0;
+
         creds_secret_free(s->body);
         s->body = NULL;
         s->body_len = 0;
+        if (s->assume) {
+                r = sign(s, &sig);
+                if (r < 0) {
+                        fetch_fail(s, r, "%s could not be signed: %s", s->name, strerror(-r));
+                        return;
+                }
+                for (size_t i = 0; i < sig->n_header_lines; i++)
+                        headers[2 + i] = sig->header_lines[i];
+        }
         char *url = xasprintf("%s/", s->endpoint);
         http_request_opts o = {
                 .method = HTTP_POST,
@@ -270,8 +325,9 @@ static void post(sts *s) {
                 .on_done = on_done,
                 .userdata = s,
         };
-        int r = url ? http_request_start(s->http, &o, NULL) : -ENOMEM;
+        r = url ? http_request_start(s->http, &o, NULL) : -ENOMEM;
         free(url);
+        sigv4_signed_free(sig);
         if (r < 0)
                 fetch_fail(s, r, "%s could not be asked: %s", s->name, strerror(-r));
 }
@@ -279,15 +335,27 @@ static void post(sts *s) {
 static void sts_fetch(creds *k, void *source) {
         sts *s = source;
         char *token = NULL, session[64];
-        int r = read_token(s->token_file, &token);
+        int r;
 
+        if (!s->session_name)
+                snprintf(session, sizeof(session), "fds-session-%" PRId64, creds_now(k));
+        if (s->assume) {
+                s->form = sts_assume_role_body(s->role_arn, s->session_name ? s->session_name : session,
+                                               s->external_id);
+                if (!s->form) {
+                        fetch_end(s, -ENOMEM, NULL);
+                        return;
+                }
+                s->attempt = 1;
+                post(s);
+                return;
+        }
+        r = read_token(s->token_file, &token);
         if (r < 0) {
                 fetch_fail(s, r == -EBADMSG ? -EBADMSG : r, "%s: the web identity token file '%s' %s", s->name,
                            s->token_file, r == -EBADMSG ? "is empty or too long" : strerror(-r));
                 return;
         }
-        if (!s->session_name)
-                snprintf(session, sizeof(session), "fds-session-%" PRId64, creds_now(k));
         s->form = sts_web_identity_body(s->role_arn, s->session_name ? s->session_name : session, token);
         creds_secret_free(token);
         if (!s->form) {
@@ -304,6 +372,11 @@ static void sts_free(sts *s) {
         free(s->role_arn);
         free(s->session_name);
         free(s->token_file);
+        free(s->key_id);
+        creds_secret_free(s->secret);
+        creds_secret_free(s->token);
+        free(s->region);
+        free(s->external_id);
         free(s->name);
         free(s);
 }
@@ -326,30 +399,41 @@ static const creds_ops sts_ops = {
         .close = sts_close_source,
 };
 
-int sts_web_identity_new(uv_loop_t *loop, const sts_config *c, creds **ret) {
+static char *dup_opt(const char *v, bool *failed) {
+        char *d = v && *v ? strdup(v) : NULL;
+        if (v && *v && !d)
+                *failed = true;
+        return d;
+}
+
+static int sts_new(uv_loop_t *loop, const sts_config *c, bool assume, creds **ret) {
         http_client_config hc = {
-                .connect_timeout_ms = c && c->connect_timeout_ms > 0 ? c->connect_timeout_ms : 5000,
+                .connect_timeout_ms = c->connect_timeout_ms > 0 ? c->connect_timeout_ms : 5000,
                 .low_speed_limit = 1,
                 .low_speed_time = 10,
                 .max_total_connections = 2,
         };
+        bool failed = false;
         sts *s;
         int r;
 
-        if (!loop || !c || !c->endpoint || !c->role_arn || !c->token_file || !*c->role_arn || !*c->token_file ||
-            (strncmp(c->endpoint, "http://", 7) != 0 && strncmp(c->endpoint, "https://", 8) != 0))
-                return -EINVAL;
         s = calloc(1, sizeof(*s));
         if (!s)
                 return -ENOMEM;
+        s->assume = assume;
         s->attempts = c->attempts ? c->attempts : 3;
         s->endpoint = strndup(c->endpoint, strlen(c->endpoint) - (c->endpoint[strlen(c->endpoint) - 1] == '/'));
-        s->role_arn = strdup(c->role_arn);
-        s->session_name = c->role_session_name && *c->role_session_name ? strdup(c->role_session_name) : NULL;
-        s->token_file = strdup(c->token_file);
-        s->name = xasprintf("STS AssumeRoleWithWebIdentity at %s (role '%s')", c->endpoint, c->role_arn);
-        if (!s->endpoint || !s->role_arn || !s->token_file || !s->name ||
-            (c->role_session_name && *c->role_session_name && !s->session_name)) {
+        s->role_arn = dup_opt(c->role_arn, &failed);
+        s->session_name = dup_opt(c->role_session_name, &failed);
+        s->token_file = dup_opt(c->token_file, &failed);
+        s->key_id = dup_opt(c->access_key_id, &failed);
+        s->secret = dup_opt(c->secret_access_key, &failed);
+        s->token = dup_opt(c->session_token, &failed);
+        s->region = dup_opt(c->region, &failed);
+        s->external_id = dup_opt(c->external_id, &failed);
+        s->name = xasprintf("STS %s at %s (role '%s')", assume ? "AssumeRole" : "AssumeRoleWithWebIdentity",
+                            c->endpoint, c->role_arn);
+        if (!s->endpoint || !s->name || failed) {
                 sts_free(s);
                 return -ENOMEM;
         }
@@ -367,4 +451,22 @@ int sts_web_identity_new(uv_loop_t *loop, const sts_config *c, creds **ret) {
         }
         *ret = s->k;
         return 0;
+}
+
+static bool endpoint_ok(const char *e) {
+        return e && ((strncmp(e, "http://", 7) == 0 && e[7]) || (strncmp(e, "https://", 8) == 0 && e[8]));
+}
+
+int sts_web_identity_new(uv_loop_t *loop, const sts_config *c, creds **ret) {
+        if (!loop || !c || !endpoint_ok(c->endpoint) || !c->role_arn || !*c->role_arn || !c->token_file ||
+            !*c->token_file)
+                return -EINVAL;
+        return sts_new(loop, c, false, ret);
+}
+
+int sts_assume_role_new(uv_loop_t *loop, const sts_config *c, creds **ret) {
+        if (!loop || !c || !endpoint_ok(c->endpoint) || !c->role_arn || !*c->role_arn || !c->access_key_id ||
+            !*c->access_key_id || !c->secret_access_key || !*c->secret_access_key || !c->region || !*c->region)
+                return -EINVAL;
+        return sts_new(loop, c, true, ret);
 }

@@ -2,14 +2,16 @@
 #pragma once
 
 /*
- * Credentials of a role assumed with a web identity token, as Kubernetes
- * service accounts get them (EKS IRSA): an unsigned STS call,
+ * Credentials of a role from STS: AssumeRole signed (SigV4, service "sts")
+ * with the keys of a profile's source_profile or of the environment, or
+ * AssumeRoleWithWebIdentity with a web identity token, as Kubernetes
+ * service accounts get them (EKS IRSA), an unsigned call:
  *
  *   POST ENDPOINT/   Content-Type: application/x-www-form-urlencoded
  *   Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=...
  *          &RoleSessionName=...&WebIdentityToken=...
  *
- * answered with <AssumeRoleWithWebIdentityResponse> holding
+ * answered with <AssumeRoleWithWebIdentityResponse> (<AssumeRoleResponse>) holding
  * Credentials/{AccessKeyId,SecretAccessKey,SessionToken,Expiration}, or an
  * <ErrorResponse> whose Code and Message go into the error. The token file
  * is read at every fetch: the kubelet rotates it. Kept and refreshed as
@@ -28,7 +30,12 @@ typedef struct sts_config {
         const char *endpoint;          /* http[s]://host[:port] of STS, copied */
         const char *role_arn;          /* copied */
         const char *role_session_name; /* copied; NULL: "fds-session-UNIXTIME" at each fetch */
-        const char *token_file;        /* copied */
+        const char *token_file;        /* web identity: copied */
+        /* AssumeRole instead, when access_key_id is set: signed with these
+         * for region, with external_id (NULL: none). Copied. */
+        const char *access_key_id, *secret_access_key, *session_token;
+        const char *region;
+        const char *external_id;
         long connect_timeout_ms;       /* 0: 5000 */
         unsigned attempts;             /* 0: 3 */
         int64_t (*now)(void *userdata);
@@ -47,5 +54,12 @@ typedef struct sts_config {
  */
 int sts_web_identity_new(uv_loop_t *loop, const sts_config *config, creds **ret);
 
-/* The body of the request, form-encoded; NULL on -ENOMEM. */
+/* A creds object assuming role_arn with the keys given (AssumeRole).
+ * Failures as above, beginning "STS AssumeRole at ENDPOINT (role 'ARN')";
+ * -EACCES also when STS refuses the keys (InvalidClientTokenId,
+ * SignatureDoesNotMatch, AccessDenied). */
+int sts_assume_role_new(uv_loop_t *loop, const sts_config *config, creds **ret);
+
+/* The bodies of the requests, form-encoded; NULL on -ENOMEM. */
 char *sts_web_identity_body(const char *role_arn, const char *session_name, const char *token);
+char *sts_assume_role_body(const char *role_arn, const char *session_name, const char *external_id);

@@ -343,3 +343,47 @@ def test_web_identity_refused_is_told(start_fds, rgw, s3, bucket, tmp_path, fake
     token.write_text(fake_sts.token)
     r = fds.copy([(src, f"s3://{bucket}/irsa/after-rotation")])
     assert r["summary"]["files_ok"] == 1, r
+
+
+# ---- assumed roles (RGW's own STS) -------------------------------------
+
+def assume_files(tmp_path, rgw, arn, extra=""):
+    """A credentials file with the RGW keys as profile 'base' and a config
+    whose profile 'assumer' assumes arn with them."""
+    cred = tmp_path / "credentials"
+    cred.write_text(f"[base]\naws_access_key_id = {rgw['AWS_ACCESS_KEY_ID']}\n"
+                    f"aws_secret_access_key = {rgw['AWS_SECRET_ACCESS_KEY']}\n")
+    conf = tmp_path / "config"
+    conf.write_text(f"[profile assumer]\nrole_arn = {arn}\nsource_profile = base\n"
+                    f"role_session_name = fds-it\n{extra}")
+    return dict(NO_KEYS, AWS_CONFIG_FILE=str(conf), AWS_SHARED_CREDENTIALS_FILE=str(cred),
+                AWS_PROFILE="assumer")
+
+
+def test_assume_role(start_fds, rgw, s3, bucket, tmp_path):
+    """role_arn + source_profile: fdsd signs AssumeRole with the base keys at
+    RGW's STS and moves files with the session it gets. The role may write
+    only under allowed/, which the base user could not tell apart: RGW
+    refusing denied/ shows the role's session did the work."""
+    arn = conftest_rgw.role(rgw, f"fds-{bucket}"[:60], f"arn:aws:s3:::{bucket}/allowed/*")
+    fds = start_fds("env", env=assume_files(tmp_path, rgw, arn))
+    data = pattern(7000, 4)
+    src = write(str(tmp_path / "src"), data)
+    r = fds.copy([(src, f"s3://{bucket}/allowed/a"), (src, f"s3://{bucket}/allowed/b")])
+    assert r["summary"]["files_ok"] == 2, r
+    assert s3.get_object(Bucket=bucket, Key="allowed/b")["Body"].read() == data
+    r = fds.copy([(src, f"s3://{bucket}/denied/c")])
+    assert r["summary"]["files_failed"] == 1, r
+    err = r["results"][0]["error"]
+    assert (err.get("http_status"), err.get("s3_code")) == (403, "AccessDenied"), err
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix="denied/")
+
+
+def test_assume_role_refused_is_told(start_fds, rgw, bucket, tmp_path):
+    fds = start_fds("env", env=assume_files(tmp_path, rgw, "arn:aws:iam:::role/fds-no-such-role"))
+    src = write(str(tmp_path / "src"), b"x")
+    name, params = fds.copy_error([(src, f"s3://{bucket}/k")])
+    reason = json.dumps(params)
+    assert (f"STS AssumeRole at {rgw['AWS_ENDPOINT_URL']} (role 'arn:aws:iam:::role/fds-no-such-role') "
+            "refused: ") in reason, reason
+    assert rgw["AWS_SECRET_ACCESS_KEY"] not in reason

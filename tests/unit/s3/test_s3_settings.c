@@ -981,8 +981,9 @@ START_TEST(test_credential_process) {
         ck_assert_int_eq(t_resolve(&t, NULL, "{\"profile\": \"both\"}"), 0);
         ck_assert_str_eq(t.s->credential_process, "helper-from-credentials");
 
-        ck_assert_int_eq(t_resolve(&t, NULL, "{\"profile\": \"role\"}"), -EOPNOTSUPP);
-        assert_has(t.err, "role_arn");
+        /* role_arn goes first, and without a source it is a mistake, as in botocore. */
+        ck_assert_int_eq(t_resolve(&t, NULL, "{\"profile\": \"role\"}"), -EINVAL);
+        assert_has(t.err, "profile 'role' has role_arn but neither source_profile nor credential_source");
 
         /* Keys above it in the chain win; a failed run is told with what was searched. */
         env_set(&t.env, "AWS_PROFILE", "proc");
@@ -1001,6 +1002,87 @@ START_TEST(test_credential_process) {
         free(err);
         ck_assert_int_eq(t_resolve(&t, NULL, "{\"profile\": \"keys\"}"), 0);
         ck_assert_int_eq(t.s->credentials_source, S3_CREDENTIALS_CREDENTIALS_FILE);
+        t_done(&t);
+        unlink(conf);
+        unlink(cred);
+}
+END_TEST
+
+/* botocore's AssumeRoleProvider: right after the environment's keys,
+ * role_arn signed with source_profile's keys or the environment's. */
+START_TEST(test_assume_role) {
+        char conf[PATH_MAX], cred[PATH_MAX];
+        creds_value c = { .access_key_id = "ASIAASSUMED0000001", .secret_access_key = "as", .expiration = 1 };
+        char *err = NULL;
+        T t;
+
+        temp_file(conf, sizeof(conf), "config-assume",
+                  "[profile assume]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = base\n"
+                  "external_id = ext-1\nrole_session_name = my-session\n"
+                  "aws_access_key_id = AKIAIGNORED0000001\naws_secret_access_key = x\n"
+                  "[profile self]\nrole_arn = arn:aws:iam::1:role/self\nsource_profile = self\n"
+                  "aws_access_key_id = AKIASELF0000000001\naws_secret_access_key = ss\n"
+                  "[profile envrole]\nrole_arn = arn:aws:iam::1:role/e\ncredential_source = Environment\n"
+                  "[profile imdsrole]\nrole_arn = arn:aws:iam::1:role/i\ncredential_source = Ec2InstanceMetadata\n"
+                  "[profile chain]\nrole_arn = arn:aws:iam::1:role/c\nsource_profile = assume\n"
+                  "[profile nokeys]\nrole_arn = arn:aws:iam::1:role/n\nsource_profile = empty\n"
+                  "[profile empty]\nregion = eu-west-1\n"
+                  "[profile lost]\nrole_arn = arn:aws:iam::1:role/l\nsource_profile = nowhere\n"
+                  "[profile mfa]\nrole_arn = arn:aws:iam::1:role/m\nsource_profile = base\nmfa_serial = arn:m\n");
+        temp_file(cred, sizeof(cred), "credentials-assume",
+                  "[base]\naws_access_key_id = AKIABASE0000000001\naws_secret_access_key = bs\n"
+                  "aws_session_token = bt\n");
+        t_init(&t, NULL, NULL);
+        env_set(&t.env, "AWS_CONFIG_FILE", conf);
+        env_set(&t.env, "AWS_SHARED_CREDENTIALS_FILE", cred);
+        ck_assert_int_eq(t_resolve(&t, NULL, "{\"profile\": \"assume\"}"), 0);
+        ck_assert(s3_settings_needs_imds(t.s));
+        ck_assert_str_eq(t.s->role_arn, "arn:aws:iam::1:role/r");
+        ck_assert_ptr_null(t.s->web_identity_token_file);
+        ck_assert_str_eq(t.s->source_access_key_id, "AKIABASE0000000001");
+        ck_assert_str_eq(t.s->source_secret_access_key, "bs");
+        ck_assert_str_eq(t.s->source_session_token, "bt");
+        ck_assert_str_eq(t.s->external_id, "ext-1");
+        ck_assert_str_eq(t.s->role_session_name, "my-session");
+        ck_assert_str_eq(t.s->sts_endpoint, "https://sts.us-east-1.amazonaws.com");
+        ck_assert_str_eq(t.s->credentials_origin, "role 'arn:aws:iam::1:role/r' assumed with source_profile 'base' "
+                                                  "from STS at https://sts.us-east-1.amazonaws.com, not fetched yet");
+        ck_assert_int_eq(s3_settings_apply_imds(t.s, 0, &c, NULL, &err), 0);
+        ck_assert_int_eq(t.s->credentials_source, S3_CREDENTIALS_ASSUME_ROLE);
+
+        /* A profile that is its own source uses its keys. */
+        ck_assert_int_eq(t_resolve(&t, NULL, "{\"profile\": \"self\"}"), 0);
+        ck_assert_str_eq(t.s->source_access_key_id, "AKIASELF0000000001");
+
+        /* credential_source = Environment: a profile named in the call skips
+         * the environment's own provider, so its keys sign the AssumeRole. */
+        env_set(&t.env, "AWS_ACCESS_KEY_ID", "AKIAENVIRONMENT0001");
+        env_set(&t.env, "AWS_SECRET_ACCESS_KEY", "es");
+        ck_assert_int_eq(t_resolve(&t, NULL, "{\"profile\": \"envrole\"}"), 0);
+        ck_assert_str_eq(t.s->source_access_key_id, "AKIAENVIRONMENT0001");
+        ck_assert_ptr_null(t.s->source_session_token);
+        /* Named only by AWS_PROFILE, the environment's keys come first. */
+        env_set(&t.env, "AWS_PROFILE", "envrole");
+        ck_assert_int_eq(t_resolve(&t, NULL, NULL), 0);
+        ck_assert_int_eq(t.s->credentials_source, S3_CREDENTIALS_ENVIRONMENT);
+        env_set(&t.env, "AWS_PROFILE", NULL);
+        env_set(&t.env, "AWS_ACCESS_KEY_ID", NULL);
+        env_set(&t.env, "AWS_SECRET_ACCESS_KEY", NULL);
+        ck_assert_int_eq(t_resolve(&t, NULL, "{\"profile\": \"envrole\"}"), -EINVAL);
+        assert_has(t.err, "credential_source = Environment, but AWS_ACCESS_KEY_ID");
+
+        /* What fds does not do, and mistakes, are told. */
+        ck_assert_int_eq(t_resolve(&t, NULL, "{\"profile\": \"imdsrole\"}"), -EOPNOTSUPP);
+        assert_has(t.err, "credential_source = Ec2InstanceMetadata");
+        ck_assert_int_eq(t_resolve(&t, NULL, "{\"profile\": \"chain\"}"), -EOPNOTSUPP);
+        assert_has(t.err, "which assumes a role itself");
+        ck_assert_int_eq(t_resolve(&t, NULL, "{\"profile\": \"nokeys\"}"), -EINVAL);
+        assert_has(t.err, "source_profile 'empty', which has no aws_access_key_id");
+        ck_assert_int_eq(t_resolve(&t, NULL, "{\"profile\": \"lost\"}"), -ENOENT);
+        assert_has(t.err, "source_profile 'nowhere', which neither shared file has");
+        ck_assert_int_eq(t_resolve(&t, NULL, "{\"profile\": \"mfa\"}"), -EOPNOTSUPP);
+        assert_has(t.err, "mfa_serial");
+        free(err);
         t_done(&t);
         unlink(conf);
         unlink(cred);
@@ -1035,8 +1117,7 @@ START_TEST(test_web_identity) {
 
         temp_file(conf, sizeof(conf), "config-web",
                   "[profile irsa]\nrole_arn = arn:aws:iam::1:role/from-profile\n"
-                  "web_identity_token_file = /profile/token\nrole_session_name = profile-session\n"
-                  "[profile assume]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = default\n");
+                  "web_identity_token_file = /profile/token\nrole_session_name = profile-session\n");
         temp_file(cred, sizeof(cred), "credentials-web",
                   "[default]\naws_access_key_id = AKIACREDFILE000001\naws_secret_access_key = s\n");
         t_init(&t, NULL, NULL);
@@ -1097,9 +1178,6 @@ START_TEST(test_web_identity) {
         ck_assert_str_eq(t.s->role_arn, "arn:aws:iam::1:role/from-profile");
         ck_assert_str_eq(t.s->role_session_name, "env-session");
 
-        /* A role assumed with source_profile (STS AssumeRole) is refused. */
-        ck_assert_int_eq(t_resolve(&t, NULL, "{\"profile\": \"assume\"}"), -EOPNOTSUPP);
-        assert_has(t.err, "profile 'assume' gets its credentials through role_arn (STS AssumeRole");
         free(err);
         t_done(&t);
         unlink(conf);
@@ -1141,6 +1219,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_credential_process);
         tcase_add_test(tc, test_unsupported_providers);
         tcase_add_test(tc, test_web_identity);
+        tcase_add_test(tc, test_assume_role);
         suite_add_tcase(s, tc);
         return s;
 }
