@@ -2,6 +2,7 @@
 #include "request.h"
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -244,6 +245,42 @@ static int request_begin(json_t *params, const char *const *allowed, size_t n,
         return r->entries ? 0 : -ENOMEM;
 }
 
+/* filters: absent, null, or at most FDS_FILTERS_MAX objects each with
+ * exactly one of "include" and "exclude", a pattern of 1 to 1024 bytes. */
+static bool filters_ok(const json_t *filters) {
+        size_t i;
+        json_t *f;
+
+        if (!filters || json_is_null(filters))
+                return true;
+        if (!json_is_array(filters) || json_array_size(filters) > FDS_FILTERS_MAX)
+                return false;
+        json_array_foreach(filters, i, f) {
+                json_t *in = json_object_get(f, "include"), *ex = json_object_get(f, "exclude");
+                json_t *g = in ? in : ex;
+                if (!json_is_object(f) || json_object_size(f) != 1 || !json_is_string(g) ||
+                    json_string_length(g) == 0 || json_string_length(g) > 1024 || has_nul(g))
+                        return false;
+        }
+        return true;
+}
+
+bool fds_entry_wanted(const fds_entry *e, const char *rel) {
+        bool wanted = true;
+        size_t i;
+        json_t *f;
+
+        /* As aws s3 cp: every file to begin with, and each filter that
+         * matches has the say over those before it. */
+        json_array_foreach(e->filters, i, f) {
+                json_t *in = json_object_get(f, "include");
+                const char *g = json_string_value(in ? in : json_object_get(f, "exclude"));
+                if (fnmatch(g, rel, 0) == 0)
+                        wanted = in != NULL;
+        }
+        return wanted;
+}
+
 /* Destinations are compared after lexical normalization, so "/a//b" and
  * "/a/./b" count as the same file. A JSON object serves as the string set. */
 static int dst_key(const fds_location *l, char **ret) {
@@ -276,18 +313,26 @@ int fds_request_parse_copy(json_t *params, const fds_request_limits *lim, fds_re
         json_t *c;
         json_array_foreach(copies, i, c) {
                 const char *src, *dst;
-                json_t *rec = NULL;
+                json_t *rec = NULL, *filters = NULL;
                 if (!json_is_object(c) ||
-                    json_unpack(c, "{s:s, s:s, s?o}", "src", &src, "dst", &dst, "recursive", &rec) < 0 ||
-                    json_object_size(c) != 2 + (json_object_get(c, "recursive") != NULL) ||
-                    (rec && !json_is_boolean(rec) && !json_is_null(rec))) {
+                    json_unpack(c, "{s:s, s:s, s?o, s?o}", "src", &src, "dst", &dst, "recursive", &rec, "filters",
+                                &filters) < 0 ||
+                    json_object_size(c) != (size_t) 2 + (json_object_get(c, "recursive") != NULL) +
+                                                   (json_object_get(c, "filters") != NULL) ||
+                    (rec && !json_is_boolean(rec) && !json_is_null(rec)) || !filters_ok(filters)) {
                         char name[48];
-                        snprintf(name, sizeof(name), "copies[%zu]", i);
+                        snprintf(name, sizeof(name), "copies[%zu]%s", i, filters_ok(filters) ? "" : ".filters");
                         q = bad_param(ret_param, name);
                         goto out;
                 }
                 fds_entry *e = &r.entries[r.n_entries++];
                 *e = (fds_entry){ .index = (uint32_t) i, .src = src, .dst = dst, .recursive = json_is_true(rec) };
+                if (json_array_size(filters) > 0) {
+                        e->filters = filters;
+                        if (!e->recursive && (q = fds_problem_add(r.problems, e, src,
+                                                                  "filters apply to recursive copies only")) < 0)
+                                goto out;
+                }
                 if ((q = entry_location(r.problems, e, src, json_object_get(c, "src"), lim, &e->src_loc)) < 0 ||
                     (q = entry_location(r.problems, e, dst, json_object_get(c, "dst"), lim, &e->dst_loc)) < 0)
                         goto out;

@@ -37,8 +37,18 @@ typedef struct fds_entry {
         fds_location src_loc;
         fds_location dst_loc;
         bool recursive;       /* Copy: src is a directory or an S3 prefix */
+        const json_t *filters; /* recursive Copy: [{"include": GLOB} | {"exclude": GLOB}], borrowed; NULL: all */
         bool owned;           /* src and dst are malloc'd (entries made by expansion) */
 } fds_entry;
+
+/* Filters one entry may have. */
+#define FDS_FILTERS_MAX 100
+
+/* Whether a file found under a recursive entry, at rel (its path below the
+ * source directory or prefix), is copied: as aws s3 cp --include/--exclude,
+ * all files unless a filter says otherwise, and of the filters whose glob
+ * (fnmatch(3), '*' matching '/' too) matches rel, the last decides. */
+bool fds_entry_wanted(const fds_entry *e, const char *rel);
 
 typedef struct fds_request {
         fds_entry *entries;

@@ -30,6 +30,8 @@ typedef struct args {
         bool json;
         bool quiet;
         bool recursive;
+        fds_filter *filters; /* --include/--exclude, in order */
+        size_t n_filters;
         s3_flags s3;
         fds_options *options;
 } args;
@@ -69,6 +71,9 @@ static void usage(FILE *f) {
               "  -b, --batch FILE       read the pairs to copy from FILE\n"
               "  -r, --recursive        SRC is a directory or s3:// prefix: copy every file\n"
               "                         under it into DST, keeping relative paths\n"
+              "      --exclude GLOB     with -r: leave out files whose path below SRC matches\n"
+              "      --include GLOB     with -r: take them back; as in aws s3 cp, the last\n"
+              "                         matching --exclude/--include decides (* matches /)\n"
               "  -p, --parallelism N    files in flight at once (daemon default if unset)\n"
               "      --no-validate      start at once; a missing source fails only its file\n"
               "      --max-attempts N   tries per S3 request (default 5)\n"
@@ -149,6 +154,8 @@ enum {
         OPT_REGION,
         OPT_PROFILE,
         OPT_PATH_STYLE,
+        OPT_INCLUDE,
+        OPT_EXCLUDE,
 };
 
 /* 0 to run a command, 1 when --help/--version was answered, <0 on error. */
@@ -157,6 +164,8 @@ static const struct option longopts[] = {
         { "batch",       required_argument, NULL, 'b' },
         { "parallelism", required_argument, NULL, 'p' },
         { "recursive",   no_argument,       NULL, 'r' },
+        { "include",     required_argument, NULL, OPT_INCLUDE },
+        { "exclude",     required_argument, NULL, OPT_EXCLUDE },
         { "no-validate", no_argument,       NULL, OPT_NO_VALIDATE },
         { "max-attempts",required_argument, NULL, OPT_MAX_ATTEMPTS },
         { "endpoint",    required_argument, NULL, OPT_ENDPOINT },
@@ -186,6 +195,17 @@ static int parse_call_option(int c, const char *arg, args *a) {
         case 'r':
                 a->recursive = true;
                 return 1;
+        case OPT_INCLUDE:
+        case OPT_EXCLUDE: {
+                if (!*arg)
+                        return usage_error("--%s wants a glob", c == OPT_INCLUDE ? "include" : "exclude");
+                fds_filter *f = realloc(a->filters, (a->n_filters + 1) * sizeof(*f));
+                if (!f)
+                        return usage_error("out of memory");
+                a->filters = f;
+                a->filters[a->n_filters++] = (fds_filter){ .include = c == OPT_INCLUDE, .glob = arg };
+                return 1;
+        }
         case 'p':
                 if (parse_int(arg, 1, INT_MAX, &n) < 0)
                         return usage_error("--parallelism wants a positive integer, not '%s'", arg);
@@ -285,6 +305,8 @@ static int check_operands(const args *a) {
                 return usage_error("copy --batch takes no SRC DST");
         if (a->recursive && !copy)
                 return usage_error("--recursive is for copy, not %s", a->command);
+        if (a->n_filters > 0 && !a->recursive)
+                return usage_error("--include and --exclude go with copy --recursive");
         if (copy && !a->batch && a->n_operands != 2)
                 return usage_error("copy wants SRC DST, or --batch FILE");
         if (!copy && a->n_operands == 0)
@@ -444,6 +466,8 @@ static int copy_load(ctl *x) {
                 goto oom;
         for (i = 0; i < x->n_entries; i++) {
                 x->pairs[i].recursive = x->a.recursive;
+                x->pairs[i].filters = x->a.filters;
+                x->pairs[i].n_filters = x->a.n_filters;
                 r = path_absolute(x->entries[i].src, x->cwd, (char **) &x->pairs[i].src);
                 if (r >= 0)
                         r = path_absolute(x->entries[i].dst, x->cwd, (char **) &x->pairs[i].dst);
@@ -699,6 +723,7 @@ finish:
         free(x.pairs);
         batch_free(x.entries, x.n_entries);
         fds_options_free(x.a.options);
+        free(x.a.filters);
         free(x.cwd);
         return r;
 }

@@ -47,6 +47,22 @@ static int copy_build_request(const fds_copy_pair *pairs, size_t n, json_t **ret
                                            : json_pack("{s:s, s:s}", "src", pairs[i].src, "dst", pairs[i].dst);
                 if (!entry)
                         goto invalid;
+                if (pairs[i].n_filters > 0) {
+                        json_t *filters = json_array();
+                        for (size_t k = 0; filters && k < pairs[i].n_filters; k++) {
+                                const fds_filter *f = &pairs[i].filters[k];
+                                json_t *o = f->glob ? json_pack("{s:s}", f->include ? "include" : "exclude", f->glob)
+                                                    : NULL;
+                                if (!o || json_array_append_new(filters, o) < 0) {
+                                        json_decref(filters);
+                                        filters = NULL;
+                                }
+                        }
+                        if (!filters || json_object_set_new(entry, "filters", filters) < 0) {
+                                json_decref(entry);
+                                goto invalid;
+                        }
+                }
                 if (json_array_append_new(copies, entry) < 0) {
                         json_decref(copies);
                         return -ENOMEM;

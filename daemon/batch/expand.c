@@ -46,7 +46,11 @@ typedef struct expand_state {
         void (*done)(batch_input *b);
 } expand_state;
 
+/* rel ends at rel_len in both callers. Files the entry's filters leave out
+ * are not kept, nor counted against the limit. */
 static int found_add(expand_item *it, const char *rel, size_t rel_len, uint64_t size, const char *etag) {
+        if (it->entry->filters && !fds_entry_wanted(it->entry, rel))
+                return 0;
         if (it->n >= it->max)
                 return -E2BIG;
         if (it->n == it->cap) {

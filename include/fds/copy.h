@@ -13,6 +13,13 @@
 extern "C" {
 #endif
 
+/* A filter of a recursive pair: a glob (fnmatch(3), '*' matching '/' too)
+ * against each file's path below src, to include or to exclude. */
+typedef struct fds_filter {
+        bool include;
+        const char *glob;
+} fds_filter;
+
 /* A path is an absolute local path ("/data/a.bin") or an S3 URL
  * ("s3://bucket/key"); the daemon validates both. */
 typedef struct fds_copy_pair {
@@ -22,6 +29,11 @@ typedef struct fds_copy_pair {
          * directory or prefix to copy into: the daemon copies every file
          * under src and reports each one with this pair's index. */
         bool recursive;
+        /* Recursive only, as aws s3 cp --exclude/--include: every file
+         * unless a filter says otherwise; of the filters that match a
+         * file, the last decides. At most 100. */
+        const fds_filter *filters;
+        size_t n_filters;
 } fds_copy_pair;
 
 /* Whether a download's bytes were checked against the object's ETag. */

@@ -181,3 +181,46 @@ def test_recursive_with_bad_destination_is_a_problem_not_a_crash(fdsd, tmp_path,
         problems = e["parameters"]["problems"]
         assert [p["path"] for p in problems] == [dst], problems
         assert c.call("org.varlink.service.GetInfo")["product"] == "fdsd"
+
+
+def test_recursive_filters(client, tmp_path):
+    """filters as aws s3 cp --exclude/--include: the last matching one decides,
+    '*' crosses '/', and only the files left in are listed, counted and copied."""
+    root = str(tmp_path / "data")
+    rels = ["a.csv", "b.txt", "deep/c.csv", "deep/d.json", "tmp/e.csv", "tmp/keep.csv"]
+    for r in rels:
+        write(os.path.join(root, r), r.encode())
+    out = str(tmp_path / "out")
+    filters = [{"exclude": "*"}, {"include": "*.csv"}, {"exclude": "tmp/*"}, {"include": "tmp/keep*"}]
+    reply = client.call(f"{IFACE}.Copy", {"copies": [
+        {"src": root, "dst": out, "recursive": True, "filters": filters}]})
+    want = ["a.csv", "deep/c.csv", "tmp/keep.csv"]
+    assert reply["summary"]["files_ok"] == len(want), reply["summary"]
+    assert sorted(os.path.relpath(r["dst"], out) for r in reply["results"]) == want
+    copied = sorted(os.path.relpath(os.path.join(d, f), out) for d, _, fs in os.walk(out) for f in fs)
+    assert copied == want
+    # Malformed filters and filters on a plain copy are refused before anything moves.
+    e = client.call_error(f"{IFACE}.Copy", {"copies": [
+        {"src": root, "dst": str(tmp_path / "o2"), "recursive": True,
+         "filters": [{"include": "*", "exclude": "x"}]}]})
+    assert e["error"] == "org.varlink.service.InvalidParameter", e
+    assert e["parameters"] == {"parameter": "copies[0].filters"}, e
+    e = client.call_error(f"{IFACE}.Copy", {"copies": [
+        {"src": os.path.join(root, "a.csv"), "dst": str(tmp_path / "o3"), "filters": [{"exclude": "*"}]}]})
+    assert e["error"] == INVALID_REQUEST
+    assert e["parameters"]["problems"][0]["reason"] == "filters apply to recursive copies only", e
+    assert not os.path.exists(str(tmp_path / "o2")) and not os.path.exists(str(tmp_path / "o3"))
+
+
+def test_fdsctl_include_exclude(run_fdsctl, tmp_path):
+    need_fdsctl()
+    root = str(tmp_path / "data")
+    for r in ["x/1.log", "x/2.log", "x/keep.txt", "y.log"]:
+        write(os.path.join(root, r), r.encode())
+    p = run_fdsctl("copy", "-r", "--exclude", "*.log", "--include", "x/2.*", root, str(tmp_path / "out"))
+    assert p.returncode == 0, p.stderr
+    out = str(tmp_path / "out")
+    copied = sorted(os.path.relpath(os.path.join(d, f), out) for d, _, fs in os.walk(out) for f in fs)
+    assert copied == ["x/2.log", "x/keep.txt"]
+    p = run_fdsctl("copy", "--exclude", "*", root + "/y.log", str(tmp_path / "z"))
+    assert p.returncode == 2 and b"--include and --exclude go with copy --recursive" in p.stderr, p.stderr

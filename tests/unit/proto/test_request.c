@@ -130,6 +130,53 @@ START_TEST(test_files_entries_follow_the_object_order) {
 }
 END_TEST
 
+/* aws s3 cp --exclude/--include: all unless a filter says otherwise, the
+ * last matching filter decides, '*' matches '/' too. */
+START_TEST(test_filters) {
+        json_t *params = json("{\"copies\": [{\"src\": \"/in\", \"dst\": \"/out\", \"recursive\": true,"
+                              " \"filters\": [{\"exclude\": \"*\"}, {\"include\": \"*.csv\"},"
+                              " {\"exclude\": \"tmp/*\"}, {\"include\": \"tmp/keep?.csv\"}]},"
+                              " {\"src\": \"/a\", \"dst\": \"/b\", \"recursive\": true, \"filters\": []},"
+                              " {\"src\": \"/c\", \"dst\": \"/d\", \"filters\": [{\"exclude\": \"x\"}]}]}");
+        static const struct {
+                const char *rel;
+                bool wanted;
+        } cases[] = {
+                { "a.csv", true },          { "deep/er/b.csv", true }, { "a.txt", false },
+                { "tmp/c.csv", false },     { "tmp/keep1.csv", true }, { "tmp/keep12.csv", false },
+                { "csv", false },           { "tmp/deep/x.csv", false },
+        };
+        fds_request req;
+
+        copy_ok(params, &default_limits, &req);
+        ck_assert_ptr_nonnull(req.entries[0].filters);
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+                ck_assert_msg(fds_entry_wanted(&req.entries[0], cases[i].rel) == cases[i].wanted, "%s",
+                              cases[i].rel);
+        /* No filters: everything. Filters on a plain copy: a problem of that entry. */
+        ck_assert_ptr_null(req.entries[1].filters);
+        ck_assert(fds_entry_wanted(&req.entries[1], "anything"));
+        expect_problems("plain", &req, "[{\"index\": 2, \"path\": \"/c\", \"reason\": \"filters apply to "
+                                       "recursive copies only\"}]");
+        fds_request_done(&req);
+        json_decref(params);
+
+        /* Malformed filters are the caller's mistake, named. */
+        expect_invalid_parameter(true, "{\"copies\": [{\"src\": \"/a\", \"dst\": \"/b\", \"filters\": {}}]}",
+                                 "copies[0].filters");
+        expect_invalid_parameter(true,
+                                 "{\"copies\": [{\"src\": \"/a\", \"dst\": \"/b\", \"filters\": "
+                                 "[{\"include\": \"x\", \"exclude\": \"y\"}]}]}",
+                                 "copies[0].filters");
+        expect_invalid_parameter(true,
+                                 "{\"copies\": [{\"src\": \"/a\", \"dst\": \"/b\", \"filters\": [{\"only\": \"x\"}]}]}",
+                                 "copies[0].filters");
+        expect_invalid_parameter(true,
+                                 "{\"copies\": [{\"src\": \"/a\", \"dst\": \"/b\", \"filters\": [{\"include\": \"\"}]}]}",
+                                 "copies[0].filters");
+}
+END_TEST
+
 START_TEST(test_shape_errors_name_the_parameter) {
         expect_invalid_parameter(true, "{}", "copies");
         expect_invalid_parameter(true, "{\"copies\": [{\"src\": \"/a\", \"dst\": \"/b\"}, 3]}", "copies[1]");
@@ -604,6 +651,7 @@ static Suite *request_suite(void) {
         tcase_add_test(entries, test_copy_entries_are_borrowed_and_parsed);
         tcase_add_test(entries, test_files_entries_follow_the_object_order);
         tcase_add_test(entries, test_shape_errors_name_the_parameter);
+        tcase_add_test(entries, test_filters);
         tcase_add_test(entries, test_shape_error_after_problems_is_still_an_error);
         tcase_add_test(entries, test_duplicate_destination_names_the_first);
         tcase_add_test(entries, test_too_many_entries_is_one_problem_of_the_whole_call);
