@@ -82,7 +82,7 @@ static int int_field(json_t *v, long long min, long long max, long long *ret) {
 static int transfer_options_parse(json_t *t, fds_options *o, char **ret_param) {
         const char *k;
         json_t *v;
-        long long n;
+        long long n = 0;
 
         if (!json_is_object(t))
                 return bad_param(ret_param, "options.transfer");
@@ -140,12 +140,13 @@ int fds_options_parse(json_t *options, fds_options *ret, char **ret_param) {
                 /* Every option is nullable (?type): null means absent. */
                 if (json_is_null(v) && (strcmp(k, "parallelism") == 0 || strcmp(k, "max_bytes") == 0 ||
                                         strcmp(k, "s3") == 0 || strcmp(k, "transfer") == 0 ||
-                                        strcmp(k, "validate") == 0 || strcmp(k, "verify") == 0))
+                                        strcmp(k, "validate") == 0 || strcmp(k, "verify") == 0 ||
+                                        strcmp(k, "dry_run") == 0))
                         continue;
-                if (strcmp(k, "verify") == 0) {
+                if (strcmp(k, "verify") == 0 || strcmp(k, "dry_run") == 0) {
                         if (!json_is_boolean(v))
-                                return bad_param(ret_param, "options.verify");
-                        o.verify = json_is_true(v);
+                                return bad_param2(ret_param, "options", k);
+                        *(k[0] == 'v' ? &o.verify : &o.dry_run) = json_is_true(v);
                         continue;
                 }
                 if (strcmp(k, "validate") == 0) {
@@ -173,6 +174,9 @@ int fds_options_parse(json_t *options, fds_options *ret, char **ret_param) {
                 } else
                         return bad_param2(ret_param, "options", k);
         }
+        /* What a dry run reports is what validation found. */
+        if (o.dry_run)
+                o.no_validate = false;
         *ret = o;
         return 0;
 }

@@ -26,6 +26,7 @@ typedef struct fds_options {
         unsigned max_concurrency;     /* 0: default */
         uint64_t max_bandwidth;       /* bytes/s for this call; 0: no cap */
         bool verify;                  /* local copies: compare after copying */
+        bool dry_run;                 /* Copy: validate and report, move nothing */
         bool no_validate;      /* validate: false — skip the existence pass */
 } fds_options;
 

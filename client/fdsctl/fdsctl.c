@@ -30,6 +30,7 @@ typedef struct args {
         bool json;
         bool quiet;
         bool recursive;
+        bool dry_run;
         fds_filter *filters; /* --include/--exclude, in order */
         size_t n_filters;
         s3_flags s3;
@@ -71,6 +72,7 @@ static void usage(FILE *f) {
               "  -b, --batch FILE       read the pairs to copy from FILE\n"
               "  -r, --recursive        SRC is a directory or s3:// prefix: copy every file\n"
               "                         under it into DST, keeping relative paths\n"
+              "      --dry-run          validate and list what would be copied; move nothing\n"
               "      --exclude GLOB     with -r: leave out files whose path below SRC matches\n"
               "      --include GLOB     with -r: take them back; as in aws s3 cp, the last\n"
               "                         matching --exclude/--include decides (* matches /)\n"
@@ -156,6 +158,7 @@ enum {
         OPT_PATH_STYLE,
         OPT_INCLUDE,
         OPT_EXCLUDE,
+        OPT_DRY_RUN,
 };
 
 /* 0 to run a command, 1 when --help/--version was answered, <0 on error. */
@@ -166,6 +169,7 @@ static const struct option longopts[] = {
         { "recursive",   no_argument,       NULL, 'r' },
         { "include",     required_argument, NULL, OPT_INCLUDE },
         { "exclude",     required_argument, NULL, OPT_EXCLUDE },
+        { "dry-run",     no_argument,       NULL, OPT_DRY_RUN },
         { "no-validate", no_argument,       NULL, OPT_NO_VALIDATE },
         { "max-attempts",required_argument, NULL, OPT_MAX_ATTEMPTS },
         { "endpoint",    required_argument, NULL, OPT_ENDPOINT },
@@ -195,6 +199,10 @@ static int parse_call_option(int c, const char *arg, args *a) {
         case 'r':
                 a->recursive = true;
                 return 1;
+        case OPT_DRY_RUN:
+                a->dry_run = true;
+                r = fds_options_set_bool(a->options, "dry_run", true);
+                break;
         case OPT_INCLUDE:
         case OPT_EXCLUDE: {
                 if (!*arg)
@@ -307,6 +315,8 @@ static int check_operands(const args *a) {
                 return usage_error("--recursive is for copy, not %s", a->command);
         if (a->n_filters > 0 && !a->recursive)
                 return usage_error("--include and --exclude go with copy --recursive");
+        if (a->dry_run && !copy)
+                return usage_error("--dry-run is for copy, not %s", a->command);
         if (copy && !a->batch && a->n_operands != 2)
                 return usage_error("copy wants SRC DST, or --batch FILE");
         if (!copy && a->n_operands == 0)
@@ -497,7 +507,8 @@ static int copy_on_result(const fds_copy_result *res, void *userdata) {
                         return -ENOMEM;
                 print_file_error(what, &res->error, res->attempts);
                 free(what);
-        }
+        } else if (x->a.dry_run && !x->a.json && !x->a.quiet)
+                printf("would copy %s -> %s (%" PRIu64 " bytes)\n", res->src, res->dst, res->bytes);
         if (x->a.json) {
                 json_t *o = json_pack("{s:I, s:s, s:s, s:b, s:I}", "index", (json_int_t) res->index, "src",
                                       res->src, "dst", res->dst, "ok", res->ok, "bytes",
@@ -538,10 +549,13 @@ static int cmd_copy(ctl *x) {
                 return EXIT_USAGE;
         }
         if (x->a.json)
-                print_json_line(json_pack("{s:{s:I, s:I, s:I, s:f}}", "summary", "files_ok",
+                print_json_line(json_pack("{s:{s:I, s:I, s:I, s:f, s:b}}", "summary", "files_ok",
                                           (json_int_t) sum.files_ok, "files_failed",
                                           (json_int_t) sum.files_failed, "bytes", (json_int_t) sum.bytes,
-                                          "seconds", sum.seconds));
+                                          "seconds", sum.seconds, "dry_run", x->a.dry_run));
+        else if (!x->a.quiet && x->a.dry_run)
+                printf("dry run: %" PRIu64 " file%s, %" PRIu64 " bytes would be copied; nothing was\n",
+                       sum.files_ok, sum.files_ok == 1 ? "" : "s", sum.bytes);
         else if (!x->a.quiet && sum.files_failed == 0)
                 printf("%" PRIu64 " file%s, %" PRIu64 " bytes in %.2f s\n", sum.files_ok,
                        sum.files_ok == 1 ? "" : "s", sum.bytes, sum.seconds);

@@ -230,8 +230,11 @@ static void batch_file_finish(batch *b, job_file *f) {
         if (f->err.code == FDS_CODE_OK) {
                 b->files_ok++;
                 b->bytes += f->bytes;
-                b->in.engine->stats.files_ok++;
-                b->in.engine->stats.bytes += f->bytes;
+                /* A dry run moved nothing: the daemon's counters stay. */
+                if (!b->in.req.options.dry_run) {
+                        b->in.engine->stats.files_ok++;
+                        b->in.engine->stats.bytes += f->bytes;
+                }
         } else {
                 b->files_failed++;
                 b->in.engine->stats.files_failed++;
@@ -323,6 +326,18 @@ static void batch_validated(batch *b) {
                         batch_file_finish(b, &b->in.files[i]);
         if (r < 0) {
                 batch_end(b, r);
+                return;
+        }
+        if (b->in.kind == TRANSFER_COPY && b->in.req.options.dry_run) {
+                /* Each file as it would go, with the size validation saw. */
+                for (size_t i = 0; i < b->in.n_files; i++)
+                        if (b->in.files[i].state == FILE_PENDING) {
+                                b->in.files[i].bytes = b->in.files[i].src_size;
+                                batch_file_finish(b, &b->in.files[i]);
+                        }
+                b->next = b->in.n_files;
+                b->running = true;
+                batch_check_end(b); /* may free b */
                 return;
         }
         batch_run(b);

@@ -62,9 +62,14 @@ static json_t *copy_result_json(const job_file *f) {
 }
 
 static json_t *summary_json(const batch *b) {
-        return json_pack("{s:I, s:I, s:I, s:f}", "files_ok", (json_int_t) b->files_ok,
-                         "files_failed", (json_int_t) b->files_failed, "bytes",
-                         (json_int_t) b->bytes, "seconds", (double) batch_elapsed_ns(b) / 1e9);
+        json_t *o = json_pack("{s:I, s:I, s:I, s:f}", "files_ok", (json_int_t) b->files_ok, "files_failed",
+                              (json_int_t) b->files_failed, "bytes", (json_int_t) b->bytes, "seconds",
+                              (double) batch_elapsed_ns(b) / 1e9);
+        if (o && b->in.req.options.dry_run && json_object_set_new(o, "dry_run", json_true()) < 0) {
+                json_decref(o);
+                o = NULL;
+        }
+        return o;
 }
 
 static json_t *copy_reply(const batch *b) {

@@ -224,3 +224,43 @@ def test_fdsctl_include_exclude(run_fdsctl, tmp_path):
     assert copied == ["x/2.log", "x/keep.txt"]
     p = run_fdsctl("copy", "--exclude", "*", root + "/y.log", str(tmp_path / "z"))
     assert p.returncode == 2 and b"--include and --exclude go with copy --recursive" in p.stderr, p.stderr
+
+
+def test_dry_run_moves_nothing(client, fdsd, tmp_path):
+    """dry_run: validated and expanded as a real call, each file reported with
+    its size, the summary marked, nothing written, the daemon's counters
+    untouched; a problem is the same error a real call would get."""
+    root = str(tmp_path / "data")
+    for r, n in [("a.csv", 10), ("sub/b.csv", 2000), ("c.txt", 5)]:
+        write(os.path.join(root, r), b"x" * n)
+    single = write(str(tmp_path / "single"), b"y" * 7)
+    out = str(tmp_path / "out")
+    before = client.call(f"{IFACE}.Status", {})
+    reply = client.call(f"{IFACE}.Copy", {"copies": [
+        {"src": root, "dst": out, "recursive": True, "filters": [{"exclude": "*.txt"}]},
+        {"src": single, "dst": str(tmp_path / "single-copy")}],
+        "options": {"dry_run": True, "validate": False}})
+    s = reply["summary"]
+    assert (s["files_ok"], s["files_failed"], s["bytes"], s.get("dry_run")) == (3, 0, 2017, True), s
+    got = sorted((os.path.relpath(r["dst"], str(tmp_path)), r["bytes"], r["ok"]) for r in reply["results"])
+    assert got == [("out/a.csv", 10, True), ("out/sub/b.csv", 2000, True), ("single-copy", 7, True)]
+    assert not os.path.exists(out) and not os.path.exists(str(tmp_path / "single-copy"))
+    assert temp_files(str(tmp_path)) == []
+    after = client.call(f"{IFACE}.Status", {})
+    assert after["files_ok"] == before["files_ok"] and after["bytes"] == before["bytes"], (before, after)
+    e = client.call_error(f"{IFACE}.Copy", {"copies": [
+        {"src": str(tmp_path / "missing"), "dst": out}], "options": {"dry_run": True}})
+    assert e["error"] == INVALID_REQUEST and e["parameters"]["problems"][0]["index"] == 0, e
+
+
+def test_fdsctl_dry_run(run_fdsctl, tmp_path):
+    need_fdsctl()
+    src = write(str(tmp_path / "a"), b"abc")
+    p = run_fdsctl("copy", "--dry-run", src, str(tmp_path / "b"))
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.decode().splitlines() == [
+        f"would copy {src} -> {tmp_path}/b (3 bytes)",
+        "dry run: 1 file, 3 bytes would be copied; nothing was"]
+    assert not os.path.exists(str(tmp_path / "b"))
+    p = run_fdsctl("size", "--dry-run", src)
+    assert p.returncode == 2 and b"--dry-run is for copy" in p.stderr, p.stderr

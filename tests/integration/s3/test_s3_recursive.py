@@ -63,3 +63,23 @@ def test_filters_that_leave_nothing(fds, bucket, tmp_path):
     r = copy_recursive(fds, root, f"s3://{bucket}/none/", [{"exclude": "*"}])
     assert r["summary"]["files_ok"] == 0 and r["summary"]["files_failed"] == 0, r
     assert r["results"] == []
+
+
+def test_dry_run_lists_what_would_move(fds, s3, bucket, tmp_path):
+    """Sizes from the listing (S3 source) and from stat (local source); no
+    object and no file appears."""
+    for i, (rel, n) in enumerate(FILES.items()):
+        s3.put_object(Bucket=bucket, Key=f"src/{rel}", Body=pattern(n, i))
+    out = str(tmp_path / "down")
+    with fds.connect() as c:
+        r = c.call("io.fds.Transfer.Copy", fds.params("copies", [
+            {"src": f"s3://{bucket}/src/", "dst": out, "recursive": True, "filters": CSV_BUT_TMP},
+            {"src": f"s3://{bucket}/src/b.txt", "dst": f"s3://{bucket}/elsewhere/b.txt"}],
+            {"dry_run": True}))
+    assert r["summary"].get("dry_run") is True, r
+    got = sorted((x["dst"], x["bytes"]) for x in r["results"])
+    want = sorted([(os.path.join(out, k), FILES[k]) for k in WANT] +
+                  [(f"s3://{bucket}/elsewhere/b.txt", FILES["b.txt"])])
+    assert got == want
+    assert not os.path.exists(out)
+    assert keys(s3, bucket, "elsewhere/") == []
