@@ -355,6 +355,9 @@ rgw frontends = beast endpoint=127.0.0.1:$HTTP_PORT tcp_nodelay=1
 # with this key, which only this throw-away cluster knows.
 rgw sts key = $(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
 rgw s3 auth use sts = true
+# Local keys first: an unknown key or a wrong secret then fails as AWS says
+# (InvalidAccessKeyId, SignatureDoesNotMatch), not as STS's AccessDenied.
+rgw s3 auth order = local, sts
 EOF
 }
 
