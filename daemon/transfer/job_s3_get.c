@@ -76,6 +76,14 @@ typedef struct get_job {
         etag_info etag;         /* from the response's ETag */
         uint64_t meta_part_size; /* fds's upload metadata: the parts' size */
         unsigned pass;          /* downloads of the file (a mismatch goes again) */
+        /* A multipart ETag is checked as the bytes arrive (worker), in parts
+         * of stream_part: the size fds uploaded with, else the call's part
+         * size; another layout needs the file read back at the end. */
+        uint64_t stream_part;
+        uint64_t part_fill;
+        unsigned parts_done;
+        uint8_t *part_digests;  /* etag.n_parts of them */
+        bool stream_off;        /* more parts than the ETag has: not this layout */
         uint8_t last[16];       /* MD5 of a pass whose multipart ETag did not match */
         bool have_last;
         unsigned attempts_before; /* tries of the passes before */
@@ -83,8 +91,45 @@ typedef struct get_job {
         bool ranged;
 } get_job;
 
+static void stream_reset(get_job *gj) {
+        gj->part_fill = 0;
+        gj->parts_done = 0;
+        gj->stream_off = false;
+}
+
+/* Worker: n bytes more of a multipart object into its part MD5s. */
+static int stream_parts(get_job *gj, const char *p, size_t n) {
+        int r = 0;
+
+        if (!gj->part_digests) {
+                gj->stream_part = gj->meta_part_size ? gj->meta_part_size
+                                                     : gj->base.env->settings.multipart_chunksize;
+                gj->part_digests = malloc((size_t) gj->etag.n_parts * 16);
+                if (!gj->part_digests || gj->stream_part == 0)
+                        return gj->part_digests ? -EINVAL : -ENOMEM;
+        }
+        while (n > 0 && r >= 0 && !gj->stream_off) {
+                if (gj->parts_done >= gj->etag.n_parts) {
+                        gj->stream_off = true;
+                        break;
+                }
+                size_t take = gj->stream_part - gj->part_fill < n ? (size_t) (gj->stream_part - gj->part_fill) : n;
+                r = md5_update(gj->md5, p, take);
+                gj->part_fill += take;
+                p += take;
+                n -= take;
+                if (r >= 0 && gj->part_fill == gj->stream_part) {
+                        r = md5_final(gj->md5, gj->part_digests + (size_t) gj->parts_done++ * 16);
+                        if (r >= 0)
+                                r = md5_reset(gj->md5);
+                        gj->part_fill = 0;
+                }
+        }
+        return r;
+}
+
 /* Worker: this buffer into the temporary (made on the first write) at its
- * offset, and into the running MD5 when there is an ETag to check it with. */
+ * offset, and into the MD5s when there is an ETag to check it with. */
 static int get_write(get_job *gj) {
         int r = 0;
 
@@ -94,16 +139,36 @@ static int get_write(get_job *gj) {
                 r = local_tmp_reset(gj->tmp);
                 if (r >= 0)
                         r = md5_reset(gj->md5);
+                stream_reset(gj);
                 gj->truncate = false;
         }
         if (r >= 0 && gj->len[gj->wbuf] > 0) {
                 r = fileio_pwrite_full(gj->tmp->fd, gj->bufs[gj->wbuf], gj->len[gj->wbuf], (off_t) gj->woff);
-                /* Only an MD5 ETag can be checked; a multipart one costs
-                 * the hashing for nothing. */
-                if (r >= 0 && (gj->check_md5 || gj->etag.kind == ETAG_MULTIPART))
+                if (r >= 0 && gj->check_md5)
                         r = md5_update(gj->md5, gj->bufs[gj->wbuf], gj->len[gj->wbuf]);
+                else if (r >= 0 && gj->etag.kind == ETAG_MULTIPART && !gj->no_md5)
+                        r = stream_parts(gj, gj->bufs[gj->wbuf], gj->len[gj->wbuf]);
         }
         return r;
+}
+
+/* Worker, at the end: whether the streamed part MD5s give the ETag. */
+static int stream_matches(get_job *gj) {
+        uint8_t d[16];
+        int r = 0;
+
+        if (gj->stream_off || !gj->part_digests)
+                return 0;
+        if (gj->part_fill > 0) {
+                r = md5_final(gj->md5, gj->part_digests + (size_t) gj->parts_done++ * 16);
+                if (r >= 0)
+                        r = md5_reset(gj->md5);
+                gj->part_fill = 0;
+        }
+        if (r < 0 || gj->parts_done != gj->etag.n_parts)
+                return r;
+        r = etag_combine(gj->part_digests, gj->etag.n_parts, d);
+        return r < 0 ? r : memcmp(d, gj->etag.digest, 16) == 0;
 }
 
 /* End to end: the bytes on disk hash to what the server stored. */
@@ -128,18 +193,24 @@ static int get_verify_multipart(get_job *gj) {
         uint64_t hint = gj->meta_part_size ? gj->meta_part_size : gj->base.env->settings.multipart_chunksize;
         unsigned n = etag_layouts(gj->file_off, gj->etag.n_parts, hint, layouts);
         uint8_t d[16];
-        int r;
+        int r = stream_matches(gj);
 
+        if (r != 0) {
+                gj->checked = r > 0;
+                return r < 0 ? r : 0;
+        }
         if (n == 0)
                 return 0;
-        r = etag_check_layouts(gj->tmp->fd, gj->file_off, &gj->etag, layouts, n, 0);
+        /* Read back for the other layouts (the streamed one is first). */
+        r = etag_check_layouts(gj->tmp->fd, gj->file_off, &gj->etag, layouts, n,
+                               layouts[0] == gj->stream_part && !gj->stream_off ? 1 : 0);
         if (r > 0)
                 gj->checked = true;
         if (r != 0)
                 return r < 0 ? r : 0;
         /* No layout matched. Twice with the same bytes: the parts were not
          * of one size, and there is nothing to check. */
-        r = md5_final(gj->md5, d);
+        r = md5_file_digest(gj->tmp->fd, gj->file_off, d);
         if (r < 0)
                 return r;
         if (!gj->have_last || memcmp(d, gj->last, 16) != 0) {
@@ -194,6 +265,7 @@ static bool get_again(get_job *gj) {
         gj->mismatch = gj->checked = false;
         gj->check_md5 = false;
         gj->etag = (etag_info){ .kind = ETAG_OPAQUE };
+        stream_reset(gj);
         if (md5_reset(gj->md5) < 0)
                 return false;
         get_begin(gj);
@@ -221,6 +293,7 @@ static void get_end(get_job *gj) {
         free(gj->bufs[0]);
         free(gj->bufs[1]);
         md5_free(gj->md5);
+        free(gj->part_digests);
         budget_release(gj->base.env->shared->buffers, &gj->mem);
         job_done(&gj->base);
 }
