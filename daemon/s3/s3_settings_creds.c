@@ -127,19 +127,18 @@ static int profile_keys(const resolver *rs, const char *name, const char *k[3], 
         return 0;
 }
 
-/* A role assumed with another identity's keys (botocore's AssumeRoleProvider,
- * right after the environment's keys): role_arn with source_profile (that
- * profile's keys) or credential_source = Environment. 1 when STS is to be
- * asked. */
-static int assume_role_credentials(resolver *rs) {
-        const char *arn = profile_value(rs, K_ROLE_ARN), *src = profile_value(rs, K_SOURCE_PROFILE);
-        const char *cs = profile_value(rs, K_CREDENTIAL_SOURCE), *k[3] = { NULL, NULL, NULL }, *from;
+static int container_credentials(resolver *rs);
+
+/* What signs a profile's AssumeRole: source_profile's keys or the
+ * environment's (into k, *ret_from naming them), or credentials fds fetches
+ * first (credential_source EcsContainer, Ec2InstanceMetadata: s's
+ * container_url or imds_endpoint, *ret_from too). 0 or an error. */
+static int role_source(resolver *rs, const char *k[3], char **ret_from) {
+        const char *src = profile_value(rs, K_SOURCE_PROFILE), *cs = profile_value(rs, K_CREDENTIAL_SOURCE);
         const file_section *sec = NULL;
         s3_settings *s = rs->s;
         int r;
 
-        if (!arn || profile_value(rs, K_WEB_IDENTITY_TOKEN_FILE))
-                return 0;
         if (src) {
                 bool found = profile_keys(rs, src, k, &sec);
                 if (!sec)
@@ -155,31 +154,69 @@ static int assume_role_credentials(resolver *rs) {
                                                       : "profile '%s' names source_profile '%s', which has no "
                                                         "aws_access_key_id and aws_secret_access_key",
                                                 s->profile, src);
-                from = src;
+                *ret_from = xasprintf("source_profile '%s'", src);
         } else if (cs && strcasecmp(cs, "Environment") == 0) {
-                k[0] = env(rs, env_names[0]);
-                k[1] = env(rs, env_names[1]);
-                k[2] = env(rs, env_names[2]);
+                for (size_t i = 0; i < 3; i++)
+                        k[i] = env(rs, env_names[i]);
                 if (!k[0] || !k[1])
                         return s3_settings_fail(rs->ret_error, -EINVAL,
                                                 "profile '%s' has credential_source = Environment, but "
                                                 "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not both set",
                                                 s->profile);
-                from = NULL;
+                *ret_from = strdup("the environment's keys");
+        } else if (cs && strcasecmp(cs, "EcsContainer") == 0) {
+                r = container_credentials(rs);
+                if (r <= 0)
+                        return r < 0 ? r
+                                     : s3_settings_fail(rs->ret_error, -EINVAL,
+                                                        "profile '%s' has credential_source = EcsContainer, but "
+                                                        "neither AWS_CONTAINER_CREDENTIALS_RELATIVE_URI nor "
+                                                        "AWS_CONTAINER_CREDENTIALS_FULL_URI is set",
+                                                        s->profile);
+                *ret_from = xasprintf("the container credentials endpoint at %s",
+                                      s3_settings_url_shown(s->container_url));
+        } else if (cs && strcasecmp(cs, "Ec2InstanceMetadata") == 0) {
+                if (is_true(env(rs, "AWS_EC2_METADATA_DISABLED")))
+                        return s3_settings_fail(rs->ret_error, -ENOKEY,
+                                                "profile '%s' has credential_source = Ec2InstanceMetadata, but "
+                                                "AWS_EC2_METADATA_DISABLED=true",
+                                                s->profile);
+                r = s3_settings_imds_endpoint(rs->ctx->getenv_fn, rs->ctx->userdata, &s->imds_endpoint,
+                                              rs->ret_error);
+                if (r < 0)
+                        return r;
+                *ret_from = xasprintf("the instance metadata service at %s", s->imds_endpoint);
         } else
                 return s3_settings_fail(rs->ret_error, cs ? -EOPNOTSUPP : -EINVAL,
-                                        cs ? "profile '%s' has credential_source = %s: fds takes only Environment "
-                                             "(or a source_profile)"
+                                        cs ? "profile '%s' has credential_source = %s: fds takes Environment, "
+                                             "EcsContainer or Ec2InstanceMetadata (or a source_profile)"
                                            : "profile '%s' has role_arn but neither source_profile nor "
                                              "credential_source",
                                         s->profile, cs ? cs : "");
-        r = s3_settings_set_string(&s->role_arn, arn);
+        return *ret_from ? 0 : -ENOMEM;
+}
+
+/* A role assumed with another identity's credentials (botocore's
+ * AssumeRoleProvider, right after the environment's keys): role_arn with
+ * source_profile or credential_source. 1 when STS is to be asked. */
+static int assume_role_credentials(resolver *rs) {
+        const char *arn = profile_value(rs, K_ROLE_ARN), *k[3] = { NULL, NULL, NULL };
+        char *from = NULL;
+        s3_settings *s = rs->s;
+        int r;
+
+        if (!arn || profile_value(rs, K_WEB_IDENTITY_TOKEN_FILE))
+                return 0;
+        r = role_source(rs, k, &from);
         if (r >= 0)
+                r = s3_settings_set_string(&s->role_arn, arn);
+        if (r >= 0 && k[0]) {
                 r = s3_settings_set_string(&s->source_access_key_id, k[0]);
-        if (r >= 0)
-                r = s3_settings_set_string(&s->source_secret_access_key, k[1]);
-        if (r >= 0 && !empty(k[2]))
-                r = s3_settings_set_string(&s->source_session_token, k[2]);
+                if (r >= 0)
+                        r = s3_settings_set_string(&s->source_secret_access_key, k[1]);
+                if (r >= 0 && !empty(k[2]))
+                        r = s3_settings_set_string(&s->source_session_token, k[2]);
+        }
         if (r >= 0 && profile_value(rs, K_ROLE_SESSION_NAME))
                 r = s3_settings_set_string(&s->role_session_name, profile_value(rs, K_ROLE_SESSION_NAME));
         if (r >= 0 && profile_value(rs, K_EXTERNAL_ID))
@@ -187,15 +224,14 @@ static int assume_role_credentials(resolver *rs) {
         if (r >= 0)
                 r = s3_settings_sts_endpoint(rs->ctx->getenv_fn, rs->ctx->userdata, s->region, &s->sts_endpoint,
                                              rs->ret_error);
-        if (r < 0)
-                return r;
-        free(s->credentials_origin);
-        s->credentials_origin = from ? xasprintf("role '%s' assumed with source_profile '%s' from STS at %s, not fetched yet",
-                                                 arn, from, s->sts_endpoint)
-                                     : xasprintf("role '%s' assumed with the environment's keys from STS at %s, not "
-                                                 "fetched yet",
-                                                 arn, s->sts_endpoint);
-        return s->credentials_origin ? 1 : -ENOMEM;
+        if (r >= 0) {
+                free(s->credentials_origin);
+                s->credentials_origin = xasprintf("role '%s' assumed with %s from STS at %s, not fetched yet", arn,
+                                                  from, s->sts_endpoint);
+                r = s->credentials_origin ? 1 : -ENOMEM;
+        }
+        free(from);
+        return r;
 }
 
 /* A role assumed with a web identity token (EKS IRSA), botocore's

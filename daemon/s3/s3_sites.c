@@ -78,16 +78,19 @@ static void on_fetched(int error, const creds_value *value, const char *message,
 
 /* What a source is, and for whom: secrets included, so never shown.
  * NULL on -ENOMEM. */
-static char *fetcher_key(const s3_settings *s, const s3_caller *caller) {
-        if (s->web_identity_token_file)
+static char *fetcher_key(const s3_settings *s, const s3_caller *caller, bool top) {
+        if (top && s->web_identity_token_file)
                 return xasprintf("sts\n%s\n%s\n%s\n%s", s->sts_endpoint, s->role_arn,
                                  s->role_session_name ? s->role_session_name : "", s->web_identity_token_file);
-        if (s->role_arn)
-                return xasprintf("assume\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s", s->sts_endpoint, s->region, s->role_arn,
-                                 s->role_session_name ? s->role_session_name : "",
-                                 s->external_id ? s->external_id : "", s->source_access_key_id,
-                                 s->source_secret_access_key, s->source_session_token ? s->source_session_token : "");
-        if (s->credential_process) /* per caller: one user's run never answers another's call */
+        if (top && s->role_arn)
+                return xasprintf("assume\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s", s->sts_endpoint, s->region,
+                                 s->role_arn, s->role_session_name ? s->role_session_name : "",
+                                 s->external_id ? s->external_id : "",
+                                 s->source_access_key_id ? s->source_access_key_id : "",
+                                 s->source_secret_access_key ? s->source_secret_access_key : "",
+                                 s->source_session_token ? s->source_session_token : "",
+                                 s->container_url ? s->container_url : "", s->imds_endpoint ? s->imds_endpoint : "");
+        if (top && s->credential_process) /* per caller: one user's run never answers another's call */
                 return xasprintf("process\n%u\n%d\n%s\n%s", caller ? (unsigned) caller->uid : (unsigned) getuid(),
                                  caller && caller->switch_user, s->profile, s->credential_process);
         return xasprintf("container\n%s\n%c%s", s->container_url, s->container_authorization_file ? 'f' : 't',
@@ -96,9 +99,13 @@ static char *fetcher_key(const s3_settings *s, const s3_caller *caller) {
                                                          : "");
 }
 
-/* A new source for s. */
-static int fetcher_new(uv_loop_t *loop, const s3_settings *s, const s3_caller *caller, creds **ret) {
-        if (s->web_identity_token_file) {
+static int fetcher_for(s3_sites *sites, const s3_settings *s, const s3_caller *caller, bool top, creds **ret);
+
+/* A new source for s. top: the call's own; false: the container endpoint
+ * or IMDS its role is assumed with. */
+static int fetcher_new(s3_sites *sites, const s3_settings *s, const s3_caller *caller, bool top, creds **ret) {
+        uv_loop_t *loop = sites->loop;
+        if (top && s->web_identity_token_file) {
                 sts_config c = {
                         .endpoint = s->sts_endpoint,
                         .role_arn = s->role_arn,
@@ -107,7 +114,14 @@ static int fetcher_new(uv_loop_t *loop, const s3_settings *s, const s3_caller *c
                 };
                 return sts_web_identity_new(loop, &c, ret);
         }
-        if (s->role_arn) {
+        if (top && s->role_arn) {
+                creds *source = NULL;
+                /* credential_source EcsContainer or Ec2InstanceMetadata: fetched first. */
+                if (!s->source_access_key_id) {
+                        int r = fetcher_for(sites, s, caller, false, &source);
+                        if (r < 0)
+                                return r;
+                }
                 sts_config c = {
                         .endpoint = s->sts_endpoint,
                         .role_arn = s->role_arn,
@@ -115,12 +129,13 @@ static int fetcher_new(uv_loop_t *loop, const s3_settings *s, const s3_caller *c
                         .access_key_id = s->source_access_key_id,
                         .secret_access_key = s->source_secret_access_key,
                         .session_token = s->source_session_token,
+                        .source = source,
                         .region = s->region,
                         .external_id = s->external_id,
                 };
                 return sts_assume_role_new(loop, &c, ret);
         }
-        if (s->credential_process) {
+        if (top && s->credential_process) {
                 credproc_config c = {
                         .command = s->credential_process,
                         .profile = s->profile,
@@ -138,14 +153,15 @@ static int fetcher_new(uv_loop_t *loop, const s3_settings *s, const s3_caller *c
         return imds_new(loop, &c, ret);
 }
 
-/* The source that fetches s's credentials, made when first needed: the
- * one IMDS client, the container endpoint's for this URL and token, STS's
- * for this role and token file or source keys, or the credential_process of
- * this profile and command for this caller. */
-static int fetcher_for(s3_sites *sites, const s3_settings *s, const s3_caller *caller, creds **ret) {
+/* The source that fetches s's credentials (top) or those its role is
+ * assumed with (!top), made when first needed: the one IMDS client, the
+ * container endpoint's for this URL and token, STS's for this role and
+ * token file or source, or the credential_process of this profile and
+ * command for this caller. */
+static int fetcher_for(s3_sites *sites, const s3_settings *s, const s3_caller *caller, bool top, creds **ret) {
         int r;
 
-        if (!s->role_arn && !s->credential_process && !s->container_url) {
+        if ((!top || !s->role_arn) && !s->credential_process && !s->container_url) {
                 if (!sites->imds) {
                         r = imds_new(sites->loop, &(imds_config){ .endpoint = s->imds_endpoint }, &sites->imds);
                         if (r < 0)
@@ -154,7 +170,7 @@ static int fetcher_for(s3_sites *sites, const s3_settings *s, const s3_caller *c
                 *ret = sites->imds;
                 return 0;
         }
-        char *key = fetcher_key(s, caller);
+        char *key = fetcher_key(s, caller, top);
         if (!key)
                 return -ENOMEM;
         for (s3_fetcher *f = sites->fetchers; f; f = f->next)
@@ -164,7 +180,7 @@ static int fetcher_for(s3_sites *sites, const s3_settings *s, const s3_caller *c
                         return 0;
                 }
         s3_fetcher *f = calloc(1, sizeof(*f));
-        r = f ? fetcher_new(sites->loop, s, caller, &f->m) : -ENOMEM;
+        r = f ? fetcher_new(sites, s, caller, top, &f->m) : -ENOMEM;
         if (r < 0) {
                 free(f);
                 creds_secret_free(key);
@@ -195,7 +211,7 @@ int s3_sites_resolve(s3_sites *sites, json_t *options_s3, const s3_caller *calle
                 return r;
         }
         creds *m;
-        r = fetcher_for(sites, s, caller, &m);
+        r = fetcher_for(sites, s, caller, true, &m);
         if (r < 0) {
                 s3_settings_free(s);
                 return r;

@@ -33,6 +33,9 @@ struct sts {
         bool assume; /* AssumeRole, signed; else AssumeRoleWithWebIdentity */
         char *endpoint, *role_arn, *session_name, *token_file;
         char *key_id, *secret, *token, *region, *external_id; /* AssumeRole */
+        creds *source;             /* AssumeRole: the keys come from it */
+        creds_wait *source_wait;
+        bool close_after_source;   /* closed while waiting for the source */
         char *name; /* "STS AssumeRoleWithWebIdentity at E (role 'R')" */
         unsigned attempts, attempt;
         char *form; /* the request body, while a fetch runs */
@@ -332,24 +335,64 @@ static void post(sts *s) {
                 fetch_fail(s, r, "%s could not be asked: %s", s->name, strerror(-r));
 }
 
+static void on_http_closed(void *userdata);
+static void assume_post(sts *s);
+
+/* The source's keys for this fetch's signature. */
+static void on_source(int error, const creds_value *v, const char *message, void *userdata) {
+        sts *s = userdata;
+        s->source_wait = NULL;
+        if (s->close_after_source) {
+                http_client_close(s->http, on_http_closed, s);
+                return;
+        }
+        if (error < 0) {
+                fetch_fail(s, error, "%s: the credentials to sign it with: %s", s->name, message);
+                return;
+        }
+        free(s->key_id);
+        creds_secret_free(s->secret);
+        creds_secret_free(s->token);
+        s->key_id = strdup(v->access_key_id);
+        s->secret = strdup(v->secret_access_key);
+        s->token = v->session_token && *v->session_token ? strdup(v->session_token) : NULL;
+        if (!s->key_id || !s->secret || (v->session_token && *v->session_token && !s->token)) {
+                fetch_end(s, -ENOMEM, NULL);
+                return;
+        }
+        assume_post(s);
+}
+
+static void assume_post(sts *s) {
+        char session[64];
+        if (!s->session_name)
+                snprintf(session, sizeof(session), "fds-session-%" PRId64, creds_now(s->k));
+        s->form = sts_assume_role_body(s->role_arn, s->session_name ? s->session_name : session, s->external_id);
+        if (!s->form) {
+                fetch_end(s, -ENOMEM, NULL);
+                return;
+        }
+        s->attempt = 1;
+        post(s);
+}
+
 static void sts_fetch(creds *k, void *source) {
         sts *s = source;
         char *token = NULL, session[64];
         int r;
 
-        if (!s->session_name)
-                snprintf(session, sizeof(session), "fds-session-%" PRId64, creds_now(k));
-        if (s->assume) {
-                s->form = sts_assume_role_body(s->role_arn, s->session_name ? s->session_name : session,
-                                               s->external_id);
-                if (!s->form) {
-                        fetch_end(s, -ENOMEM, NULL);
-                        return;
-                }
-                s->attempt = 1;
-                post(s);
+        if (s->assume && s->source) {
+                r = creds_get(s->source, on_source, s, &s->source_wait);
+                if (r < 0)
+                        fetch_fail(s, r, "%s: the credentials to sign it with: %s", s->name, strerror(-r));
                 return;
         }
+        if (s->assume) {
+                assume_post(s);
+                return;
+        }
+        if (!s->session_name)
+                snprintf(session, sizeof(session), "fds-session-%" PRId64, creds_now(k));
         r = read_token(s->token_file, &token);
         if (r < 0) {
                 fetch_fail(s, r == -EBADMSG ? -EBADMSG : r, "%s: the web identity token file '%s' %s", s->name,
@@ -391,6 +434,12 @@ static void on_http_closed(void *userdata) {
 
 static void sts_close_source(creds *k, void *source) {
         sts *s = source;
+        /* A wait on the source is answered from the loop: close after it. */
+        if (s->source_wait) {
+                s->close_after_source = true;
+                creds_wait_cancel(s->source_wait);
+                return;
+        }
         http_client_close(s->http, on_http_closed, s);
 }
 
@@ -431,6 +480,7 @@ static int sts_new(uv_loop_t *loop, const sts_config *c, bool assume, creds **re
         s->token = dup_opt(c->session_token, &failed);
         s->region = dup_opt(c->region, &failed);
         s->external_id = dup_opt(c->external_id, &failed);
+        s->source = c->source;
         s->name = xasprintf("STS %s at %s (role '%s')", assume ? "AssumeRole" : "AssumeRoleWithWebIdentity",
                             c->endpoint, c->role_arn);
         if (!s->endpoint || !s->name || failed) {
@@ -465,8 +515,9 @@ int sts_web_identity_new(uv_loop_t *loop, const sts_config *c, creds **ret) {
 }
 
 int sts_assume_role_new(uv_loop_t *loop, const sts_config *c, creds **ret) {
-        if (!loop || !c || !endpoint_ok(c->endpoint) || !c->role_arn || !*c->role_arn || !c->access_key_id ||
-            !*c->access_key_id || !c->secret_access_key || !*c->secret_access_key || !c->region || !*c->region)
+        bool keys = c && c->access_key_id && *c->access_key_id && c->secret_access_key && *c->secret_access_key;
+        if (!loop || !c || !endpoint_ok(c->endpoint) || !c->role_arn || !*c->role_arn || keys == !!c->source ||
+            !c->region || !*c->region)
                 return -EINVAL;
         return sts_new(loop, c, true, ret);
 }

@@ -31,9 +31,11 @@ typedef struct sts_config {
         const char *role_arn;          /* copied */
         const char *role_session_name; /* copied; NULL: "fds-session-UNIXTIME" at each fetch */
         const char *token_file;        /* web identity: copied */
-        /* AssumeRole instead, when access_key_id is set: signed with these
-         * for region, with external_id (NULL: none). Copied. */
+        /* AssumeRole: signed with these, or with what source gives at each
+         * fetch (borrowed; it must outlive the sts), for region, with
+         * external_id (NULL: none). Copied. */
         const char *access_key_id, *secret_access_key, *session_token;
+        creds *source;
         const char *region;
         const char *external_id;
         long connect_timeout_ms;       /* 0: 5000 */
@@ -54,7 +56,8 @@ typedef struct sts_config {
  */
 int sts_web_identity_new(uv_loop_t *loop, const sts_config *config, creds **ret);
 
-/* A creds object assuming role_arn with the keys given (AssumeRole).
+/* A creds object assuming role_arn with the keys given, or source's
+ * (AssumeRole).
  * Failures as above, beginning "STS AssumeRole at ENDPOINT (role 'ARN')";
  * -EACCES also when STS refuses the keys (InvalidClientTokenId,
  * SignatureDoesNotMatch, AccessDenied). */

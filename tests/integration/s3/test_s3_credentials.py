@@ -387,3 +387,23 @@ def test_assume_role_refused_is_told(start_fds, rgw, bucket, tmp_path):
     assert (f"STS AssumeRole at {rgw['AWS_ENDPOINT_URL']} (role 'arn:aws:iam:::role/fds-no-such-role') "
             "refused: ") in reason, reason
     assert rgw["AWS_SECRET_ACCESS_KEY"] not in reason
+
+
+def test_assume_role_with_container_credentials(start_fds, rgw, s3, bucket, tmp_path, container_endpoint):
+    """credential_source = EcsContainer: the container endpoint's keys sign the
+    AssumeRole; RGW refusing denied/ shows the role's session did the work."""
+    srv = container_endpoint
+    arn = conftest_rgw.role(rgw, f"fds-ecs-{bucket}"[:60], f"arn:aws:s3:::{bucket}/allowed/*")
+    conf = tmp_path / "config"
+    conf.write_text(f"[profile ecs]\nrole_arn = {arn}\ncredential_source = EcsContainer\n")
+    fds = start_fds("env", env=dict(NO_KEYS, AWS_CONFIG_FILE=str(conf), AWS_PROFILE="ecs",
+                                    AWS_CONTAINER_CREDENTIALS_FULL_URI=f"http://127.0.0.1:{srv.server_port}/creds",
+                                    AWS_CONTAINER_AUTHORIZATION_TOKEN=srv.token))
+    src = write(str(tmp_path / "src"), b"through the task role\n")
+    for key in ("allowed/a", "allowed/b"):
+        r = fds.copy([(src, f"s3://{bucket}/{key}")])
+        assert r["summary"]["files_ok"] == 1, r
+    r = fds.copy([(src, f"s3://{bucket}/denied/c")])
+    assert r["results"][0]["error"].get("s3_code") == "AccessDenied", r
+    # The container endpoint was asked once; the session served all three calls.
+    assert srv.seen == [("/creds", srv.token)], srv.seen

@@ -1024,6 +1024,8 @@ START_TEST(test_assume_role) {
                   "aws_access_key_id = AKIASELF0000000001\naws_secret_access_key = ss\n"
                   "[profile envrole]\nrole_arn = arn:aws:iam::1:role/e\ncredential_source = Environment\n"
                   "[profile imdsrole]\nrole_arn = arn:aws:iam::1:role/i\ncredential_source = Ec2InstanceMetadata\n"
+                  "[profile ecsrole]\nrole_arn = arn:aws:iam::1:role/ecs\ncredential_source = EcsContainer\n"
+                  "[profile oddrole]\nrole_arn = arn:aws:iam::1:role/o\ncredential_source = Somewhere\n"
                   "[profile chain]\nrole_arn = arn:aws:iam::1:role/c\nsource_profile = assume\n"
                   "[profile nokeys]\nrole_arn = arn:aws:iam::1:role/n\nsource_profile = empty\n"
                   "[profile empty]\nregion = eu-west-1\n"
@@ -1071,9 +1073,26 @@ START_TEST(test_assume_role) {
         ck_assert_int_eq(t_resolve(&t, NULL, "{\"profile\": \"envrole\"}"), -EINVAL);
         assert_has(t.err, "credential_source = Environment, but AWS_ACCESS_KEY_ID");
 
+        /* Sources fetched first: IMDS, the container endpoint. */
+        env_set(&t.env, "AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:8099");
+        ck_assert_int_eq(t_resolve(&t, NULL, "{\"profile\": \"imdsrole\"}"), 0);
+        ck_assert_str_eq(t.s->role_arn, "arn:aws:iam::1:role/i");
+        ck_assert_ptr_null(t.s->source_access_key_id);
+        ck_assert_str_eq(t.s->imds_endpoint, "http://127.0.0.1:8099");
+        assert_has(t.s->credentials_origin, "assumed with the instance metadata service at http://127.0.0.1:8099");
+        env_set(&t.env, "AWS_EC2_METADATA_DISABLED", "true");
+        ck_assert_int_eq(t_resolve(&t, NULL, "{\"profile\": \"imdsrole\"}"), -ENOKEY);
+        ck_assert_int_eq(t_resolve(&t, NULL, "{\"profile\": \"ecsrole\"}"), -EINVAL);
+        assert_has(t.err, "credential_source = EcsContainer, but neither");
+        env_set(&t.env, "AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1:8098/creds");
+        ck_assert_int_eq(t_resolve(&t, NULL, "{\"profile\": \"ecsrole\"}"), 0);
+        ck_assert_str_eq(t.s->container_url, "http://127.0.0.1:8098/creds");
+        ck_assert_str_eq(t.s->role_arn, "arn:aws:iam::1:role/ecs");
+        env_set(&t.env, "AWS_CONTAINER_CREDENTIALS_FULL_URI", NULL);
+
         /* What fds does not do, and mistakes, are told. */
-        ck_assert_int_eq(t_resolve(&t, NULL, "{\"profile\": \"imdsrole\"}"), -EOPNOTSUPP);
-        assert_has(t.err, "credential_source = Ec2InstanceMetadata");
+        ck_assert_int_eq(t_resolve(&t, NULL, "{\"profile\": \"oddrole\"}"), -EOPNOTSUPP);
+        assert_has(t.err, "credential_source = Somewhere");
         ck_assert_int_eq(t_resolve(&t, NULL, "{\"profile\": \"chain\"}"), -EOPNOTSUPP);
         assert_has(t.err, "which assumes a role itself");
         ck_assert_int_eq(t_resolve(&t, NULL, "{\"profile\": \"nokeys\"}"), -EINVAL);
