@@ -141,12 +141,12 @@ int fds_options_parse(json_t *options, fds_options *ret, char **ret_param) {
                 if (json_is_null(v) && (strcmp(k, "parallelism") == 0 || strcmp(k, "max_bytes") == 0 ||
                                         strcmp(k, "s3") == 0 || strcmp(k, "transfer") == 0 ||
                                         strcmp(k, "validate") == 0 || strcmp(k, "verify") == 0 ||
-                                        strcmp(k, "dry_run") == 0))
+                                        strcmp(k, "dry_run") == 0 || strcmp(k, "no_clobber") == 0))
                         continue;
-                if (strcmp(k, "verify") == 0 || strcmp(k, "dry_run") == 0) {
+                if (strcmp(k, "verify") == 0 || strcmp(k, "dry_run") == 0 || strcmp(k, "no_clobber") == 0) {
                         if (!json_is_boolean(v))
                                 return bad_param2(ret_param, "options", k);
-                        *(k[0] == 'v' ? &o.verify : &o.dry_run) = json_is_true(v);
+                        *(k[0] == 'v' ? &o.verify : k[0] == 'd' ? &o.dry_run : &o.no_clobber) = json_is_true(v);
                         continue;
                 }
                 if (strcmp(k, "validate") == 0) {

@@ -27,6 +27,7 @@ typedef struct fds_options {
         uint64_t max_bandwidth;       /* bytes/s for this call; 0: no cap */
         bool verify;                  /* local copies: compare after copying */
         bool dry_run;                 /* Copy: validate and report, move nothing */
+        bool no_clobber;              /* Copy: leave existing destinations alone */
         bool no_validate;      /* validate: false — skip the existence pass */
 } fds_options;
 

@@ -31,6 +31,7 @@ typedef struct args {
         bool quiet;
         bool recursive;
         bool dry_run;
+        bool no_clobber;
         fds_filter *filters; /* --include/--exclude, in order */
         size_t n_filters;
         s3_flags s3;
@@ -73,6 +74,8 @@ static void usage(FILE *f) {
               "  -r, --recursive        SRC is a directory or s3:// prefix: copy every file\n"
               "                         under it into DST, keeping relative paths\n"
               "      --dry-run          validate and list what would be copied; move nothing\n"
+              "  -n, --no-clobber       leave destinations that exist alone; reported as skipped\n"
+              "      --skip-existing    the same as --no-clobber\n"
               "      --exclude GLOB     with -r: leave out files whose path below SRC matches\n"
               "      --include GLOB     with -r: take them back; as in aws s3 cp, the last\n"
               "                         matching --exclude/--include decides (* matches /)\n"
@@ -159,6 +162,7 @@ enum {
         OPT_INCLUDE,
         OPT_EXCLUDE,
         OPT_DRY_RUN,
+        OPT_NO_CLOBBER,
 };
 
 /* 0 to run a command, 1 when --help/--version was answered, <0 on error. */
@@ -170,6 +174,8 @@ static const struct option longopts[] = {
         { "include",     required_argument, NULL, OPT_INCLUDE },
         { "exclude",     required_argument, NULL, OPT_EXCLUDE },
         { "dry-run",     no_argument,       NULL, OPT_DRY_RUN },
+        { "no-clobber",  no_argument,       NULL, 'n' },
+        { "skip-existing", no_argument,     NULL, OPT_NO_CLOBBER },
         { "no-validate", no_argument,       NULL, OPT_NO_VALIDATE },
         { "max-attempts",required_argument, NULL, OPT_MAX_ATTEMPTS },
         { "endpoint",    required_argument, NULL, OPT_ENDPOINT },
@@ -202,6 +208,11 @@ static int parse_call_option(int c, const char *arg, args *a) {
         case OPT_DRY_RUN:
                 a->dry_run = true;
                 r = fds_options_set_bool(a->options, "dry_run", true);
+                break;
+        case 'n':
+        case OPT_NO_CLOBBER:
+                a->no_clobber = true;
+                r = fds_options_set_bool(a->options, "no_clobber", true);
                 break;
         case OPT_INCLUDE:
         case OPT_EXCLUDE: {
@@ -252,7 +263,7 @@ static int parse_args(int argc, char **argv, args *a) {
         int c, r;
 
         /* Leading ':': getopt reports, fdsctl prints (as "fdsctl", not argv[0]). */
-        while ((c = getopt_long(argc, argv, ":b:p:o:s:rjqhV", longopts, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, ":b:p:o:s:rnjqhV", longopts, NULL)) >= 0) {
                 r = parse_call_option(c, optarg, a);
                 if (r != 0) {
                         if (r < 0)
@@ -317,6 +328,8 @@ static int check_operands(const args *a) {
                 return usage_error("--include and --exclude go with copy --recursive");
         if (a->dry_run && !copy)
                 return usage_error("--dry-run is for copy, not %s", a->command);
+        if (a->no_clobber && !copy)
+                return usage_error("--no-clobber is for copy, not %s", a->command);
         if (copy && !a->batch && a->n_operands != 2)
                 return usage_error("copy wants SRC DST, or --batch FILE");
         if (!copy && a->n_operands == 0)
@@ -515,6 +528,8 @@ static int copy_on_result(const fds_copy_result *res, void *userdata) {
                                       (json_int_t) res->bytes);
                 if (o && res->attempts)
                         json_object_set_new(o, "attempts", json_integer(res->attempts));
+                if (o && res->skipped)
+                        json_object_set_new(o, "skipped", json_true());
                 if (o && res->verified != FDS_VERIFIED_NA)
                         json_object_set_new(o, "verified", json_boolean(res->verified == FDS_VERIFIED_YES));
                 if (o && !res->ok)
@@ -549,13 +564,17 @@ static int cmd_copy(ctl *x) {
                 return EXIT_USAGE;
         }
         if (x->a.json)
-                print_json_line(json_pack("{s:{s:I, s:I, s:I, s:f, s:b}}", "summary", "files_ok",
+                print_json_line(json_pack("{s:{s:I, s:I, s:I, s:f, s:b, s:I}}", "summary", "files_ok",
                                           (json_int_t) sum.files_ok, "files_failed",
                                           (json_int_t) sum.files_failed, "bytes", (json_int_t) sum.bytes,
-                                          "seconds", sum.seconds, "dry_run", x->a.dry_run));
+                                          "seconds", sum.seconds, "dry_run", x->a.dry_run, "files_skipped",
+                                          (json_int_t) sum.files_skipped));
         else if (!x->a.quiet && x->a.dry_run)
                 printf("dry run: %" PRIu64 " file%s, %" PRIu64 " bytes would be copied; nothing was\n",
                        sum.files_ok, sum.files_ok == 1 ? "" : "s", sum.bytes);
+        else if (!x->a.quiet && sum.files_failed == 0 && sum.files_skipped > 0)
+                printf("%" PRIu64 " file%s (%" PRIu64 " left alone: they exist), %" PRIu64 " bytes in %.2f s\n",
+                       sum.files_ok, sum.files_ok == 1 ? "" : "s", sum.files_skipped, sum.bytes, sum.seconds);
         else if (!x->a.quiet && sum.files_failed == 0)
                 printf("%" PRIu64 " file%s, %" PRIu64 " bytes in %.2f s\n", sum.files_ok,
                        sum.files_ok == 1 ? "" : "s", sum.bytes, sum.seconds);

@@ -104,6 +104,10 @@ static int copy_parse_result(json_t *obj, size_t n, fds_copy_result *ret) {
                 return -EBADMSG;
         if (verified)
                 res.verified = json_is_true(verified) ? FDS_VERIFIED_YES : FDS_VERIFIED_NO;
+        json_t *skipped = json_object_get(obj, "skipped");
+        if (skipped && !json_is_boolean(skipped))
+                return -EBADMSG;
+        res.skipped = json_is_true(skipped);
         if (!res.ok) {
                 r = file_error_parse(json_object_get(obj, "error"), &res.error);
                 if (r < 0)
@@ -129,7 +133,9 @@ static int copy_take_result(copy_state *s, json_t *obj) {
         }
         if (res.ok)
                 s->counted.files_ok++;
-        else
+        if (res.skipped)
+                s->counted.files_skipped++;
+        if (!res.ok)
                 s->counted.files_failed++;
         s->counted.bytes += res.bytes;
         if (s->on_result) {
@@ -148,7 +154,8 @@ static int copy_parse_summary(json_t *obj, fds_copy_summary *ret) {
                 return -EBADMSG;
         if (reply_get_uint64(obj, "files_ok", &sum.files_ok) <= 0 ||
             reply_get_uint64(obj, "files_failed", &sum.files_failed) <= 0 ||
-            reply_get_uint64(obj, "bytes", &sum.bytes) <= 0)
+            reply_get_uint64(obj, "bytes", &sum.bytes) <= 0 ||
+            reply_get_uint64(obj, "files_skipped", &sum.files_skipped) < 0)
                 return -EBADMSG;
         sum.seconds = json_number_value(seconds);
         *ret = sum;

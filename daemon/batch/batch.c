@@ -66,6 +66,7 @@ static void batch_settings(batch *b, const batch_defaults *d) {
                 .max_attempts = o->max_attempts ? o->max_attempts : d->transfer.max_attempts,
                 .retry_budget_s = o->has_retry_time_budget ? o->retry_time_budget : d->transfer.retry_budget_s,
                 .verify = o->verify,
+                .no_clobber = o->no_clobber,
         };
         b->in.read_limit = d->max_read_bytes;
         if (o->max_bytes && o->max_bytes < b->in.read_limit)
@@ -230,8 +231,9 @@ static void batch_file_finish(batch *b, job_file *f) {
         if (f->err.code == FDS_CODE_OK) {
                 b->files_ok++;
                 b->bytes += f->bytes;
-                /* A dry run moved nothing: the daemon's counters stay. */
-                if (!b->in.req.options.dry_run) {
+                b->files_skipped += f->skipped;
+                /* A dry run or a skip moved nothing: the daemon's counters stay. */
+                if (!b->in.req.options.dry_run && !f->skipped) {
                         b->in.engine->stats.files_ok++;
                         b->in.engine->stats.bytes += f->bytes;
                 }
@@ -328,6 +330,12 @@ static void batch_validated(batch *b) {
                 batch_end(b, r);
                 return;
         }
+        /* no_clobber: a destination that is there is left alone, reported. */
+        for (size_t i = 0; b->in.kind == TRANSFER_COPY && i < b->in.n_files; i++)
+                if (b->in.files[i].state == FILE_PENDING && b->in.files[i].dst_exists) {
+                        b->in.files[i].skipped = true;
+                        batch_file_finish(b, &b->in.files[i]);
+                }
         if (b->in.kind == TRANSFER_COPY && b->in.req.options.dry_run) {
                 /* Each file as it would go, with the size validation saw. */
                 for (size_t i = 0; i < b->in.n_files; i++)
@@ -401,7 +409,7 @@ static void batch_validate_next(batch *b) {
                b->in.head_next < b->in.n_files) {
                 int r = validate_head_start(&b->in, &b->in.files[b->in.head_next++], on_head_done);
                 if (r > 0)
-                        b->in.validating++;
+                        b->in.validating += (unsigned) r;
         }
 }
 

@@ -44,6 +44,7 @@ struct batch {
         throttle bandwidth;         /* options.transfer.max_bandwidth */
         pace local_pace;            /* the same cap, for local copies on worker threads */
         uint64_t files_ok, files_failed, bytes;
+        uint64_t files_skipped; /* no_clobber: ok, and left alone (in files_ok too) */
         uint64_t started_ns;
         sched_client sched;         /* in the engine's scheduler while it may start files */
         list_node jobs;             /* running jobs */

@@ -2,6 +2,7 @@
 #include "validate.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -62,8 +63,13 @@ void validate_range(batch_input *b, size_t lo, size_t hi) {
                         continue;
                 if (e->src_loc.kind == FDS_LOCATION_LOCAL)
                         f->vr = source_check(e->src, &f->src_size);
-                if (b->kind == TRANSFER_COPY && e->dst_loc.kind == FDS_LOCATION_LOCAL && e->dst_loc.path)
+                if (b->kind == TRANSFER_COPY && e->dst_loc.kind == FDS_LOCATION_LOCAL && e->dst_loc.path) {
                         f->dvr = local_check_destination(e->dst);
+                        struct stat st;
+                        /* A link there counts: it is not ours to replace either. */
+                        if (b->req.options.no_clobber && f->dvr == 0 && lstat(e->dst, &st) == 0)
+                                f->dst_exists = true;
+                }
         }
 }
 
@@ -162,7 +168,8 @@ static int copy_collect(batch_input *b) {
                         r = fds_problem_add(all, f->entry, f->entry->src,
                                             f->vreason ? f->vreason : source_reason(f->vr));
                 if (r >= 0 && f->dvr < 0)
-                        r = fds_problem_add(all, f->entry, f->entry->dst, destination_reason(f->dvr));
+                        r = fds_problem_add(all, f->entry, f->entry->dst,
+                                            f->dreason ? f->dreason : destination_reason(f->dvr));
         }
         while (k < n_syntax)
                 json_array_append(all, json_array_get(syntax, k++));
@@ -208,6 +215,7 @@ int validate_collect(batch_input *b) {
 typedef struct head_check {
         batch_input *b;
         job_file *f;
+        bool dst;               /* no_clobber: whether the destination exists */
         s3_call *call;
         void (*done)(batch_input *b);
         list_node link;
@@ -231,7 +239,19 @@ static void head_done(s3_call *c, const s3_result *r, void *userdata) {
         job_file *f = h->f;
 
         list_del(&h->link);
-        if (r->error == 0) {
+        if (h->dst) {
+                if (r->error == 0)
+                        f->dst_exists = true;
+                else if (r->http_status != 404) {
+                        char why[640];
+                        f->dvr = r->error;
+                        snprintf(why, sizeof(why),
+                                 "cannot tell whether the destination exists (no_clobber): %s (HTTP %ld%s%s)",
+                                 r->message, r->http_status, r->s3_code ? " " : "", r->s3_code ? r->s3_code : "");
+                        free(f->dreason);
+                        f->dreason = strdup(why);
+                }
+        } else if (r->error == 0) {
                 f->src_size = h->size;
                 f->etag = h->etag;
                 h->etag = NULL;
@@ -255,17 +275,13 @@ static void head_done(s3_call *c, const s3_result *r, void *userdata) {
         done(b);
 }
 
-int validate_head_start(batch_input *b, job_file *f, void (*done)(batch_input *b)) {
+static int head_start(batch_input *b, job_file *f, bool dst, void (*done)(batch_input *b)) {
         const fds_entry *e = f->entry;
-        if (b->kind == TRANSFER_SIZE || !b->env.site || f->src_known || e->src_loc.kind != FDS_LOCATION_S3 ||
-            !entry_parsed(e, false) ||
-            !e->src_loc.key || !*e->src_loc.key)
-                return 0;
         head_check *h = calloc(1, sizeof(*h));
         if (!h)
                 return -ENOMEM;
-        *h = (head_check){ .b = b, .f = f, .done = done };
-        s3_call_opts o = job_s3_opts(&b->env, &e->src_loc);
+        *h = (head_check){ .b = b, .f = f, .dst = dst, .done = done };
+        s3_call_opts o = job_s3_opts(&b->env, dst ? &e->dst_loc : &e->src_loc);
         o.method = HTTP_HEAD;
         o.on_header = head_header;
         o.on_done = head_done;
@@ -273,11 +289,32 @@ int validate_head_start(batch_input *b, job_file *f, void (*done)(batch_input *b
         int r = s3_call_start(b->engine->s3, &o, &h->call);
         if (r < 0) {
                 free(h);
-                f->vr = r;
+                *(dst ? &f->dvr : &f->vr) = r;
                 return r;
         }
         list_add_tail(&b->heads, &h->link);
         return 1;
+}
+
+int validate_head_start(batch_input *b, job_file *f, void (*done)(batch_input *b)) {
+        const fds_entry *e = f->entry;
+        int n = 0, r;
+        if (b->kind == TRANSFER_SIZE || !b->env.site || !entry_parsed(e, false))
+                return 0;
+        if (!f->src_known && e->src_loc.kind == FDS_LOCATION_S3 && e->src_loc.key && *e->src_loc.key) {
+                r = head_start(b, f, false, done);
+                if (r < 0)
+                        return r;
+                n += r;
+        }
+        if (b->kind == TRANSFER_COPY && b->req.options.no_clobber && e->dst_loc.kind == FDS_LOCATION_S3 &&
+            e->dst_loc.key && *e->dst_loc.key) {
+                r = head_start(b, f, true, done);
+                if (r < 0)
+                        return n > 0 ? n : r;
+                n += r;
+        }
+        return n;
 }
 
 void validate_heads_cancel(batch_input *b) {

@@ -29,7 +29,8 @@ int validate_identity(batch_input *b);
  * runs later; -ENOMEM. */
 int validate_site(batch_input *b, void (*cont)(batch_input *b));
 void validate_site_cancel(batch_input *b);
-/* HEAD f's S3 source (1: started, done called later; 0: nothing to do). */
+/* HEAD f's S3 source, and with no_clobber its S3 destination: how many were
+ * started (done is called once for each, later), or a negative errno. */
 int validate_head_start(batch_input *b, job_file *f, void (*done)(batch_input *b));
 void validate_heads_cancel(batch_input *b);
 /* On the loop, after all chunks: 0 go ahead, -EINVAL problems found

@@ -371,7 +371,10 @@ static int tmp_rename(local_tmp *t) {
         t->fd = -1;
         if (r < 0 && errno != EINTR)
                 return -errno;
-        if (renameat(t->dir, t->tmp, t->dir, t->name) < 0)
+        /* no_replace: atomically, so a file that appeared since the check
+         * before the copy is not lost either. */
+        if (t->no_replace ? renameat2(t->dir, t->tmp, t->dir, t->name, RENAME_NOREPLACE) < 0
+                          : renameat(t->dir, t->tmp, t->dir, t->name) < 0)
                 return -errno;
         t->committed = true;
         return 0;
@@ -455,6 +458,7 @@ int local_copy(const char *src, const char *dst, const local_copy_options *optio
         r = tmp_open(&t, dst, &st);
         if (r < 0)
                 goto finish;
+        t.no_replace = opts.no_replace;
         if (opts.fsync) {
                 /* Opened now so a failure cannot come after the rename. */
                 syncfd = openat(t.dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);

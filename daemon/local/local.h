@@ -62,6 +62,8 @@ typedef struct local_copy_options {
          * source written to during the copy). With fsync too, the copy is
          * re-read from the disk, not from the page cache. */
         bool verify;
+        /* Never replace dst: -EEXIST when it exists at the rename. */
+        bool no_replace;
         /* Bandwidth: called on the copying thread before each chunk of n
          * bytes (at most chunk bytes each, 0: the default); returns 0, or
          * -ECANCELED to stop. NULL: no cap. */
@@ -163,6 +165,7 @@ typedef struct local_tmp {
         char *name;
         char tmp[256];
         bool committed;
+        bool no_replace; /* commit fails with -EEXIST rather than replace dst */
 } local_tmp;
 
 int local_tmp_create(const char *dst, local_tmp **ret);

@@ -56,6 +56,8 @@ static json_t *copy_result_json(const job_file *f) {
                 json_object_set_new(o, "error", file_error_json(&f->err));
         if (o && f->attempts)
                 json_object_set_new(o, "attempts", json_integer(f->attempts));
+        if (o && f->skipped)
+                json_object_set_new(o, "skipped", json_true());
         if (o && f->err.code == FDS_CODE_OK && f->verified != FILE_VERIFIED_NA)
                 json_object_set_new(o, "verified", json_boolean(f->verified == FILE_VERIFIED_YES));
         return o;
@@ -66,6 +68,11 @@ static json_t *summary_json(const batch *b) {
                               (json_int_t) b->files_failed, "bytes", (json_int_t) b->bytes, "seconds",
                               (double) batch_elapsed_ns(b) / 1e9);
         if (o && b->in.req.options.dry_run && json_object_set_new(o, "dry_run", json_true()) < 0) {
+                json_decref(o);
+                o = NULL;
+        }
+        if (o && b->in.req.options.no_clobber &&
+            json_object_set_new(o, "files_skipped", json_integer((json_int_t) b->files_skipped)) < 0) {
                 json_decref(o);
                 o = NULL;
         }

@@ -49,6 +49,7 @@ typedef struct job_settings {
         unsigned max_attempts;        /* per S3 request */
         unsigned retry_budget_s;      /* waiting out an endpoint that fails everything */
         bool verify;                  /* local copies: read the destination back */
+        bool no_clobber;              /* a destination that appeared meanwhile is not replaced */
 } job_settings;
 
 typedef struct job_env {

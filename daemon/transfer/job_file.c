@@ -36,5 +36,6 @@ void job_file_done(job_file *f) {
         free(f->data);
         free(f->etag);
         free(f->vreason);
-        f->data = f->etag = f->vreason = NULL;
+        free(f->dreason);
+        f->data = f->etag = f->vreason = f->dreason = NULL;
 }

@@ -52,7 +52,10 @@ typedef struct job_file {
         /* Validation's own findings (the batch layer's). */
         int vr;               /* 0 or negative errno for the source */
         int dvr;              /* 0 or negative errno for the destination */
+        bool dst_exists;      /* no_clobber: the destination is there already */
+        bool skipped;         /* so it was left alone */
         char *vreason;        /* why the source failed, when errno says too little */
+        char *dreason;        /* the same for the destination */
         int vhttp;            /* HTTP status of a failed S3 check */
 } job_file;
 

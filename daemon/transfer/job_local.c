@@ -33,7 +33,7 @@ static void local_copy_work(uv_work_t *w) {
         local_job *lj = w->data;
         const job_env *env = lj->base.env;
         const fds_entry *e = lj->base.file->entry;
-        local_copy_options o = { .verify = env->settings.verify };
+        local_copy_options o = { .verify = env->settings.verify, .no_replace = env->settings.no_clobber };
         if (env->local_pace->rate || env->shared->local_pace->rate) {
                 uint64_t c = pace_chunk(env->local_pace, UINT64_MAX), dc = pace_chunk(env->shared->local_pace, UINT64_MAX);
                 o.pace = local_pace;

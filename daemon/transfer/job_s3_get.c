@@ -133,8 +133,11 @@ static int stream_parts(get_job *gj, const char *p, size_t n) {
 static int get_write(get_job *gj) {
         int r = 0;
 
-        if (!gj->tmp)
+        if (!gj->tmp) {
                 r = local_tmp_create(gj->base.file->entry->dst, &gj->tmp);
+                if (r >= 0)
+                        gj->tmp->no_replace = gj->base.env->settings.no_clobber;
+        }
         if (r >= 0 && gj->truncate) {
                 r = local_tmp_reset(gj->tmp);
                 if (r >= 0)

@@ -125,6 +125,8 @@ static void file_work(uv_work_t *w) {
         int r = 0;
         if (!f->tmp && f->r == 0) {
                 r = local_tmp_create(f->bf->entry->dst, &f->tmp);
+                if (r >= 0)
+                        f->tmp->no_replace = f->env->settings.no_clobber;
                 /* Sized up front so every range writes at its own offset. */
                 if (r >= 0 && ftruncate(f->tmp->fd, (off_t) f->size) < 0)
                         r = -errno;

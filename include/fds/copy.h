@@ -52,13 +52,15 @@ typedef struct fds_copy_result {
         unsigned attempts;    /* S3: tries the request took; 0 for local files */
         fds_file_error error; /* when !ok; all NULL/0 when ok */
         fds_verified verified;
+        bool skipped;         /* no_clobber: the destination was there, left alone (ok) */
 } fds_copy_result;
 
 typedef struct fds_copy_summary {
-        uint64_t files_ok;
+        uint64_t files_ok;      /* skipped ones included */
         uint64_t files_failed;
         uint64_t bytes;
         double seconds;
+        uint64_t files_skipped; /* no_clobber */
 } fds_copy_summary;
 
 /* Called once per file as it finishes (in finishing order, not request

@@ -2,6 +2,7 @@
 """Recursive copies of local directories (CopyEntry.recursive) and
 options.validate = false, over the raw protocol and through fdsctl."""
 
+import json
 import os
 
 import pytest
@@ -264,3 +265,44 @@ def test_fdsctl_dry_run(run_fdsctl, tmp_path):
     assert not os.path.exists(str(tmp_path / "b"))
     p = run_fdsctl("size", "--dry-run", src)
     assert p.returncode == 2 and b"--dry-run is for copy" in p.stderr, p.stderr
+
+
+def test_no_clobber(client, tmp_path):
+    """no_clobber: a destination that exists is left alone and reported
+    skipped; the others are copied; nothing of the kept file changes."""
+    a = write(str(tmp_path / "a"), b"new a")
+    b = write(str(tmp_path / "b"), b"new b")
+    out = tmp_path / "out"
+    kept = write(str(out / "a"), b"old a, keep me")
+    os.symlink("/nonexistent", str(out / "link"))
+    before = os.stat(kept)
+    r = client.call(f"{IFACE}.Copy", {"copies": [
+        {"src": a, "dst": kept}, {"src": b, "dst": str(out / "b")}, {"src": b, "dst": str(out / "link")}],
+        "options": {"no_clobber": True}})
+    assert r["summary"]["files_ok"] == 3 and r["summary"]["files_skipped"] == 2, r["summary"]
+    res = r["results"]
+    assert [(x["ok"], x.get("skipped", False), x["bytes"]) for x in res] == [
+        (True, True, 0), (True, False, 5), (True, True, 0)], res
+    assert read(kept) == b"old a, keep me" and os.stat(kept).st_mtime_ns == before.st_mtime_ns
+    assert read(str(out / "b")) == b"new b"
+    assert os.readlink(str(out / "link")) == "/nonexistent"
+    assert temp_files(str(tmp_path)) == []
+    # Without it, the same copy replaces.
+    r = client.call(f"{IFACE}.Copy", {"copies": [{"src": a, "dst": kept}]})
+    assert "files_skipped" not in r["summary"] and read(kept) == b"new a"
+
+
+def test_fdsctl_no_clobber(run_fdsctl, tmp_path):
+    need_fdsctl()
+    root = str(tmp_path / "data")
+    for r in ["x", "y", "z"]:
+        write(os.path.join(root, r), r.encode() * 3)
+    out = str(tmp_path / "out")
+    write(os.path.join(out, "y"), b"mine")
+    p = run_fdsctl("copy", "-r", "-n", root, out)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.decode().startswith("3 files (1 left alone: they exist), 6 bytes"), p.stdout
+    assert read(os.path.join(out, "y")) == b"mine" and read(os.path.join(out, "z")) == b"zzz"
+    p = run_fdsctl("--json", "copy", "--skip-existing", os.path.join(root, "x"), os.path.join(out, "x"))
+    lines = [json.loads(x) for x in p.stdout.decode().splitlines()]
+    assert lines[0]["skipped"] is True and lines[-1]["summary"]["files_skipped"] == 1, lines

@@ -83,3 +83,33 @@ def test_dry_run_lists_what_would_move(fds, s3, bucket, tmp_path):
     assert got == want
     assert not os.path.exists(out)
     assert keys(s3, bucket, "elsewhere/") == []
+
+
+def test_no_clobber_leaves_objects_and_files_alone(fds, s3, bucket, tmp_path):
+    """A HEAD before anything moves finds the objects that exist (upload,
+    S3->S3); a stat finds the files (download). Those are left as they were."""
+    root = str(tmp_path / "data")
+    tree(root)
+    with fds.connect() as c:
+        r = c.call("io.fds.Transfer.Copy", fds.params("copies", [
+            {"src": root, "dst": f"s3://{bucket}/nc2/", "recursive": True}], {}))
+    assert r["summary"]["files_ok"] == len(FILES)
+    s3.put_object(Bucket=bucket, Key="nc3/b.txt", Body=b"theirs too")
+    with fds.connect() as c:
+        r = c.call("io.fds.Transfer.Copy", fds.params("copies", [
+            {"src": os.path.join(root, "b.txt"), "dst": f"s3://{bucket}/nc3/b.txt"},
+            {"src": f"s3://{bucket}/nc2/a.csv", "dst": f"s3://{bucket}/nc3/a.csv"},
+            {"src": f"s3://{bucket}/nc2/deep/c.csv", "dst": f"s3://{bucket}/nc3/b.txt.copy"}],
+            {"no_clobber": True}))
+    assert [x.get("skipped", False) for x in r["results"]] == [True, False, False], r
+    assert r["summary"]["files_skipped"] == 1
+    assert s3.get_object(Bucket=bucket, Key="nc3/b.txt")["Body"].read() == b"theirs too"
+    assert s3.get_object(Bucket=bucket, Key="nc3/a.csv")["Body"].read() == read(os.path.join(root, "a.csv"))
+    out = str(tmp_path / "down")
+    write(os.path.join(out, "deep/c.csv"), b"mine")
+    with fds.connect() as c:
+        r = c.call("io.fds.Transfer.Copy", fds.params("copies", [
+            {"src": f"s3://{bucket}/nc2/", "dst": out, "recursive": True}], {"no_clobber": True}))
+    assert r["summary"]["files_skipped"] == 1 and r["summary"]["files_ok"] == len(FILES), r["summary"]
+    assert read(os.path.join(out, "deep/c.csv")) == b"mine"
+    assert read(os.path.join(out, "a.csv")) == read(os.path.join(root, "a.csv"))

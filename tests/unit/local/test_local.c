@@ -241,6 +241,23 @@ START_TEST(test_copy_overwrites) {
 }
 END_TEST
 
+/* no_replace: a destination there at the rename (one that appeared after
+ * any check before the copy) is kept, the copy fails -EEXIST and leaves no
+ * temporary (teardown checks); with none there it is an ordinary copy. */
+START_TEST(test_copy_no_replace) {
+        char s[PATH_MAX], d[PATH_MAX], n[PATH_MAX];
+        local_copy_options o = { .no_replace = true };
+        uint64_t bytes;
+
+        write_str(at(s, "src"), "new\n");
+        write_str(at(d, "dst"), "theirs\n");
+        ck_assert_int_eq(local_copy(s, d, &o, NULL, NULL, &bytes), -EEXIST);
+        assert_content(d, "theirs\n", 7);
+        ck_assert_int_eq(local_copy(s, at(n, "fresh"), &o, NULL, NULL, &bytes), 0);
+        assert_content(n, "new\n", 4);
+}
+END_TEST
+
 START_TEST(test_copy_replaces_symlink) {
         char s[PATH_MAX], d[PATH_MAX], o[PATH_MAX];
         struct stat st;
@@ -748,6 +765,7 @@ static Suite *local_suite(void) {
         tcase_add_test(copy, test_copy_20mib);
         tcase_add_test(copy, test_copy_creates_parents);
         tcase_add_test(copy, test_copy_overwrites);
+        tcase_add_test(copy, test_copy_no_replace);
         tcase_add_test(copy, test_copy_replaces_symlink);
         tcase_add_test(copy, test_copy_parent_is_file);
         tcase_add_test(copy, test_copy_source_missing);
