@@ -279,7 +279,8 @@ bool fds_entry_wanted(const fds_entry *e, const char *rel) {
         json_array_foreach(e->filters, i, f) {
                 json_t *in = json_object_get(f, "include");
                 const char *g = json_string_value(in ? in : json_object_get(f, "exclude"));
-                if (fnmatch(g, rel, 0) == 0)
+                /* Python's fnmatch, as aws s3 uses it: no escapes. */
+                if (fnmatch(g, rel, FNM_NOESCAPE) == 0)
                         wanted = in != NULL;
         }
         return wanted;

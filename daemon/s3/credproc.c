@@ -5,6 +5,7 @@
 #include <jansson.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +45,9 @@ struct run {
         uv_pipe_t out, err;
         uv_timer_t timer;
         unsigned open; /* handles not yet closed */
-        bool spawned, exited, out_eof, err_eof, timed_out, too_big, decided;
+        bool spawned, exited, out_eof, err_eof, timed_out, too_big, decided, closing;
+        int error;     /* the outcome, told once every handle is closed */
+        char *message;
         int64_t exit_status;
         int term_signal;
         char *out_buf;
@@ -154,22 +157,48 @@ static void env_free(char **env) {
         credproc_argv_free(env);
 }
 
-/* The daemon's environment; running as another user, with that user's
- * HOME, USER and LOGNAME. */
+/* The daemon's secrets the caller must not see in its helper's
+ * environment (it could read /proc/PID/environ). */
+static bool secret_var(const char *e) {
+        static const char *const names[] = { "AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "AWS_SESSION_TOKEN=",
+                                             "AWS_SECURITY_TOKEN=", "AWS_CONTAINER_AUTHORIZATION_TOKEN=" };
+        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+                if (strncmp(e, names[i], strlen(names[i])) == 0)
+                        return true;
+        return false;
+}
+
+/* The daemon's environment; running as another user, without the
+ * daemon's keys and with that user's HOME, USER and LOGNAME. -ENOENT when
+ * the user database has no such user. */
 static int env_build(const credproc *p, char ***ret) {
         static const char *const own[] = { "HOME=", "USER=", "LOGNAME=" };
         char *set[3] = { NULL, NULL, NULL };
         size_t n = 0, k = 0;
-        char **env;
+        char **env = NULL;
 
         if (p->set_user) {
                 struct passwd pw, *found = NULL;
-                char buf[4096];
-                if (getpwuid_r(p->uid, &pw, buf, sizeof(buf), &found) == 0 && found) {
+                long size = sysconf(_SC_GETPW_R_SIZE_MAX);
+                size_t cap = size > 0 ? (size_t) size : 4096;
+                char *buf = NULL;
+                int e;
+                do {
+                        free(buf);
+                        buf = malloc(cap);
+                        e = buf ? getpwuid_r(p->uid, &pw, buf, cap, &found) : ENOMEM;
+                        cap *= 2;
+                } while (e == ERANGE && cap <= (1u << 20));
+                if (e == 0 && found) {
                         set[0] = xasprintf("HOME=%s", pw.pw_dir);
                         set[1] = xasprintf("USER=%s", pw.pw_name);
                         set[2] = xasprintf("LOGNAME=%s", pw.pw_name);
                 }
+                free(buf);
+                if (e != 0 || !found)
+                        return e == ENOMEM ? -ENOMEM : -ENOENT;
+                if (!set[0] || !set[1] || !set[2])
+                        goto nomem;
         }
         for (char **e = environ; e && *e; e++)
                 n++;
@@ -177,11 +206,11 @@ static int env_build(const credproc *p, char ***ret) {
         if (!env)
                 goto nomem;
         for (char **e = environ; e && *e; e++) {
-                bool replaced = false;
+                bool skip = p->set_user && secret_var(*e);
                 for (size_t i = 0; i < 3; i++)
                         if (set[i] && strncmp(*e, own[i], strlen(own[i])) == 0)
-                                replaced = true;
-                if (replaced)
+                                skip = true;
+                if (skip)
                         continue;
                 if (!(env[k++] = strdup(*e)))
                         goto nomem;
@@ -210,30 +239,40 @@ static void source_free(credproc *p) {
         creds_source_closed(k);
 }
 
+/* The last handle of the run is closed: now its outcome is told, so no
+ * second run can start while this one still has handles (creds.c starts a
+ * fetch only after the last one ended). */
 static void on_run_closed(uv_handle_t *h) {
         run *rn = h->data;
         if (--rn->open > 0)
                 return;
         credproc *p = rn->p;
+        p->run = NULL;
+        if (!p->closing)
+                creds_fetch_end(p->k, rn->error, rn->message);
+        free(rn->message);
         env_free(rn->env);
         if (rn->out_buf)
                 explicit_bzero(rn->out_buf, rn->out_len);
         free(rn->out_buf);
         explicit_bzero(rn->read_buf, sizeof(rn->read_buf));
         free(rn);
-        p->run = NULL;
         if (p->closing)
                 source_free(p);
 }
 
+/* A process still running is killed, and its handle closed only once it
+ * has exited (on_exit_cb): libuv reaps only children it still watches. */
 static void run_close(run *rn) {
-        uv_handle_t *hs[] = { (uv_handle_t *) &rn->proc, (uv_handle_t *) &rn->out, (uv_handle_t *) &rn->err,
-                              (uv_handle_t *) &rn->timer };
-        if (rn->spawned && !rn->exited)
-                (void) uv_process_kill(&rn->proc, SIGKILL);
+        uv_handle_t *hs[] = { (uv_handle_t *) &rn->out, (uv_handle_t *) &rn->err, (uv_handle_t *) &rn->timer };
+        rn->closing = true;
         for (size_t i = 0; i < sizeof(hs) / sizeof(hs[0]); i++)
                 if (!uv_is_closing(hs[i]))
                         uv_close(hs[i], on_run_closed);
+        if (rn->spawned && !rn->exited)
+                (void) uv_process_kill(&rn->proc, SIGKILL);
+        else if (!uv_is_closing((uv_handle_t *) &rn->proc))
+                uv_close((uv_handle_t *) &rn->proc, on_run_closed);
 }
 
 /* The first line of what the process wrote to stderr, or "". */
@@ -261,7 +300,17 @@ static int run_keep(run *rn, const char **ret_why) {
         return r;
 }
 
-/* The outcome, once: then the handles close. */
+static void run_fail(run *rn, int error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void run_fail(run *rn, int error, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        rn->error = error;
+        rn->message = xvasprintf(fmt, ap);
+        va_end(ap);
+}
+
+/* The outcome, once (told when the handles are closed). */
 static void run_decide(run *rn) {
         credproc *p = rn->p;
         const char *why = NULL, *line;
@@ -273,22 +322,22 @@ static void run_decide(run *rn) {
         if (p->closing)
                 ; /* creds_close() answered the waiters */
         else if (rn->timed_out)
-                creds_fetch_fail(p->k, -ETIMEDOUT, "%s did not finish in %u s and was killed", p->name,
-                                 (p->timeout_ms + 999) / 1000);
+                run_fail(rn, -ETIMEDOUT, "%s did not finish in %u s and was killed", p->name,
+                         (p->timeout_ms + 999) / 1000);
         else if (rn->too_big)
-                creds_fetch_fail(p->k, -EFBIG, "%s wrote more than %u bytes", p->name, CREDPROC_STDOUT_MAX);
+                run_fail(rn, -EFBIG, "%s wrote more than %u bytes", p->name, CREDPROC_STDOUT_MAX);
         else if (rn->term_signal || rn->exit_status != 0) {
                 line = err_line(rn);
                 if (rn->term_signal)
-                        creds_fetch_fail(p->k, -EPERM, "%s was killed by signal %d%s%s", p->name,
-                                         rn->term_signal, *line ? ": " : "", line);
+                        run_fail(rn, -EPERM, "%s was killed by signal %d%s%s", p->name, rn->term_signal,
+                                 *line ? ": " : "", line);
                 else
-                        creds_fetch_fail(p->k, -EPERM, "%s exited with status %lld%s%s", p->name,
-                                         (long long) rn->exit_status, *line ? ": " : "", line);
+                        run_fail(rn, -EPERM, "%s exited with status %lld%s%s", p->name, (long long) rn->exit_status,
+                                 *line ? ": " : "", line);
         } else if ((r = run_keep(rn, &why)) < 0 && why)
-                creds_fetch_fail(p->k, r, "%s %s", p->name, why);
+                run_fail(rn, r, "%s %s", p->name, why);
         else
-                creds_fetch_end(p->k, r, NULL);
+                rn->error = r;
         run_close(rn);
 }
 
@@ -302,7 +351,10 @@ static void on_exit_cb(uv_process_t *proc, int64_t status, int signal) {
         rn->exited = true;
         rn->exit_status = status;
         rn->term_signal = signal;
-        maybe_decide(rn);
+        if (rn->closing)
+                uv_close((uv_handle_t *) proc, on_run_closed);
+        else
+                maybe_decide(rn);
 }
 
 static void on_timeout(uv_timer_t *t) {
@@ -368,7 +420,11 @@ static void credproc_fetch(creds *k, void *source) {
         r = env_build(p, &rn->env);
         if (r < 0) {
                 free(rn);
-                creds_fetch_end(k, r, NULL);
+                if (r == -ENOENT)
+                        creds_fetch_fail(k, r, "%s: uid %u is not in the user database, so it cannot run as that user",
+                                         p->name, (unsigned) p->uid);
+                else
+                        creds_fetch_end(k, r, NULL);
                 return;
         }
         p->run = rn;
@@ -396,7 +452,7 @@ static void credproc_fetch(creds *k, void *source) {
         r = uv_spawn(p->loop, &rn->proc, &o);
         if (r < 0) {
                 rn->decided = true;
-                creds_fetch_fail(k, r, "%s could not be started ('%s'): %s", p->name, p->argv[0], uv_strerror(r));
+                run_fail(rn, r, "%s could not be started ('%s'): %s", p->name, p->argv[0], uv_strerror(r));
                 run_close(rn); /* the handle is initialized even when spawning failed */
                 return;
         }

@@ -277,6 +277,8 @@ static void on_done(http_request *req, const http_result *res, void *userdata) {
 static int container_header(imds *m, char **ret) {
         char buf[TOKEN_MAX + 2];
         const char *t = m->authorization;
+        int r = 0;
+
         *ret = NULL;
         if (m->authorization_file) {
                 int fd = open(m->authorization_file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -285,26 +287,27 @@ static int container_header(imds *m, char **ret) {
                 ssize_t n = fileio_read_full(fd, buf, sizeof(buf) - 1);
                 close(fd);
                 if (n < 0)
-                        return (int) n;
-                if ((size_t) n > TOKEN_MAX)
-                        return -EFBIG;
-                buf[n] = '\0';
-                if (n > 0 && buf[n - 1] == '\n')
-                        buf[--n] = '\0';
-                if (n > 0 && buf[n - 1] == '\r')
-                        buf[--n] = '\0';
-                if (strlen(buf) != (size_t) n)
-                        return -EBADMSG;
-                t = buf;
+                        r = (int) n;
+                else if ((size_t) n > TOKEN_MAX)
+                        r = -EFBIG;
+                else {
+                        buf[n] = '\0';
+                        if (n > 0 && buf[n - 1] == '\n')
+                                buf[--n] = '\0';
+                        if (n > 0 && buf[n - 1] == '\r')
+                                buf[--n] = '\0';
+                        if (strlen(buf) != (size_t) n)
+                                r = -EBADMSG;
+                        t = buf;
+                }
         }
-        if (!t || !*t)
-                return 0;
-        for (const char *c = t; *c; c++)
+        for (const char *c = t; r == 0 && c && *c; c++)
                 if ((unsigned char) *c < ' ' || *c == 0x7f)
-                        return -EBADMSG;
-        *ret = xasprintf("Authorization: %s", t);
+                        r = -EBADMSG;
+        if (r == 0 && t && *t)
+                r = (*ret = xasprintf("Authorization: %s", t)) ? 0 : -ENOMEM;
         explicit_bzero(buf, sizeof(buf));
-        return *ret ? 0 : -ENOMEM;
+        return r;
 }
 
 static void fetch_step_start(imds *m) {
@@ -324,11 +327,16 @@ static void fetch_step_start(imds *m) {
         m->body_len = 0;
         if (m->container) {
                 r = container_header(m, &header);
-                if (r < 0) {
+                if (r < 0 && m->authorization_file) {
                         fetch_fail(m, r, "%s at %s: the authorization token file '%s' %s", m->name,
                                    m->endpoint, m->authorization_file,
                                    r == -EBADMSG ? "holds a line break or a control character"
                                                  : strerror(-r));
+                        return;
+                }
+                if (r < 0) {
+                        fetch_fail(m, r, "%s at %s: AWS_CONTAINER_AUTHORIZATION_TOKEN %s", m->name, m->endpoint,
+                                   r == -EBADMSG ? "holds a line break or a control character" : strerror(-r));
                         return;
                 }
                 url = strdup(m->endpoint);

@@ -79,6 +79,7 @@ struct creds_value;
 #define S3_SETTINGS_IMDS_ENDPOINT "http://169.254.169.254"
 #define S3_SETTINGS_IMDS_ENDPOINT_IPV6 "http://[fd00:ec2::254]"
 #define S3_SETTINGS_CONTAINER_HOST "169.254.170.2" /* of AWS_CONTAINER_CREDENTIALS_RELATIVE_URI */
+#define S3_SETTINGS_STS_GLOBAL "https://sts.amazonaws.com" /* signed for us-east-1 */
 #define S3_SETTINGS_DEFAULT_REGION "us-east-1"
 /* A shared file larger than this is refused (-EFBIG). */
 #define S3_SETTINGS_FILE_MAX (1u << 20)

@@ -239,17 +239,27 @@ static int assume_role_credentials(resolver *rs) {
  * the shared files'; each setting from the environment, else the profile.
  * 1 when STS is to be asked. */
 static int web_identity_credentials(resolver *rs) {
-        const char *file = env(rs, "AWS_WEB_IDENTITY_TOKEN_FILE");
-        const char *arn = env(rs, "AWS_ROLE_ARN");
-        const char *name = env(rs, "AWS_ROLE_SESSION_NAME");
+        /* A profile named in the call or the daemon's settings is botocore's
+         * explicit profile: the environment's variables are not asked. */
+        bool use_env = rs->profile_layer >= L_ENV;
+        const char *file = use_env ? env(rs, "AWS_WEB_IDENTITY_TOKEN_FILE") : NULL;
+        const char *arn = use_env ? env(rs, "AWS_ROLE_ARN") : NULL;
+        const char *name = use_env ? env(rs, "AWS_ROLE_SESSION_NAME") : NULL;
         s3_settings *s = rs->s;
         int r;
 
         file = file ? file : profile_value(rs, K_WEB_IDENTITY_TOKEN_FILE);
         arn = arn ? arn : profile_value(rs, K_ROLE_ARN);
         name = name ? name : profile_value(rs, K_ROLE_SESSION_NAME);
-        if (!file || !arn)
-                return 0; /* as botocore: a token without a role is no provider */
+        if (!file)
+                return 0;
+        if (!arn) /* botocore's InvalidConfigError too: not another identity instead */
+                return s3_settings_fail(rs->ret_error, -EINVAL,
+                                        "a web identity token file is set (%s) but no role to assume: set "
+                                        "AWS_ROLE_ARN or the profile's role_arn",
+                                        use_env && env(rs, "AWS_WEB_IDENTITY_TOKEN_FILE")
+                                                ? "AWS_WEB_IDENTITY_TOKEN_FILE"
+                                                : "web_identity_token_file");
         r = s3_settings_set_string(&s->web_identity_token_file, file);
         if (r >= 0)
                 r = s3_settings_set_string(&s->role_arn, arn);

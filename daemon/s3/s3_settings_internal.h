@@ -48,7 +48,7 @@ int s3_settings_check_addressing(const char *v, const char *origin, char **ret_e
 /* STS's endpoint: AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL (unless
  * AWS_IGNORE_CONFIGURED_ENDPOINT_URLS), else the region's
  * (https://sts.REGION.amazonaws.com[.cn]; the global https://sts.amazonaws.com
- * with AWS_STS_REGIONAL_ENDPOINTS=legacy). 0, -EINVAL (with *ret_error), -ENOMEM. */
+ * with AWS_STS_REGIONAL_ENDPOINTS=legacy for botocore's 16 legacy regions). 0, -EINVAL (with *ret_error), -ENOMEM. */
 int s3_settings_sts_endpoint(s3_settings_getenv_fn getenv_fn, void *userdata, const char *region, char **ret,
                              char **ret_error);
 int s3_settings_container_url(const char *relative, const char *full, char **ret_url, char **ret_error);

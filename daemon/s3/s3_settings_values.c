@@ -248,9 +248,16 @@ int s3_settings_sts_endpoint(s3_settings_getenv_fn getenv_fn, void *userdata, co
                 s3_settings_endpoint_done(&e);
                 return 0;
         }
-        bool cn = strncmp(region, "cn-", 3) == 0;
-        if (!empty(mode) && strcasecmp(mode, "legacy") == 0 && !cn)
-                *ret = strdup("https://sts.amazonaws.com");
+        /* botocore's legacy mode sends these regions to the global endpoint. */
+        static const char *const legacy[] = { "ap-northeast-1", "ap-south-1", "ap-southeast-1", "ap-southeast-2",
+                                              "aws-global",     "ca-central-1", "eu-central-1", "eu-north-1",
+                                              "eu-west-1",      "eu-west-2",  "eu-west-3",      "sa-east-1",
+                                              "us-east-1",      "us-east-2",  "us-west-1",      "us-west-2" };
+        bool cn = strncmp(region, "cn-", 3) == 0, global = false;
+        for (size_t i = 0; i < ELEMENTSOF(legacy) && !empty(mode) && strcasecmp(mode, "legacy") == 0; i++)
+                global = global || strcmp(region, legacy[i]) == 0;
+        if (global)
+                *ret = strdup(S3_SETTINGS_STS_GLOBAL);
         else
                 *ret = xasprintf("https://sts.%s.amazonaws.com%s", region, cn ? ".cn" : "");
         return *ret ? 0 : -ENOMEM;

@@ -91,7 +91,9 @@ static char *fetcher_key(const s3_settings *s, const s3_caller *caller, bool top
                                  s->source_session_token ? s->source_session_token : "",
                                  s->container_url ? s->container_url : "", s->imds_endpoint ? s->imds_endpoint : "");
         if (top && s->credential_process) /* per caller: one user's run never answers another's call */
-                return xasprintf("process\n%u\n%d\n%s\n%s", caller ? (unsigned) caller->uid : (unsigned) getuid(),
+                return xasprintf("process\n%u\n%u\n%d\n%s\n%s",
+                                 caller ? (unsigned) caller->uid : (unsigned) getuid(),
+                                 caller ? (unsigned) caller->gid : (unsigned) getgid(),
                                  caller && caller->switch_user, s->profile, s->credential_process);
         return xasprintf("container\n%s\n%c%s", s->container_url, s->container_authorization_file ? 'f' : 't',
                          s->container_authorization_file ? s->container_authorization_file
@@ -130,7 +132,8 @@ static int fetcher_new(s3_sites *sites, const s3_settings *s, const s3_caller *c
                         .secret_access_key = s->source_secret_access_key,
                         .session_token = s->source_session_token,
                         .source = source,
-                        .region = s->region,
+                        /* The global endpoint is us-east-1's, whatever the bucket's region. */
+                        .region = strcmp(s->sts_endpoint, S3_SETTINGS_STS_GLOBAL) == 0 ? "us-east-1" : s->region,
                         .external_id = s->external_id,
                 };
                 return sts_assume_role_new(loop, &c, ret);

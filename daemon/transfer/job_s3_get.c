@@ -81,10 +81,20 @@ typedef struct get_job {
          * size; another layout needs the file read back at the end. */
         uint64_t stream_part;
         uint64_t part_fill;
+        unsigned part_cap;      /* part_digests has room for this many */
         unsigned parts_done;
         uint8_t *part_digests;  /* etag.n_parts of them */
         bool stream_off;        /* more parts than the ETag has: not this layout */
         uint8_t last[16];       /* MD5 of a pass whose multipart ETag did not match */
+        /* What the worker goes by, copied on the loop when its task is
+         * queued: a retry's headers may change the fields above meanwhile. */
+        struct {
+                etag_info etag;
+                bool check_md5;     /* a single-part ETag: expect_md5 */
+                bool multipart;     /* a multipart ETag to check */
+                char expect_md5[33];
+                uint64_t part_hint; /* the part size fds uploaded with, else the call's */
+        } w;
         bool have_last;
         unsigned attempts_before; /* tries of the passes before */
         ranged_file rg;         /* the ranged strategy for a large object */
@@ -101,15 +111,21 @@ static void stream_reset(get_job *gj) {
 static int stream_parts(get_job *gj, const char *p, size_t n) {
         int r = 0;
 
-        if (!gj->part_digests) {
-                gj->stream_part = gj->meta_part_size ? gj->meta_part_size
-                                                     : gj->base.env->settings.multipart_chunksize;
-                gj->part_digests = malloc((size_t) gj->etag.n_parts * 16);
-                if (!gj->part_digests || gj->stream_part == 0)
-                        return gj->part_digests ? -EINVAL : -ENOMEM;
+        if (gj->part_fill == 0 && gj->parts_done == 0) {
+                /* A new pass: the ETag may be another object's than the last. */
+                if (gj->part_cap < gj->w.etag.n_parts) {
+                        uint8_t *d = realloc(gj->part_digests, (size_t) gj->w.etag.n_parts * 16);
+                        if (!d)
+                                return -ENOMEM;
+                        gj->part_digests = d;
+                        gj->part_cap = gj->w.etag.n_parts;
+                }
+                gj->stream_part = gj->w.part_hint;
+                if (gj->stream_part == 0)
+                        return -EINVAL;
         }
         while (n > 0 && r >= 0 && !gj->stream_off) {
-                if (gj->parts_done >= gj->etag.n_parts) {
+                if (gj->parts_done >= gj->w.etag.n_parts || gj->parts_done >= gj->part_cap) {
                         gj->stream_off = true;
                         break;
                 }
@@ -147,9 +163,9 @@ static int get_write(get_job *gj) {
         }
         if (r >= 0 && gj->len[gj->wbuf] > 0) {
                 r = fileio_pwrite_full(gj->tmp->fd, gj->bufs[gj->wbuf], gj->len[gj->wbuf], (off_t) gj->woff);
-                if (r >= 0 && gj->check_md5)
+                if (r >= 0 && gj->w.check_md5)
                         r = md5_update(gj->md5, gj->bufs[gj->wbuf], gj->len[gj->wbuf]);
-                else if (r >= 0 && gj->etag.kind == ETAG_MULTIPART && !gj->no_md5)
+                else if (r >= 0 && gj->w.multipart)
                         r = stream_parts(gj, gj->bufs[gj->wbuf], gj->len[gj->wbuf]);
         }
         return r;
@@ -168,10 +184,10 @@ static int stream_matches(get_job *gj) {
                         r = md5_reset(gj->md5);
                 gj->part_fill = 0;
         }
-        if (r < 0 || gj->parts_done != gj->etag.n_parts)
+        if (r < 0 || gj->parts_done != gj->w.etag.n_parts)
                 return r;
-        r = etag_combine(gj->part_digests, gj->etag.n_parts, d);
-        return r < 0 ? r : memcmp(d, gj->etag.digest, 16) == 0;
+        r = etag_combine(gj->part_digests, gj->w.etag.n_parts, d);
+        return r < 0 ? r : memcmp(d, gj->w.etag.digest, 16) == 0;
 }
 
 /* End to end: the bytes on disk hash to what the server stored. */
@@ -181,7 +197,7 @@ static int get_verify_md5(get_job *gj) {
 
         if (r < 0)
                 return r;
-        if (strcmp(got, gj->expect_md5) != 0) {
+        if (strcmp(got, gj->w.expect_md5) != 0) {
                 gj->mismatch = true;
                 return -EBADMSG;
         }
@@ -193,8 +209,7 @@ static int get_verify_md5(get_job *gj) {
  * page cache) with the part layouts it may have. */
 static int get_verify_multipart(get_job *gj) {
         uint64_t layouts[ETAG_MAX_LAYOUTS];
-        uint64_t hint = gj->meta_part_size ? gj->meta_part_size : gj->base.env->settings.multipart_chunksize;
-        unsigned n = etag_layouts(gj->file_off, gj->etag.n_parts, hint, layouts);
+        unsigned n = etag_layouts(gj->file_off, gj->w.etag.n_parts, gj->w.part_hint, layouts);
         uint8_t d[16];
         int r = stream_matches(gj);
 
@@ -205,7 +220,7 @@ static int get_verify_multipart(get_job *gj) {
         if (n == 0)
                 return 0;
         /* Read back for the other layouts (the streamed one is first). */
-        r = etag_check_layouts(gj->tmp->fd, gj->file_off, &gj->etag, layouts, n,
+        r = etag_check_layouts(gj->tmp->fd, gj->file_off, &gj->w.etag, layouts, n,
                                layouts[0] == gj->stream_part && !gj->stream_off ? 1 : 0);
         if (r > 0)
                 gj->checked = true;
@@ -236,9 +251,9 @@ static void get_work_fn(uv_work_t *w) {
                 return;
         }
         r = get_write(gj);
-        if (r >= 0 && commit && gj->check_md5)
+        if (r >= 0 && commit && gj->w.check_md5)
                 r = get_verify_md5(gj);
-        if (r >= 0 && commit && gj->etag.kind == ETAG_MULTIPART && !gj->no_md5)
+        if (r >= 0 && commit && gj->w.multipart)
                 r = get_verify_multipart(gj);
         if (r >= 0 && commit)
                 r = local_tmp_commit(gj->tmp, gj->base.env->shared->file_mode, false);
@@ -304,6 +319,11 @@ static void get_end(get_job *gj) {
 static void get_after(uv_work_t *w, int status);
 
 static int get_queue(get_job *gj, get_work kind, unsigned buf) {
+        gj->w.etag = gj->etag;
+        gj->w.check_md5 = gj->check_md5;
+        gj->w.multipart = gj->etag.kind == ETAG_MULTIPART && !gj->no_md5;
+        memcpy(gj->w.expect_md5, gj->expect_md5, sizeof(gj->w.expect_md5));
+        gj->w.part_hint = gj->meta_part_size ? gj->meta_part_size : gj->base.env->settings.multipart_chunksize;
         gj->wkind = kind;
         gj->wbuf = buf;
         gj->woff = gj->file_off;

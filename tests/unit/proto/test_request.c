@@ -153,6 +153,14 @@ START_TEST(test_filters) {
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
                 ck_assert_msg(fds_entry_wanted(&req.entries[0], cases[i].rel) == cases[i].wanted, "%s",
                               cases[i].rel);
+        /* A backslash is a character, as in Python's fnmatch (aws s3), not an escape. */
+        const json_t *saved = req.entries[0].filters;
+        json_t *bs = json("[{\"exclude\": \"win\\\\*\"}]");
+        req.entries[0].filters = bs;
+        ck_assert(!fds_entry_wanted(&req.entries[0], "win\\path"));
+        ck_assert(fds_entry_wanted(&req.entries[0], "win*"));
+        req.entries[0].filters = saved;
+        json_decref(bs);
         /* No filters: everything. Filters on a plain copy: a problem of that entry. */
         ck_assert_ptr_null(req.entries[1].filters);
         ck_assert(fds_entry_wanted(&req.entries[1], "anything"));

@@ -9,6 +9,9 @@
 #include "credproc.h"
 
 #include <check.h>
+#include <dirent.h>
+#include <pwd.h>
+#include <sys/stat.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -248,6 +251,30 @@ START_TEST(test_too_much_output) {
 }
 END_TEST
 
+/* Children of this process that exited and were not reaped. */
+static unsigned zombies(void) {
+        unsigned n = 0;
+        DIR *d = opendir("/proc");
+        struct dirent *e;
+        ck_assert_ptr_nonnull(d);
+        while ((e = readdir(d))) {
+                char path[300], buf[512], state;
+                int ppid;
+                snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+                FILE *f = fopen(path, "r");
+                if (!f)
+                        continue;
+                if (fgets(buf, sizeof(buf), f)) {
+                        char *c = strrchr(buf, ')');
+                        if (c && sscanf(c + 1, " %c %d", &state, &ppid) == 2 && ppid == getpid() && state == 'Z')
+                                n++;
+                }
+                fclose(f);
+        }
+        closedir(d);
+        return n;
+}
+
 START_TEST(test_timeout_kills) {
         got g = { 0 };
         T t;
@@ -258,6 +285,8 @@ START_TEST(test_timeout_kills) {
         ck_assert_str_eq(g.message, "credential_process of profile 'p' did not finish in 1 s and was killed");
         ck_assert_uint_lt(uv_hrtime() - t0, 5000000000ull);
         t_finish(&t);
+        /* Killed and reaped: no zombie left behind. */
+        ck_assert_uint_eq(zombies(), 0);
 }
 END_TEST
 
@@ -299,6 +328,72 @@ START_TEST(test_close_while_running) {
 }
 END_TEST
 
+/* A second run asked for right after a failed one, then a close while it
+ * runs: the first run's handles are gone before the second starts, and
+ * the close waits for the second's. */
+START_TEST(test_again_then_close) {
+        got g = { 0 }, g2 = { 0 };
+        T t;
+        t_start(&t, "[ $(wc -l < \"$1\") -gt 1 ] && exec sleep 30; exit 1", 0);
+        get_and_wait(&t, &g);
+        ck_assert_int_eq(g.error, -EPERM);
+        ck_assert_int_eq(creds_get(t.k, on_creds, &g2, NULL), 0);
+        for (int i = 0; i < 20 && runs(&t) < 2; i++)
+                uv_run(&t.loop, UV_RUN_NOWAIT), usleep(10000);
+        ck_assert_uint_eq(runs(&t), 2);
+        t_finish(&t);
+        ck_assert_uint_eq(g2.calls, 1);
+        ck_assert_int_eq(g2.error, -ECANCELED);
+        ck_assert_uint_eq(zombies(), 0);
+}
+END_TEST
+
+/* A root daemon runs a caller's helper as the caller: its uid and the
+ * caller's HOME, and none of the daemon's keys in the environment (the
+ * caller could read them in /proc). */
+START_TEST(test_runs_as_the_caller) {
+        char dir[] = "/tmp/fds-credproc-user-XXXXXX", out[128], cmd[512], line[256];
+        got g = { 0 };
+        uv_loop_t loop;
+        creds *k;
+        bool closed = false;
+
+        if (geteuid() != 0)
+                return; /* only root can run a helper as another user */
+        ck_assert_ptr_nonnull(mkdtemp(dir));
+        ck_assert_int_eq(chmod(dir, 0777), 0);
+        snprintf(out, sizeof(out), "%s/seen", dir);
+        ck_assert_int_eq(setenv("AWS_SECRET_ACCESS_KEY", "the-daemons-own-secret", 1), 0);
+        snprintf(cmd, sizeof(cmd),
+                 "/bin/sh -c 'echo \"$(id -u) $HOME ${AWS_SECRET_ACCESS_KEY:-none}\" > \"$1\"; "
+                 "echo \"{\\\"Version\\\": 1, \\\"AccessKeyId\\\": \\\"A\\\", \\\"SecretAccessKey\\\": \\\"s\\\"}\"' sh %s",
+                 out);
+        ck_assert_int_eq(uv_loop_init(&loop), 0);
+        credproc_config c = { .command = cmd, .profile = "p", .set_user = true, .uid = 65534, .gid = 65534 };
+        ck_assert_int_eq(credproc_new(&loop, &c, &k), 0);
+        ck_assert_int_eq(creds_get(k, on_creds, &g, NULL), 0);
+        while (g.calls == 0)
+                if (uv_run(&loop, UV_RUN_ONCE) == 0 && g.calls == 0)
+                        ck_abort_msg("the loop ran dry");
+        ck_assert_msg(g.error == 0, "%s", g.message);
+        FILE *f = fopen(out, "r");
+        ck_assert_ptr_nonnull(f);
+        ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
+        fclose(f);
+        struct passwd *pw = getpwuid(65534);
+        char want[256];
+        snprintf(want, sizeof(want), "65534 %s none\n", pw ? pw->pw_dir : "?");
+        ck_assert_str_eq(line, want);
+        creds_close(k, on_closed, &closed);
+        ck_assert_int_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+        ck_assert(closed);
+        ck_assert_int_eq(uv_loop_close(&loop), 0);
+        unlink(out);
+        rmdir(dir);
+        unsetenv("AWS_SECRET_ACCESS_KEY");
+}
+END_TEST
+
 START_TEST(test_bad_config) {
         uv_loop_t loop;
         creds *k = NULL;
@@ -326,6 +421,8 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_timeout_kills);
         tcase_add_test(tc, test_missing_program);
         tcase_add_test(tc, test_close_while_running);
+        tcase_add_test(tc, test_again_then_close);
+        tcase_add_test(tc, test_runs_as_the_caller);
         tcase_add_test(tc, test_bad_config);
         suite_add_tcase(s, tc);
         return s;

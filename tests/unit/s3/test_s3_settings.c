@@ -1143,9 +1143,9 @@ START_TEST(test_web_identity) {
         env_set(&t.env, "AWS_CONFIG_FILE", conf);
         env_set(&t.env, "AWS_SHARED_CREDENTIALS_FILE", cred);
         env_set(&t.env, "AWS_WEB_IDENTITY_TOKEN_FILE", "/var/run/secrets/token");
-        /* A token without a role is no provider, as in botocore. */
-        ck_assert_int_eq(t_resolve(&t, NULL, NULL), 0);
-        ck_assert_int_eq(t.s->credentials_source, S3_CREDENTIALS_CREDENTIALS_FILE);
+        /* A token without a role is a mistake, as in botocore. */
+        ck_assert_int_eq(t_resolve(&t, NULL, NULL), -EINVAL);
+        assert_has(t.err, "a web identity token file is set (AWS_WEB_IDENTITY_TOKEN_FILE) but no role");
 
         /* It goes before the credentials file's keys. */
         env_set(&t.env, "AWS_ROLE_ARN", "arn:aws:iam::1:role/from-env");
@@ -1165,6 +1165,10 @@ START_TEST(test_web_identity) {
         env_set(&t.env, "AWS_STS_REGIONAL_ENDPOINTS", "legacy");
         ck_assert_int_eq(t_resolve(&t, NULL, NULL), 0);
         ck_assert_str_eq(t.s->sts_endpoint, "https://sts.amazonaws.com");
+        /* Legacy mode is for botocore's 16 old regions only. */
+        env_set(&t.env, "AWS_REGION", "eu-south-1");
+        ck_assert_int_eq(t_resolve(&t, NULL, NULL), 0);
+        ck_assert_str_eq(t.s->sts_endpoint, "https://sts.eu-south-1.amazonaws.com");
         env_set(&t.env, "AWS_REGION", "cn-north-1");
         ck_assert_int_eq(t_resolve(&t, NULL, NULL), 0);
         ck_assert_str_eq(t.s->sts_endpoint, "https://sts.cn-north-1.amazonaws.com.cn");
@@ -1192,10 +1196,23 @@ START_TEST(test_web_identity) {
         env_set(&t.env, "AWS_WEB_IDENTITY_TOKEN_FILE", NULL);
         env_set(&t.env, "AWS_ROLE_ARN", NULL);
         env_set(&t.env, "AWS_ROLE_SESSION_NAME", "env-session");
-        ck_assert_int_eq(t_resolve(&t, NULL, "{\"profile\": \"irsa\"}"), 0);
+        env_set(&t.env, "AWS_PROFILE", "irsa");
+        ck_assert_int_eq(t_resolve(&t, NULL, NULL), 0);
         ck_assert_str_eq(t.s->web_identity_token_file, "/profile/token");
         ck_assert_str_eq(t.s->role_arn, "arn:aws:iam::1:role/from-profile");
         ck_assert_str_eq(t.s->role_session_name, "env-session");
+        env_set(&t.env, "AWS_PROFILE", NULL);
+        /* Named in the call: botocore's explicit profile, no environment. */
+        env_set(&t.env, "AWS_WEB_IDENTITY_TOKEN_FILE", "/var/run/secrets/token");
+        env_set(&t.env, "AWS_ROLE_ARN", "arn:aws:iam::1:role/from-env");
+        ck_assert_int_eq(t_resolve(&t, NULL, "{\"profile\": \"irsa\"}"), 0);
+        ck_assert_str_eq(t.s->web_identity_token_file, "/profile/token");
+        ck_assert_str_eq(t.s->role_arn, "arn:aws:iam::1:role/from-profile");
+        ck_assert_str_eq(t.s->role_session_name, "profile-session");
+        ck_assert_int_eq(t_resolve(&t, NULL, "{\"profile\": \"default\"}"), 0);
+        ck_assert_int_eq(t.s->credentials_source, S3_CREDENTIALS_CREDENTIALS_FILE);
+        env_set(&t.env, "AWS_WEB_IDENTITY_TOKEN_FILE", NULL);
+        env_set(&t.env, "AWS_ROLE_ARN", NULL);
 
         free(err);
         t_done(&t);
