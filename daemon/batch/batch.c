@@ -233,7 +233,7 @@ static void batch_file_finish(batch *b, job_file *f) {
                 b->bytes += f->bytes;
                 b->files_skipped += f->skipped;
                 /* A dry run or a skip moved nothing: the daemon's counters stay. */
-                if (!b->in.req.options.dry_run && !f->skipped) {
+                if (batch_file_moved(b, f)) {
                         b->in.engine->stats.files_ok++;
                         b->in.engine->stats.bytes += f->bytes;
                 }

@@ -73,3 +73,7 @@ void batch_set_paused(batch *b, bool paused);
 /* Problems of a failed validation, sorted by index (borrowed). */
 json_t *batch_problems(batch *b);
 uint64_t batch_elapsed_ns(const batch *b);
+/* Whether an ok file of b moved bytes: not a dry run, not skipped. */
+static inline bool batch_file_moved(const batch *b, const job_file *f) {
+        return !b->in.req.options.dry_run && !f->skipped;
+}

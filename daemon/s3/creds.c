@@ -170,6 +170,19 @@ void creds_fetch_fail(creds *k, int error, const char *fmt, ...) {
         free(msg);
 }
 
+int creds_body_add(char **body, size_t *len, size_t max, const void *data, size_t n) {
+        if (n > max - *len)
+                return -EFBIG;
+        char *b = realloc(*body, *len + n + 1);
+        if (!b)
+                return -ENOMEM;
+        memcpy(b + *len, data, n);
+        *body = b;
+        *len += n;
+        b[*len] = '\0';
+        return 0;
+}
+
 static int digits(const char **s, int n, int *ret) {
         int v = 0;
 

@@ -112,6 +112,10 @@ int creds_keep_json(creds *k, json_t *doc, const char *token_key, bool expiratio
 /* The source has closed its handles and freed itself. */
 void creds_source_closed(creds *k);
 
+/* Append n bytes of a source's HTTP answer to *body (kept NUL-terminated),
+ * at most max bytes in all: 0, -EFBIG, -ENOMEM. */
+int creds_body_add(char **body, size_t *len, size_t max, const void *data, size_t n);
+
 /* "2024-05-01T12:34:56Z", with fractional seconds and an offset too. 0 or -EINVAL. */
 int creds_parse_time(const char *s, int64_t *ret);
 /* free() after overwriting. */

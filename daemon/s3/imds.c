@@ -93,19 +93,7 @@ static void fetch_fail(imds *m, int error, const char *fmt, ...) {
 
 static int on_body(http_request *req, const void *data, size_t len, void *userdata) {
         imds *m = userdata;
-        char *b;
-
-        (void) req;
-        if (len > IMDS_BODY_MAX - m->body_len)
-                return -EFBIG;
-        b = realloc(m->body, m->body_len + len + 1);
-        if (!b)
-                return -ENOMEM;
-        memcpy(b + m->body_len, data, len);
-        m->body = b;
-        m->body_len += len;
-        m->body[m->body_len] = '\0';
-        return 0;
+        return creds_body_add(&m->body, &m->body_len, IMDS_BODY_MAX, data, len);
 }
 
 static const char *step_path(const imds *m) {

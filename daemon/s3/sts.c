@@ -216,16 +216,7 @@ static void fetch_fail(sts *s, int error, const char *fmt, ...) {
 
 static int on_body(http_request *req, const void *data, size_t len, void *userdata) {
         sts *s = userdata;
-        if (len > STS_BODY_MAX - s->body_len)
-                return -EFBIG;
-        char *b = realloc(s->body, s->body_len + len + 1);
-        if (!b)
-                return -ENOMEM;
-        memcpy(b + s->body_len, data, len);
-        s->body = b;
-        s->body_len += len;
-        s->body[s->body_len] = '\0';
-        return 0;
+        return creds_body_add(&s->body, &s->body_len, STS_BODY_MAX, data, len);
 }
 
 static void post(sts *s);

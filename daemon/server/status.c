@@ -137,7 +137,7 @@ void status_summary(const fds_daemon *d, char *buf, size_t size) {
 }
 
 void status_file_done(fds_daemon *d, const batch *b, const job_file *f) {
-        if (b->in.kind != TRANSFER_SIZE && !b->in.req.options.dry_run && !f->skipped && f->err.code == FDS_CODE_OK)
+        if (b->in.kind != TRANSFER_SIZE && batch_file_moved(b, f) && f->err.code == FDS_CODE_OK)
                 d->stats.bytes_moved += f->bytes;
 }
 
