@@ -107,6 +107,14 @@ static void stream_reset(get_job *gj) {
         gj->stream_off = false;
 }
 
+/* Worker: the part being hashed is whole (or the object ended): its MD5
+ * goes to part_digests. */
+static int part_close(get_job *gj) {
+        int r = md5_final(gj->md5, gj->part_digests + (size_t) gj->parts_done++ * 16);
+        gj->part_fill = 0;
+        return r < 0 ? r : md5_reset(gj->md5);
+}
+
 /* Worker: n bytes more of a multipart object into its part MD5s. */
 static int stream_parts(get_job *gj, const char *p, size_t n) {
         int r = 0;
@@ -134,12 +142,8 @@ static int stream_parts(get_job *gj, const char *p, size_t n) {
                 gj->part_fill += take;
                 p += take;
                 n -= take;
-                if (r >= 0 && gj->part_fill == gj->stream_part) {
-                        r = md5_final(gj->md5, gj->part_digests + (size_t) gj->parts_done++ * 16);
-                        if (r >= 0)
-                                r = md5_reset(gj->md5);
-                        gj->part_fill = 0;
-                }
+                if (r >= 0 && gj->part_fill == gj->stream_part)
+                        r = part_close(gj);
         }
         return r;
 }
@@ -178,12 +182,8 @@ static int stream_matches(get_job *gj) {
 
         if (gj->stream_off || !gj->part_digests)
                 return 0;
-        if (gj->part_fill > 0) {
-                r = md5_final(gj->md5, gj->part_digests + (size_t) gj->parts_done++ * 16);
-                if (r >= 0)
-                        r = md5_reset(gj->md5);
-                gj->part_fill = 0;
-        }
+        if (gj->part_fill > 0)
+                r = part_close(gj);
         if (r < 0 || gj->parts_done != gj->w.etag.n_parts)
                 return r;
         r = etag_combine(gj->part_digests, gj->w.etag.n_parts, d);
