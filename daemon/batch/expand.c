@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "expand.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -14,8 +13,7 @@
 #include "batch_input.h"
 #include "fsq.h"
 #include "job_s3.h"
-
-#define EXPAND_MAX_DEPTH 256
+#include "local_walk.h"
 
 typedef struct found {
         char *rel;
@@ -72,68 +70,19 @@ static int found_add(expand_item *it, const char *rel, size_t rel_len, uint64_t 
         return 0;
 }
 
-/* Worker thread. Files and symlinks to files are taken; directories are
- * entered, but not through symlinks, so a link loop cannot trap the walk. */
-static int walk(expand_item *it, int dfd, char *rel, size_t len, unsigned depth) {
-        DIR *d = fdopendir(dfd);
-        struct dirent *de;
-        int r = 0;
-
-        if (!d) {
-                close(dfd);
-                return -errno;
-        }
-        while (r >= 0 && (de = readdir(d))) {
-                const char *name = de->d_name;
-                struct stat st, lst;
-                if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-                        continue;
-                size_t nl = strlen(name);
-                if (len + nl + 2 > PATH_MAX) {
-                        r = -ENAMETOOLONG;
-                        break;
-                }
-                if (fstatat(dirfd(d), name, &lst, AT_SYMLINK_NOFOLLOW) < 0)
-                        continue; /* gone meanwhile */
-                if (S_ISLNK(lst.st_mode) && fstatat(dirfd(d), name, &st, 0) < 0)
-                        continue; /* dangling */
-                if (!S_ISLNK(lst.st_mode))
-                        st = lst;
-                memcpy(rel + len, name, nl + 1);
-                if (S_ISREG(st.st_mode))
-                        r = found_add(it, rel, len + nl, (uint64_t) st.st_size, NULL);
-                else if (S_ISDIR(st.st_mode) && !S_ISLNK(lst.st_mode)) {
-                        if (depth >= EXPAND_MAX_DEPTH) {
-                                r = -ELOOP;
-                                break;
-                        }
-                        int sub = openat(dirfd(d), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                        if (sub < 0) {
-                                r = -errno;
-                                break;
-                        }
-                        rel[len + nl] = '/';
-                        r = walk(it, sub, rel, len + nl + 1, depth + 1);
-                }
-        }
-        closedir(d);
-        return r;
+static int walk_found(const char *rel, size_t rel_len, const struct stat *st, void *userdata) {
+        return found_add(userdata, rel, rel_len, (uint64_t) st->st_size, NULL);
 }
 
 static int found_cmp(const void *a, const void *b) {
         return strcmp(((const found *) a)->rel, ((const found *) b)->rel);
 }
 
+/* Worker thread: every file below the directory (local_walk.h). */
 static void walk_work(uv_work_t *w) {
         expand_item *it = w->data;
-        char *rel = malloc(PATH_MAX);
-        if (!rel) {
-                it->r = -ENOMEM;
-                return;
-        }
         int fd = open(it->entry->src_loc.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        it->r = fd < 0 ? -errno : walk(it, fd, rel, 0, 0);
-        free(rel);
+        it->r = fd < 0 ? -errno : local_walk(fd, true, walk_found, it);
         /* Results in a stable order, whatever readdir gave. */
         if (it->r >= 0 && it->n > 1)
                 qsort(it->files, it->n, sizeof(found), found_cmp);
