@@ -406,6 +406,33 @@ out:
         return 0;
 }
 
+int fds_request_parse_list(json_t *params, const fds_request_limits *lim, fds_request *ret,
+                           char **ret_param) {
+        static const char *const allowed[] = { "path", "recursive", "options", NULL };
+        fds_request r = { 0 };
+        json_t *path = json_object_get(params, "path"), *rec = json_object_get(params, "recursive");
+        int q;
+
+        if (!json_is_string(path))
+                return bad_param(ret_param, "path");
+        if (rec && !json_is_boolean(rec) && !json_is_null(rec))
+                return bad_param(ret_param, "recursive");
+        q = request_begin(params, allowed, 1, lim, &r, ret_param);
+        if (q == 0) {
+                /* recursive here lets an S3 URL name a bucket or prefix ("s3://b/"). */
+                fds_entry *e = &r.entries[r.n_entries++];
+                *e = (fds_entry){ .src = json_string_value(path), .recursive = true };
+                q = entry_location(r.problems, e, e->src, path, lim, &e->src_loc);
+                e->recursive = json_is_true(rec);
+        }
+        if (q < 0) {
+                fds_request_done(&r);
+                return q;
+        }
+        *ret = r;
+        return 0;
+}
+
 void fds_request_done(fds_request *r) {
         if (!r)
                 return;

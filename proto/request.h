@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* The parameters of Copy, Size and Read, checked for shape (types, unknown
+/* The parameters of Copy, Size, Read and List, checked for shape (types, unknown
  * fields) and for every problem that needs no file system: paths, URLs,
  * duplicate destinations. Problems are collected, never stopped at. */
 
@@ -72,6 +72,10 @@ int fds_request_parse_copy(json_t *params, const fds_request_limits *lim, fds_re
                            char **ret_param);
 int fds_request_parse_files(json_t *params, const fds_request_limits *lim, fds_request *ret,
                             char **ret_param);
+/* List: one entry, src the path (a local directory or file, an S3 URL
+ * that may end at the bucket or a prefix), recursive as asked. */
+int fds_request_parse_list(json_t *params, const fds_request_limits *lim, fds_request *ret,
+                           char **ret_param);
 void fds_request_done(fds_request *r);
 
 int fds_options_parse(json_t *options, fds_options *ret, char **ret_param);

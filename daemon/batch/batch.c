@@ -128,6 +128,7 @@ batch *batch_free(batch *b) {
                 e->share_release(e, b->share, e->userdata);
         throttle_done(&b->bandwidth);
         pace_done(&b->local_pace);
+        listing_free(&b->in);
         fds_request_done(&b->in.req);
         fds_call_done(&b->call);
         size_t n_files = b->in.n_files;
@@ -436,10 +437,54 @@ void batch_start(batch *b, const batch_owner *owner, void *userdata) {
         batch_after_site(&b->in);
 }
 
+static void on_list_page(batch_input *in, const listing_entry *e, size_t n) {
+        batch *b = of_input(in);
+        b->files_ok += n;
+        if (b->owner && !b->detached && b->owner->list_page)
+                b->owner->list_page(b, e, n, b->owner_data);
+}
+
+static void on_listed(batch_input *in, int r) {
+        batch *b = of_input(in);
+        size_t n;
+        listing_entries(in, &n);
+        b->files_ok += n;
+        b->files_failed = in->files[0].err.code != FDS_CODE_OK;
+        b->in.validating--;
+        if (r == -ECANCELED || b->in.canceled)
+                batch_check_end(b);
+        else
+                batch_end(b, r == -ENOMEM ? r : 0);
+}
+
+static const listing_ops batch_listing_ops = {
+        .page = on_list_page,
+        .done = on_listed,
+};
+
+/* List: a listing instead of files; problems found so far (paths, S3
+ * settings, identity) are the call's error. */
+static void batch_list(batch *b) {
+        if (json_array_size(b->in.req.problems) > 0) {
+                batch_end(b, -EINVAL);
+                return;
+        }
+        b->in.validating++;
+        int r = listing_start(&b->in, b->call.more && !b->call.oneway, &batch_listing_ops);
+        if (r < 0) {
+                b->in.validating--;
+                batch_end(b, r);
+        }
+}
+
 static void batch_after_site(batch_input *in) {
         batch *b = of_input(in);
         if (b->in.canceled) {
                 batch_check_end(b);
+                return;
+        }
+        if (b->in.kind == TRANSFER_LIST) {
+                batch_list(b);
                 return;
         }
         /* Recursive entries become files first, so validation sees them all. */
@@ -504,6 +549,7 @@ void batch_cancel(batch *b) {
         validate_lists_cancel(&b->in);
         validate_site_cancel(&b->in);
         expand_cancel(&b->in);
+        listing_cancel(&b->in);
         batch_check_end(b); /* may free b */
 }
 
@@ -516,6 +562,10 @@ void batch_set_paused(batch *b, bool paused) {
         if (b->paused == paused)
                 return;
         b->paused = paused;
+        if (b->in.kind == TRANSFER_LIST) {
+                listing_set_paused(&b->in, paused); /* may end, and free, b */
+                return;
+        }
         if (!paused && batch_runnable(b)) {
                 scheduler_add(&b->in.engine->sched, &b->sched);
                 scheduler_pump(&b->in.engine->sched);

@@ -14,6 +14,7 @@
 #include "fsq.h"
 #include "job.h"
 #include "list.h"
+#include "listing.h"
 #include "message.h"
 #include "request.h"
 #include "pace.h"
@@ -24,6 +25,8 @@ typedef struct batch batch;
 typedef struct batch_owner {
         /* A file finished (streaming replies). */
         void (*file_done)(batch *b, job_file *f, void *userdata);
+        /* List, streaming: a page of entries (valid during the call). */
+        void (*list_page)(batch *b, const listing_entry *e, size_t n, void *userdata);
         /* The batch ended: 0 all files ran, -EINVAL validation failed
          * (batch_problems), -EFBIG Read over its limit, -ECANCELED.
          * The owner replies and then frees the batch. */
@@ -43,7 +46,7 @@ struct batch {
         batch_share *share;         /* the user's files in flight, held until freed */
         throttle bandwidth;         /* options.transfer.max_bandwidth */
         pace local_pace;            /* the same cap, for local copies on worker threads */
-        uint64_t files_ok, files_failed, bytes;
+        uint64_t files_ok, files_failed, bytes; /* List: entries listed, and 1 if it failed */
         uint64_t files_skipped; /* no_clobber: ok, and left alone (in files_ok too) */
         uint64_t started_ns;
         sched_client sched;         /* in the engine's scheduler while it may start files */

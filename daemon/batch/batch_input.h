@@ -40,6 +40,7 @@ struct batch_input {
         list_node heads;            /* validation HEADs in flight */
         list_node lists;            /* validation listings in flight */
         struct expand_state *expand; /* recursive entries being listed */
+        struct listing *listing;    /* List: the listing (listing.c) */
         bool canceled;
 };
 

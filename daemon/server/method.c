@@ -111,6 +111,49 @@ static json_t *keyed_reply(const batch *b, const char *ok_name) {
         return json_pack("{s:o, s:o}", ok_name, ok, "errors", errors);
 }
 
+static json_t *list_entry_json(const listing_entry *e) {
+        json_t *o = json_pack("{s:s}", "path", e->path);
+        if (o && e->dir)
+                json_object_set_new(o, "dir", json_true());
+        else if (o)
+                json_object_set_new(o, "size", json_integer((json_int_t) e->size));
+        if (o && e->mtime_ms >= 0)
+                json_object_set_new(o, "mtime", json_real((double) e->mtime_ms / 1000.0));
+        if (o && e->etag)
+                json_object_set_new(o, "etag", json_string(e->etag));
+        return o;
+}
+
+static json_t *list_entries_json(const listing_entry *e, size_t n) {
+        json_t *a = json_array();
+        for (size_t i = 0; a && i < n; i++)
+                if (json_array_append_new(a, list_entry_json(&e[i])) < 0) {
+                        json_decref(a);
+                        return NULL;
+                }
+        return a;
+}
+
+/* The last reply of a List: the entries (none when streamed) and what
+ * stopped the listing, if anything did. */
+static json_t *list_reply(batch *b) {
+        size_t n;
+        const listing_entry *e = listing_entries(&b->in, &n);
+        json_t *p = json_pack("{s:o}", "entries", list_entries_json(e, n));
+        const file_error *err = &b->in.files[0].err;
+        if (p && err->code != FDS_CODE_OK && json_object_set_new(p, "error", file_error_json(err)) < 0) {
+                json_decref(p);
+                p = NULL;
+        }
+        return p;
+}
+
+static void on_list_page(batch *b, const listing_entry *e, size_t n, void *userdata) {
+        session *s = userdata;
+        if (n > 0)
+                reply(s, json_pack("{s:o}", "entries", list_entries_json(e, n)), true);
+}
+
 static void on_file_done(batch *b, job_file *f, void *userdata) {
         session *s = userdata;
         status_file_done(s->daemon, b, f);
@@ -119,7 +162,7 @@ static void on_file_done(batch *b, job_file *f, void *userdata) {
         reply(s, json_pack("{s:o}", "result", copy_result_json(f)), true);
 }
 
-static const char *const kind_names[] = { "Copy", "Size", "Read" };
+static const char *const kind_names[] = { "Copy", "Size", "Read", "List" };
 
 static void on_end(batch *b, int status, void *userdata) {
         session *s = userdata;
@@ -147,7 +190,8 @@ static void on_end(batch *b, int status, void *userdata) {
                 case 0:
                         reply(s, b->in.kind == TRANSFER_COPY   ? copy_reply(b)
                                  : b->in.kind == TRANSFER_SIZE ? keyed_reply(b, "sizes")
-                                                         : keyed_reply(b, "contents"),
+                                 : b->in.kind == TRANSFER_LIST ? list_reply(b)
+                                                               : keyed_reply(b, "contents"),
                               false);
                         break;
                 case -EINVAL:
@@ -170,6 +214,7 @@ static void on_end(batch *b, int status, void *userdata) {
 
 static const batch_owner session_owner = {
         .file_done = on_file_done,
+        .list_page = on_list_page,
         .end = on_end,
 };
 
@@ -181,8 +226,9 @@ static void transfer_call(session *s, fds_call *call, transfer_op kind) {
         batch *b;
         int r;
 
-        r = kind == TRANSFER_COPY ? fds_request_parse_copy(call->parameters, &lim, &req, &param)
-                               : fds_request_parse_files(call->parameters, &lim, &req, &param);
+        r = kind == TRANSFER_COPY   ? fds_request_parse_copy(call->parameters, &lim, &req, &param)
+            : kind == TRANSFER_LIST ? fds_request_parse_list(call->parameters, &lim, &req, &param)
+                                    : fds_request_parse_files(call->parameters, &lim, &req, &param);
         if (r == -EINVAL) {
                 reply_error(s, VARLINK_ERROR_INVALID_PARAMETER, json_pack("{s:s}", "parameter", param));
                 free(param);
@@ -237,6 +283,10 @@ static void read_call(session *s, fds_call *call) {
         transfer_call(s, call, TRANSFER_READ);
 }
 
+static void list_call(session *s, fds_call *call) {
+        transfer_call(s, call, TRANSFER_LIST);
+}
+
 static void status_method(session *s, fds_call *call) {
         status_call(s, call);
 }
@@ -252,6 +302,7 @@ static const method methods[] = {
         { FDS_INTERFACE ".Copy", copy_call },
         { FDS_INTERFACE ".Size", size_call },
         { FDS_INTERFACE ".Read", read_call },
+        { FDS_INTERFACE ".List", list_call },
         { FDS_INTERFACE ".Status", status_method },
 };
 

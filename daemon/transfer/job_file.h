@@ -14,6 +14,7 @@ typedef enum transfer_op {
         TRANSFER_COPY,
         TRANSFER_SIZE,
         TRANSFER_READ,
+        TRANSFER_LIST, /* no jobs: the batch lists (batch/listing.c) */
 } transfer_op;
 
 typedef struct file_error {

@@ -14,6 +14,8 @@ const job_type *job_type_for(transfer_op op, const job_file *f) {
                 return src_s3 ? &job_s3_head : &job_local_size;
         case TRANSFER_READ:
                 return src_s3 ? &job_s3_read : &job_local_read;
+        case TRANSFER_LIST:
+                break;
         }
         return NULL;
 }

@@ -92,6 +92,27 @@ def test_users_get_their_own_permissions(start_fdsd, users):
         rmtree(work)
 
 
+def test_list_with_the_callers_permissions(start_fdsd, users):
+    """Through a root fdsd, B cannot list A's 0700 directory; A can."""
+    a, b = users["a"], users["b"]
+    work = shared_tmpdir("fds-list-")
+    try:
+        home_a = os.path.join(work, "a")
+        os.makedirs(home_a)
+        write(os.path.join(home_a, "secret"), b"only A")
+        os.chown(home_a, a, a)
+        os.chmod(home_a, 0o700)
+        d = start_fdsd("--allow-user", f"root,{a},{b}", workdir=work)
+        os.chmod(d.socket, 0o777)
+        (as_b,) = calls_as(b, d.socket, [[f"{IFACE}.List", {"path": home_a}]])
+        assert as_b["parameters"]["entries"] == [], as_b
+        assert as_b["parameters"]["error"]["code"] == "PermissionDenied", as_b
+        (as_a,) = calls_as(a, d.socket, [[f"{IFACE}.List", {"path": home_a, "recursive": True}]])
+        assert [e["path"] for e in as_a["parameters"]["entries"]] == [f"{home_a}/secret"], as_a
+    finally:
+        rmtree(work)
+
+
 def test_user_not_allowed_is_refused(start_fdsd, users):
     """Without being named, another user gets PermissionDenied and is
     disconnected, while the daemon keeps serving its allowed users."""

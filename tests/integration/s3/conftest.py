@@ -133,6 +133,26 @@ class Fds:
         with self.connect() as c:
             return c.call(f"{IFACE}.Read", self.params("files", files, options))
 
+    def list_params(self, path, recursive=None, options=None):
+        p = self.params("path", path, options or {})
+        if recursive is not None:
+            p["recursive"] = recursive
+        return p
+
+    def list(self, path, recursive=None, **options):
+        """Unstreamed List: the reply's parameters."""
+        with self.connect() as c:
+            return c.call(f"{IFACE}.List", self.list_params(path, recursive, options))
+
+    def list_more(self, path, recursive=None, **options):
+        """Streamed List: (the pages' entries, one list per reply, the last
+        reply's parameters)."""
+        with self.connect() as c:
+            replies = list(c.replies(f"{IFACE}.List", self.list_params(path, recursive, options)))
+        assert all(r.get("continues") is True for r in replies[:-1]), replies[-1]
+        assert "continues" not in replies[-1] and replies[-1]["parameters"]["entries"] == [], replies[-1]
+        return [r["parameters"]["entries"] for r in replies[:-1]], replies[-1]["parameters"]
+
     def files_error(self, method, files, **options):
         with self.connect() as c:
             return c.call_error(f"{IFACE}.{method}", self.params("files", files, options))
