@@ -8,5 +8,6 @@
 #include <fds/copy.h>
 #include <fds/error.h>
 #include <fds/files.h>
+#include <fds/list.h>
 #include <fds/options.h>
 #include <fds/status.h>
