@@ -1,11 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* fdsctl: copy, size and cat through fdsd. The one place that prints. */
+/* fdsctl: copy, ls, size and cat through fdsd. The one place that prints. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +31,8 @@ typedef struct args {
         bool recursive;
         bool dry_run;
         bool no_clobber;
+        bool long_format; /* ls -l */
+        bool summarize;   /* ls --summarize */
         fds_filter *filters; /* --include/--exclude, in order */
         size_t n_filters;
         s3_flags s3;
@@ -49,70 +50,6 @@ typedef struct ctl {
         fds_copy_pair *pairs; /* absolute forms of entries */
         progress prog;
 } ctl;
-
-static void usage(FILE *f) {
-        fputs("Usage: fdsctl [OPTIONS] copy SRC DST\n"
-              "       fdsctl [OPTIONS] copy --batch FILE\n"
-              "       fdsctl [OPTIONS] size PATH...\n"
-              "       fdsctl [OPTIONS] cat PATH...\n"
-              "       fdsctl [OPTIONS] status\n"
-              "\n"
-              "Copy, size and read local files and S3 objects through fdsd.\n"
-              "A PATH is a local path (relative ones are taken from the current\n"
-              "directory) or an s3://BUCKET/KEY URL.\n"
-              "\n"
-              "Commands:\n"
-              "  copy SRC DST           copy one file\n"
-              "  copy --batch FILE      copy every pair in FILE (\"-\": stdin), one per line:\n"
-              "                         {\"src\": SRC, \"dst\": DST} or SRC<TAB>DST\n"
-              "  size PATH...           print SIZE<TAB>PATH for each path\n"
-              "  cat PATH...            write the contents of each path to stdout\n"
-              "  status                 the daemon's version, uptime, work in flight and counters\n"
-              "\n"
-              "Options:\n"
-              "  -b, --batch FILE       read the pairs to copy from FILE\n"
-              "  -r, --recursive        SRC is a directory or s3:// prefix: copy every file\n"
-              "                         under it into DST, keeping relative paths\n"
-              "      --dry-run          validate and list what would be copied; move nothing\n"
-              "  -n, --no-clobber       leave destinations that exist alone; reported as skipped\n"
-              "      --skip-existing    the same as --no-clobber\n"
-              "      --exclude GLOB     with -r: leave out files whose path below SRC matches\n"
-              "      --include GLOB     with -r: take them back; as in aws s3 cp, the last\n"
-              "                         matching --exclude/--include decides (* matches /)\n"
-              "  -p, --parallelism N    files in flight at once (daemon default if unset)\n"
-              "      --no-validate      start at once; a missing source fails only its file\n"
-              "      --max-attempts N   tries per S3 request (default 5)\n"
-              "      --endpoint URL     S3 endpoint (else $AWS_ENDPOINT_URL_S3, $AWS_ENDPOINT_URL)\n"
-              "      --region REGION    S3 region (else $AWS_REGION, $AWS_DEFAULT_REGION)\n"
-              "      --profile NAME     AWS profile of the daemon's shared files (else $AWS_PROFILE)\n"
-              "      --path-style       path-style S3 addressing (bucket in the path)\n"
-              "                         Credentials: $AWS_ACCESS_KEY_ID and $AWS_SECRET_ACCESS_KEY\n"
-              "                         ($AWS_SESSION_TOKEN) when both are set, else the daemon's\n"
-              "  -o, --option KEY=VAL   set a call option, e.g. s3.endpoint_url=http://...\n"
-              "                         (VAL is an integer, true/false, or a string)\n"
-              "  -s, --socket PATH      the daemon's socket (default: $FDS_SOCKET, else\n"
-              "                         $XDG_RUNTIME_DIR/fds/fdsd.sock, else /run/fds/fdsd.sock)\n"
-              "  -j, --json             one JSON object per result line; the copy summary last\n"
-              "  -q, --quiet            no summary and no progress line\n"
-              "  -h, --help             show this help\n"
-              "  -V, --version          show the version\n"
-              "\n"
-              "Exit status: 0 all files succeeded, 1 some failed, 2 usage, connection\n"
-              "or request error.\n",
-              f);
-}
-
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...) {
-        va_list ap;
-
-        fputs("fdsctl: ", stderr);
-        va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
-        va_end(ap);
-        fputs("\nTry 'fdsctl --help'.\n", stderr);
-        return -EINVAL;
-}
 
 static int parse_int(const char *s, int64_t min, int64_t max, int64_t *ret) {
         char *end;
@@ -163,6 +100,7 @@ enum {
         OPT_EXCLUDE,
         OPT_DRY_RUN,
         OPT_NO_CLOBBER,
+        OPT_SUMMARIZE,
 };
 
 /* 0 to run a command, 1 when --help/--version was answered, <0 on error. */
@@ -171,6 +109,8 @@ static const struct option longopts[] = {
         { "batch",       required_argument, NULL, 'b' },
         { "parallelism", required_argument, NULL, 'p' },
         { "recursive",   no_argument,       NULL, 'r' },
+        { "long",        no_argument,       NULL, 'l' },
+        { "summarize",   no_argument,       NULL, OPT_SUMMARIZE },
         { "include",     required_argument, NULL, OPT_INCLUDE },
         { "exclude",     required_argument, NULL, OPT_EXCLUDE },
         { "dry-run",     no_argument,       NULL, OPT_DRY_RUN },
@@ -204,6 +144,12 @@ static int parse_call_option(int c, const char *arg, args *a) {
                 return 1;
         case 'r':
                 a->recursive = true;
+                return 1;
+        case 'l':
+                a->long_format = true;
+                return 1;
+        case OPT_SUMMARIZE:
+                a->summarize = true;
                 return 1;
         case OPT_DRY_RUN:
                 a->dry_run = true;
@@ -263,7 +209,7 @@ static int parse_args(int argc, char **argv, args *a) {
         int c, r;
 
         /* Leading ':': getopt reports, fdsctl prints (as "fdsctl", not argv[0]). */
-        while ((c = getopt_long(argc, argv, ":b:p:o:s:rnjqhV", longopts, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, ":b:p:o:s:rlnjqhV", longopts, NULL)) >= 0) {
                 r = parse_call_option(c, optarg, a);
                 if (r != 0) {
                         if (r < 0)
@@ -307,8 +253,17 @@ static int parse_args(int argc, char **argv, args *a) {
 }
 
 static int check_operands(const args *a) {
-        bool copy = strcmp(a->command, "copy") == 0;
+        bool copy = strcmp(a->command, "copy") == 0, ls = strcmp(a->command, "ls") == 0;
 
+        if ((a->long_format || a->summarize) && !ls)
+                return usage_error("--long and --summarize are for ls, not %s", a->command);
+        if (ls) {
+                if (a->batch || a->n_filters || a->dry_run || a->no_clobber)
+                        return usage_error("ls takes no --batch, --include, --exclude, --dry-run or --no-clobber");
+                if (a->n_operands != 1)
+                        return usage_error("ls wants one PATH");
+                return 0;
+        }
         if (strcmp(a->command, "status") == 0) {
                 if (a->batch || a->recursive || a->n_operands != 0)
                         return usage_error("status takes no PATH, --batch or --recursive");
@@ -323,7 +278,7 @@ static int check_operands(const args *a) {
         if (copy && a->batch && a->n_operands != 0)
                 return usage_error("copy --batch takes no SRC DST");
         if (a->recursive && !copy)
-                return usage_error("--recursive is for copy, not %s", a->command);
+                return usage_error("--recursive is for copy and ls, not %s", a->command);
         if (a->n_filters > 0 && !a->recursive)
                 return usage_error("--include and --exclude go with copy --recursive");
         if (a->dry_run && !copy)
@@ -700,6 +655,52 @@ static int cmd_status(ctl *x) {
         return status_print(&st, x->a.json) < 0 ? EXIT_SOME_FAILED : EXIT_ALL_OK;
 }
 
+/* Exit 1 when the listing failed, and when an S3 prefix held nothing (as
+ * aws s3 ls: nothing there and no such prefix are the same thing). */
+static int cmd_ls(ctl *x) {
+        fds_file_error err = { .code = NULL };
+        char *path = NULL;
+        ls_state s;
+        int r;
+
+        r = path_absolute(x->a.operands[0], x->cwd, &path);
+        if (r < 0 || (r = ls_init(&s, path, x->a.operands[0])) < 0) {
+                fprintf(stderr, "fdsctl: %s\n", strerror(-r));
+                free(path);
+                return EXIT_USAGE;
+        }
+        s.long_format = x->a.long_format;
+        s.json = x->a.json;
+        r = ctl_connect(x);
+        if (r >= 0)
+                r = ls_run(x->client, &s, x->a.recursive, x->a.options, &err);
+        else
+                r = -ENOTCONN;
+        if (fflush(stdout) != 0 || ferror(stdout)) {
+                fprintf(stderr, "fdsctl: write error: %s\n", strerror(errno));
+                r = EXIT_SOME_FAILED;
+        } else if (r == -ENOTCONN)
+                r = EXIT_USAGE;
+        else if (r < 0) {
+                print_call_error(x, r);
+                r = EXIT_USAGE;
+        } else if (r > 0) {
+                print_file_error(x->a.operands[0], &err, 0);
+                r = EXIT_SOME_FAILED;
+        } else if (s.s3 && s.n_entries == 0) {
+                if (!x->a.quiet)
+                        fprintf(stderr, "fdsctl: %s: nothing there\n", x->a.operands[0]);
+                r = EXIT_SOME_FAILED;
+        } else
+                r = EXIT_ALL_OK;
+        if (x->a.summarize && !x->a.json && r != EXIT_USAGE)
+                printf("\nTotal Objects: %" PRIu64 "\n   Total Size: %" PRIu64 "\n", s.n_files, s.bytes);
+        fds_file_error_done(&err);
+        ls_done(&s);
+        free(path);
+        return r;
+}
+
 static int cmd_files(ctl *x) {
         fds_named_path *files = NULL;
         int r;
@@ -742,6 +743,8 @@ int main(int argc, char **argv) {
 
         if (strcmp(x.a.command, "copy") == 0)
                 r = cmd_copy(&x);
+        else if (strcmp(x.a.command, "ls") == 0)
+                r = cmd_ls(&x);
         else if (strcmp(x.a.command, "status") == 0)
                 r = cmd_status(&x);
         else

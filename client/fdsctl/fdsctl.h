@@ -63,5 +63,23 @@ typedef struct s3_flags {
 
 int s3_options_apply(fds_options *o, const s3_flags *f);
 
+/* fdsctl-usage.c: the help text; a usage error on stderr, -EINVAL. */
+void usage(FILE *f);
+int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* fdsctl-ls.c: one listing, printed as it streams. */
+typedef struct ls_state {
+        const char *path;  /* absolute, as sent */
+        const char *shown; /* as the user wrote it */
+        char *base;        /* names are what follows it in an entry's path */
+        bool s3, long_format, json;
+        uint64_t n_entries, n_files, bytes;
+} ls_state;
+
+int ls_init(ls_state *s, const char *path, const char *shown);
+void ls_done(ls_state *s);
+/* What fds_client_list() returns; -EIO when stdout failed. */
+int ls_run(fds_client *c, ls_state *s, bool recursive, const fds_options *opts, fds_file_error *ret_error);
+
 /* fdsctl-status.c: the daemon's status for people, or as one JSON object. */
 int status_print(const fds_status *st, bool json);

@@ -32,7 +32,7 @@ def test_script_is_valid_bash_and_registers_fdsctl():
 
 
 def test_commands():
-    assert complete("fdsctl", "") == ["cat", "copy", "size", "status"]
+    assert complete("fdsctl", "") == ["cat", "copy", "ls", "size", "status"]
     assert complete("fdsctl", "co") == ["copy"]
     # Options before the command are skipped, with their values.
     assert complete("fdsctl", "--socket", "/run/x.sock", "-q", "s") == ["size", "status"]
@@ -51,6 +51,7 @@ def test_paths_complete_to_files(tmp_path):
     (tmp_path / "dir").mkdir()
     assert complete("fdsctl", "copy", "da", cwd=tmp_path) == ["data.bin"]
     assert complete("fdsctl", "size", "data.bin", "d", cwd=tmp_path) == ["data.bin", "dir"]
+    assert complete("fdsctl", "ls", "-l", "di", cwd=tmp_path) == ["dir"]
     assert complete("fdsctl", "--batch", "da", cwd=tmp_path) == ["data.bin"]
     # An S3 URL is left alone: listing a bucket needs the daemon.
     assert complete("fdsctl", "copy", "s3://bucket/da", cwd=tmp_path) == []

@@ -74,3 +74,34 @@ def test_fdsctl_sends_its_own_settings(start_fds, client_env, rgw, s3, bucket, t
     env["AWS_ENDPOINT_URL"] = rgw["AWS_ENDPOINT_URL"]
     p = run(["-s", sock, "cat", f"s3://{bucket}/k"], env)
     assert p.returncode == 0 and p.stdout == data
+
+
+def test_fdsctl_ls(start_fds, client_env, s3, bucket):
+    """Names as aws s3 ls prints them: below the prefix's last '/'."""
+    import json
+
+    sock = start_fds("env").daemon.socket
+    for key, body in [("data.csv", b"1"), ("data/a.csv", b"22"), ("data/deep/c", b"333"), ("z", b"")]:
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
+    out = run(["-s", sock, "ls", f"s3://{bucket}/data/"], client_env)
+    assert out.returncode == 0 and out.stdout.decode().splitlines() == ["a.csv", "deep/"]
+    out = run(["-s", sock, "ls", f"s3://{bucket}/data"], client_env)
+    assert out.stdout.decode().splitlines() == ["data.csv", "data/"]
+    out = run(["-s", sock, "ls", "-r", f"s3://{bucket}"], client_env)
+    assert out.stdout.decode().splitlines() == ["data.csv", "data/a.csv", "data/deep/c", "z"]
+    out = run(["-s", sock, "ls", "-l", "--summarize", f"s3://{bucket}/data/"], client_env).stdout.decode()
+    rows = out.splitlines()
+    assert rows[0].split()[2:] == ["2", "a.csv"] and rows[1].split() == ["PRE", "deep/"], out
+    assert rows[2:] == ["", "Total Objects: 1", "   Total Size: 2"], out
+    out = run(["-s", sock, "--json", "ls", "-r", f"s3://{bucket}/data/"], client_env)
+    got = [json.loads(x) for x in out.stdout.decode().splitlines()]
+    head = s3.head_object(Bucket=bucket, Key="data/deep/c")
+    assert got[1]["path"] == f"s3://{bucket}/data/deep/c" and got[1]["size"] == 3
+    assert got[1]["etag"] == head["ETag"].strip('"')
+    assert abs(got[1]["mtime"] - head["LastModified"].timestamp()) < 1.0
+
+    out = run(["-s", sock, "ls", f"s3://{bucket}/nothing/"], client_env)
+    assert out.returncode == 1 and out.stdout == b""
+    assert out.stderr.decode() == f"fdsctl: s3://{bucket}/nothing/: nothing there\n"
+    out = run(["-s", sock, "ls", "s3://fds-no-such-bucket-x/"], client_env)
+    assert out.returncode == 1 and "NoSuchBucket" in out.stderr.decode() and "HTTP 404" in out.stderr.decode()
