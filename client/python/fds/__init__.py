@@ -18,6 +18,7 @@ from ._varlink import DaemonError, DaemonUnavailable, default_socket
 from .errors import (BatchError, BatchFileExistsError, BatchFileNotFoundError,
                      BatchIsADirectoryError, BatchNotADirectoryError, BatchPermissionError,
                      FileError, Problem, ValidationError)
+from .listing import ListEntry, iter_files, list_files
 from .options import S3Options, TransferConfig
 from .transfer import (CopyResult, copy_iter, do_copy, read_file_contents, read_file_sizes,
                        status)
@@ -27,7 +28,7 @@ __version__ = "0.1.0"
 __all__ = [
     "BatchError", "BatchFileExistsError", "BatchFileNotFoundError", "BatchIsADirectoryError",
     "BatchNotADirectoryError", "BatchPermissionError", "CopyResult", "DaemonError",
-    "DaemonUnavailable", "FileError", "Problem", "S3Options", "TransferConfig",
-    "ValidationError", "copy_iter", "default_socket", "do_copy", "read_file_contents",
-    "read_file_sizes", "status",
+    "DaemonUnavailable", "FileError", "ListEntry", "Problem", "S3Options", "TransferConfig",
+    "ValidationError", "copy_iter", "default_socket", "do_copy", "iter_files", "list_files",
+    "read_file_contents", "read_file_sizes", "status",
 ]
