@@ -60,7 +60,7 @@ abspath() {
 # ---------------------------------------------------------------- install
 
 cmd_install() {
-    local pkgs=(ceph-mon ceph-osd radosgw) missing=() p
+    local pkgs=(ceph-mon ceph-osd radosgw openssl) missing=() p
     for p in "${pkgs[@]}"; do
         if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
             missing+=("$p")
@@ -287,6 +287,24 @@ start_rgw() {
 
 # ---------------------------------------------------------------- start
 
+# A throw-away CA and a certificate for 127.0.0.1 signed by it, for the
+# HTTPS endpoint: clients trust it through RGW_CA_BUNDLE (ca.pem) only.
+make_tls() {
+    local d="$DIR/tls" ext
+    mkdir -p "$d"
+    ext="$d/server.ext"
+    printf '%s\n' "subjectAltName=IP:127.0.0.1,DNS:localhost" "basicConstraints=CA:FALSE" \
+        "extendedKeyUsage=serverAuth" >"$ext"
+    {
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 7 \
+            -subj "/CN=fds test CA" -keyout "$d/ca.key" -out "$d/ca.pem" &&
+            openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+                -subj "/CN=127.0.0.1" -keyout "$d/server.key" -out "$d/server.csr" &&
+            openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
+                -days 7 -extfile "$ext" -out "$d/server.pem"
+    } >"$LOGS/openssl.out" 2>&1 || { cat "$LOGS/openssl.out" >&2; die "making the test certificates failed"; }
+}
+
 write_conf() {
     local fsid="$1"
     cat >"$CONF" <<EOF
@@ -350,7 +368,7 @@ osd crush update on start = true
 
 [client.rgw]
 rgw data = $DIR/rgw
-rgw frontends = beast endpoint=127.0.0.1:$HTTP_PORT tcp_nodelay=1
+rgw frontends = beast endpoint=127.0.0.1:$HTTP_PORT ssl_endpoint=127.0.0.1:$HTTPS_PORT ssl_certificate=$DIR/tls/server.pem ssl_private_key=$DIR/tls/server.key tcp_nodelay=1
 # STS (AssumeRole) for the credential tests: session tokens are sealed
 # with this key, which only this throw-away cluster knows.
 rgw sts key = $(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
@@ -395,7 +413,7 @@ cmd_start() {
         done
     fi
     # Fresh cluster: drop what an earlier start left (only our own entries).
-    rm -rf "${DIR:?}"/{ceph.conf,monmap,keyring,mon,osd,rgw,run,log,crash,pids,env,ports}
+    rm -rf "${DIR:?}"/{ceph.conf,monmap,keyring,mon,osd,rgw,run,log,crash,pids,env,ports,tls}
     mkdir -p "$DIR"/{mon/ceph-a,osd/ceph-0,rgw,run,log,crash,pids}
     # If anything below fails, stop what was started (the logs stay).
     trap 'start_failed $?' EXIT
@@ -418,9 +436,11 @@ cmd_start() {
         MON_PORT=$((base + 1))
     fi
     MSGR_MIN=$((base + 2))
-    MSGR_MAX=$((base + BLOCK - 1))
-    printf 'HTTP_PORT=%s\nMON_PORT=%s\nMSGR_MIN=%s\nMSGR_MAX=%s\n' \
-        "$HTTP_PORT" "$MON_PORT" "$MSGR_MIN" "$MSGR_MAX" >"$DIR/ports"
+    MSGR_MAX=$((base + BLOCK - 2))
+    HTTPS_PORT=$((base + BLOCK - 1))
+    printf 'HTTP_PORT=%s\nMON_PORT=%s\nMSGR_MIN=%s\nMSGR_MAX=%s\nHTTPS_PORT=%s\n' \
+        "$HTTP_PORT" "$MON_PORT" "$MSGR_MIN" "$MSGR_MAX" "$HTTPS_PORT" >"$DIR/ports"
+    make_tls
 
     fsid="$(cat /proc/sys/kernel/random/uuid)"
     osd_uuid="$(cat /proc/sys/kernel/random/uuid)"
@@ -469,6 +489,8 @@ AWS_ENDPOINT_URL=http://127.0.0.1:$HTTP_PORT
 AWS_ACCESS_KEY_ID=$ACCESS_KEY
 AWS_SECRET_ACCESS_KEY=$SECRET_KEY
 AWS_REGION=$REGION
+RGW_HTTPS_URL=https://127.0.0.1:$HTTPS_PORT
+RGW_CA_BUNDLE=$DIR/tls/ca.pem
 EOF
     trap - EXIT
     log "S3 on http://127.0.0.1:$HTTP_PORT up in $(($(now_ms) - t0)) ms (env: $DIR/env)"
