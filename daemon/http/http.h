@@ -118,6 +118,10 @@ typedef struct http_request_opts {
         http_body_fn on_body;        /* optional: without it the body is dropped */
         http_done_fn on_done;        /* required */
         void *userdata;
+        /* A PEM file trusted alone for this request (a profile's ca_bundle), in place of the
+         * client's; NULL: the client's. libcurl keeps connections verified against another
+         * bundle apart. */
+        const char *ca_bundle;
 } http_request_opts;
 
 /* A client on loop. config may be NULL for defaults. Returns 0, -EINVAL or -ENOMEM. */

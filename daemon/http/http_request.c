@@ -413,10 +413,10 @@ static int request_setopt(http_request *req, const http_request_opts *o) {
                 SET(CURLOPT_LOW_SPEED_LIMIT, c->low_speed_limit);
                 SET(CURLOPT_LOW_SPEED_TIME, c->low_speed_time);
         }
-        if (c->ca_bundle) {
+        if (o->ca_bundle || c->ca_bundle) {
                 /* Trust this bundle only, as AWS tools do with AWS_CA_BUNDLE;
                  * Debian's libcurl would also search /etc/ssl/certs. */
-                SET(CURLOPT_CAINFO, c->ca_bundle);
+                SET(CURLOPT_CAINFO, o->ca_bundle ? o->ca_bundle : c->ca_bundle);
                 SET(CURLOPT_CAPATH, (char *) NULL);
         }
         SET(CURLOPT_HEADERFUNCTION, on_curl_header);

@@ -75,6 +75,7 @@ s3_site *s3_site_free(s3_site *s) {
                 explicit_bzero(s->secret_access_key, strlen(s->secret_access_key));
         free(s->secret_access_key);
         free(s->session_token);
+        free(s->ca_bundle);
         free(s);
         return NULL;
 }
@@ -154,6 +155,21 @@ static void call_free(s3_call *c) {
         free(c);
 }
 
+/* Why no answer came, in words a user can act on. */
+static const char *no_answer_words(int error) {
+        switch (-error) {
+        case EKEYREJECTED:
+                return "the server's TLS certificate is not trusted (AWS_CA_BUNDLE or the profile's ca_bundle "
+                       "names a CA to trust)";
+        case ENOKEY:
+                return "the CA bundle could not be used";
+        case ECONNABORTED:
+                return "the TLS handshake failed";
+        default:
+                return strerror(-error);
+        }
+}
+
 static void call_finish(s3_call *c, int error, long status, const s3_xml_result *xml, const char *detail,
                         const http_stats *stats) {
         char msg[512];
@@ -166,7 +182,7 @@ static void call_finish(s3_call *c, int error, long status, const s3_xml_result 
         else if (error == -ECANCELED)
                 snprintf(msg, sizeof(msg), "canceled");
         else if (status == 0)
-                snprintf(msg, sizeof(msg), "%s%s%s", strerror(-error), detail && *detail ? ": " : "",
+                snprintf(msg, sizeof(msg), "%s%s%s", no_answer_words(error), detail && *detail ? ": " : "",
                          detail ? detail : "");
         else
                 snprintf(msg, sizeof(msg), "%s", s3msg && *s3msg ? s3msg : words ? words : "S3 error");
@@ -405,7 +421,7 @@ static bool retry_or_wait(s3_call *c, int error, bool outage) {
 static s3_endpoint *find_endpoint(s3_call *c) {
         char name[512];
         snprintf(name, sizeof(name), "%s://%s", c->opts.site->scheme, c->host);
-        return s3_health_get(c->ctx->health, name);
+        return s3_health_get(c->ctx->health, name, c->opts.site->ca_bundle);
 }
 
 /* The bucket lives elsewhere: sign for its region (and, on AWS, talk to that
@@ -617,6 +633,7 @@ static int call_attempt(s3_call *c) {
                 .on_body = on_http_body,
                 .on_done = on_http_done,
                 .userdata = c,
+                .ca_bundle = o->site->ca_bundle,
         };
         /* A capped memory body goes through our reader so it can pause. */
         if (o->body && (o->throttles[0] || o->throttles[1])) {

@@ -34,6 +34,7 @@ typedef struct s3_site {
         char *access_key_id;
         char *secret_access_key;
         char *session_token;    /* NULL if none */
+        char *ca_bundle;        /* PEM file trusted alone over TLS; NULL: the daemon's */
 } s3_site;
 
 s3_site *s3_site_free(s3_site *s);

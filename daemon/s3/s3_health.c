@@ -21,6 +21,7 @@ struct s3_endpoint {
         s3_health *h;
         list_node link;         /* in h->endpoints */
         char *url;              /* of the probe: the endpoint's "/" */
+        char *ca_bundle;        /* what its requests trust over TLS; NULL: the daemon's */
         bool answered;          /* ever: an endpoint that never did is not "down" but wrong */
         unsigned failures;      /* outage failures since the last answer */
         uint64_t since;         /* when the first of them came */
@@ -63,6 +64,7 @@ s3_health *s3_health_free(s3_health *h) {
                 delay_cancel(h->delay, &e->timer);
                 list_del(&e->link);
                 free(e->url);
+                free(e->ca_bundle);
                 free(e);
         }
         free(h);
@@ -73,16 +75,26 @@ const s3_health_stats *s3_health_stats_get(const s3_health *h) {
         return &h->stats;
 }
 
-s3_endpoint *s3_health_get(s3_health *h, const char *endpoint) {
+static bool same_bundle(const char *a, const char *b) {
+        return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+s3_endpoint *s3_health_get(s3_health *h, const char *endpoint, const char *ca_bundle) {
         list_node *n, *t;
         char *url;
         list_for_each_safe(n, t, &h->endpoints) {
                 s3_endpoint *e = list_entry(n, s3_endpoint, link);
-                if (strncmp(e->url, endpoint, strlen(endpoint)) == 0 && strcmp(e->url + strlen(endpoint), "/") == 0)
+                if (strncmp(e->url, endpoint, strlen(endpoint)) == 0 && strcmp(e->url + strlen(endpoint), "/") == 0 &&
+                    same_bundle(e->ca_bundle, ca_bundle))
                         return e;
         }
         s3_endpoint *e = calloc(1, sizeof(*e));
         if (!e || asprintf(&url, "%s/", endpoint) < 0) {
+                free(e);
+                return NULL;
+        }
+        if (ca_bundle && !(e->ca_bundle = strdup(ca_bundle))) {
+                free(url);
                 free(e);
                 return NULL;
         }
@@ -210,6 +222,7 @@ static void probe_start(s3_endpoint *e) {
                 .url = e->url,
                 .on_done = on_probe_done,
                 .userdata = e,
+                .ca_bundle = e->ca_bundle,
         };
         e->h->stats.probes++;
         if (http_request_start(e->h->http, &o, &e->probe) < 0) {

@@ -54,9 +54,10 @@ int s3_health_new(http_client *http, delay_queue *delay, s3_health **ret);
 s3_health *s3_health_free(s3_health *h);
 const s3_health_stats *s3_health_stats_get(const s3_health *h);
 
-/* The state of an endpoint ("http://127.0.0.1:7480"), made on first use;
+/* The state of an endpoint ("http://127.0.0.1:7480") as requests trusting
+ * ca_bundle (NULL: the daemon's trust store) reach it, made on first use;
  * NULL when out of memory (calls then go on without). */
-s3_endpoint *s3_health_get(s3_health *h, const char *endpoint);
+s3_endpoint *s3_health_get(s3_health *h, const char *endpoint, const char *ca_bundle);
 
 /* Suspect or down: a call waits instead of trying. */
 bool s3_endpoint_waiting(const s3_endpoint *e);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "macro.h"
 #include "s3_settings_resolver.h"
@@ -264,6 +265,31 @@ static int resolve_addressing(resolver *rs) {
         return s->addressing_origin ? 0 : -ENOMEM;
 }
 
+static int resolve_ca_bundle(resolver *rs) {
+        const candidate c[] = {
+                { L_ENV, "AWS_CA_BUNDLE", env(rs, "AWS_CA_BUNDLE") },
+                { L_CONFIG, "ca_bundle", conf(rs, K_CA_BUNDLE) },
+        };
+        s3_settings *s = rs->s;
+        struct stat st;
+        const candidate *p;
+        int r;
+
+        p = pick(rs, c, ELEMENTSOF(c), &s->ca_bundle_origin, &r);
+        if (r < 0 || !p)
+                return r;
+        if (p->value[0] != '/')
+                return s3_settings_fail(rs->ret_error, -EINVAL, "%s: '%s' is not an absolute path",
+                                        s->ca_bundle_origin, p->value);
+        if (stat(p->value, &st) < 0)
+                return s3_settings_fail(rs->ret_error, -EINVAL, "%s: '%s': %s", s->ca_bundle_origin, p->value,
+                                        errno == ENOENT ? "no such file" : strerror(errno));
+        if (!S_ISREG(st.st_mode))
+                return s3_settings_fail(rs->ret_error, -EINVAL, "%s: '%s' is not a regular file",
+                                        s->ca_bundle_origin, p->value);
+        return s3_settings_set_string(&s->ca_bundle, p->value);
+}
+
 int s3_settings_resolve(s3_settings_context *ctx, const s3_settings_defaults *defaults,
                         const json_t *options_s3, s3_settings **ret_settings, char **ret_error) {
         static const s3_settings_defaults no_defaults = { 0 };
@@ -290,6 +316,8 @@ int s3_settings_resolve(s3_settings_context *ctx, const s3_settings_defaults *de
         if (r == 0)
                 r = resolve_addressing(&rs);
         if (r == 0)
+                r = resolve_ca_bundle(&rs);
+        if (r == 0)
                 r = s3_settings_resolve_credentials(&rs);
         if (r == 0) {
                 *ret_settings = rs.s;
@@ -308,6 +336,8 @@ s3_settings *s3_settings_free(s3_settings *s) {
         free(s->endpoint_host);
         free(s->region);
         free(s->profile);
+        free(s->ca_bundle);
+        free(s->ca_bundle_origin);
         free(s->access_key_id);
         if (s->secret_access_key)
                 explicit_bzero(s->secret_access_key, strlen(s->secret_access_key));

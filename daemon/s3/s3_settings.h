@@ -34,6 +34,11 @@
  * s3_settings_needs_imds() says they must be fetched, the caller fetches
  * them (imds.h does both) and hands them over with s3_settings_apply_imds().
  *
+ * TLS: AWS_CA_BUNDLE, else the profile's ca_bundle (config file), names
+ * the PEM file trusted alone; it must be an absolute path to a regular
+ * file, checked here so that a typo fails with its name, not with a TLS
+ * error on the first request.
+ *
  * Endpoints: options.s3.endpoint_url, the daemon default, AWS_ENDPOINT_URL_S3,
  * AWS_ENDPOINT_URL, then from the config file the profile's nested
  * "s3 = / endpoint_url = ...", the "[services NAME]" section its
@@ -133,6 +138,10 @@ typedef struct s3_settings {
         char *region;
         s3_addressing_style addressing_style;
         char *profile; /* "default" unless one was named */
+        /* A PEM file trusted alone over TLS: AWS_CA_BUNDLE, else the profile's
+         * ca_bundle (botocore's order); NULL: the daemon's trust store. */
+        char *ca_bundle;
+        char *ca_bundle_origin;
 
         char *access_key_id; /* NULL while source is S3_CREDENTIALS_NONE */
         char *secret_access_key;

@@ -41,6 +41,7 @@ static const struct {
         { "sso_session", K_UNSUPPORTED },
         { "sso_start_url", K_UNSUPPORTED },
         { "web_identity_token_file", K_WEB_IDENTITY_TOKEN_FILE },
+        { "ca_bundle", K_CA_BUNDLE },
 };
 
 static int file_key_from_name(const char *name) {

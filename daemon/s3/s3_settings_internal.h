@@ -76,6 +76,7 @@ typedef enum file_key {
         K_MFA_SERIAL,
         K_ROLE_SESSION_NAME,
         K_WEB_IDENTITY_TOKEN_FILE,
+        K_CA_BUNDLE,
         K_UNSUPPORTED, /* holds the name of a credential provider fds lacks */
         _K_MAX,
 } file_key;

@@ -398,6 +398,8 @@ int s3_settings_format(const s3_settings *s, char **ret_text) {
         fprintf(f, "%-18s %s  (%s)\n", "addressing_style",
                 s->addressing_style == S3_ADDRESSING_PATH ? "path" : "virtual", s->addressing_origin);
         fprintf(f, "%-18s %s  (%s)\n", "profile", s->profile, s->profile_origin);
+        if (s->ca_bundle)
+                fprintf(f, "%-18s %s  (%s)\n", "ca_bundle", s->ca_bundle, s->ca_bundle_origin);
         fprintf(f, "%-18s %s  (%s: %s)\n", "access_key_id",
                 s->access_key_id ? s3_settings_mask_key_id(s->access_key_id, key) : "-",
                 source_names[s->credentials_source], s->credentials_origin);

@@ -53,8 +53,9 @@ static int site_from(const s3_settings *s, s3_site **ret) {
         site->access_key_id = strdup(s->access_key_id);
         site->secret_access_key = strdup(s->secret_access_key);
         site->session_token = s->session_token ? strdup(s->session_token) : NULL;
+        site->ca_bundle = s->ca_bundle ? strdup(s->ca_bundle) : NULL;
         if (!site->scheme || !site->host || !site->region || !site->access_key_id || !site->secret_access_key ||
-            (s->session_token && !site->session_token)) {
+            (s->session_token && !site->session_token) || (s->ca_bundle && !site->ca_bundle)) {
                 s3_site_free(site);
                 return -ENOMEM;
         }
@@ -80,10 +81,12 @@ static void on_fetched(int error, const creds_value *value, const char *message,
  * NULL on -ENOMEM. */
 static char *fetcher_key(const s3_settings *s, const s3_caller *caller, bool top) {
         if (top && s->web_identity_token_file)
-                return xasprintf("sts\n%s\n%s\n%s\n%s", s->sts_endpoint, s->role_arn,
-                                 s->role_session_name ? s->role_session_name : "", s->web_identity_token_file);
+                return xasprintf("sts\n%s\n%s\n%s\n%s\n%s", s->sts_endpoint, s->role_arn,
+                                 s->role_session_name ? s->role_session_name : "", s->web_identity_token_file,
+                                 s->ca_bundle ? s->ca_bundle : "");
         if (top && s->role_arn)
-                return xasprintf("assume\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s", s->sts_endpoint, s->region,
+                return xasprintf("assume\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s", s->sts_endpoint,
+                                 s->ca_bundle ? s->ca_bundle : "", s->region,
                                  s->role_arn, s->role_session_name ? s->role_session_name : "",
                                  s->external_id ? s->external_id : "",
                                  s->source_access_key_id ? s->source_access_key_id : "",
@@ -113,6 +116,7 @@ static int fetcher_new(s3_sites *sites, const s3_settings *s, const s3_caller *c
                         .role_arn = s->role_arn,
                         .role_session_name = s->role_session_name,
                         .token_file = s->web_identity_token_file,
+                        .ca_bundle = s->ca_bundle,
                 };
                 return sts_web_identity_new(loop, &c, ret);
         }
@@ -135,6 +139,7 @@ static int fetcher_new(s3_sites *sites, const s3_settings *s, const s3_caller *c
                         /* The global endpoint is us-east-1's, whatever the bucket's region. */
                         .region = strcmp(s->sts_endpoint, S3_SETTINGS_STS_GLOBAL) == 0 ? "us-east-1" : s->region,
                         .external_id = s->external_id,
+                        .ca_bundle = s->ca_bundle,
                 };
                 return sts_assume_role_new(loop, &c, ret);
         }

@@ -452,6 +452,7 @@ static int sts_new(uv_loop_t *loop, const sts_config *c, bool assume, creds **re
                 .low_speed_limit = 1,
                 .low_speed_time = 10,
                 .max_total_connections = 2,
+                .ca_bundle = c->ca_bundle,
         };
         bool failed = false;
         sts *s;

@@ -38,6 +38,7 @@ typedef struct sts_config {
         creds *source;
         const char *region;
         const char *external_id;
+        const char *ca_bundle;         /* PEM file trusted alone over TLS; NULL: the system's */
         long connect_timeout_ms;       /* 0: 5000 */
         unsigned attempts;             /* 0: 3 */
         int64_t (*now)(void *userdata);

@@ -115,9 +115,9 @@ static void setup(ctx *t, int status) {
         uv_tcp_getsockname(&t->s.tcp, (struct sockaddr *) &name, &len);
         t->s.port = ntohs(((struct sockaddr_in *) &name)->sin_port);
         snprintf(t->endpoint, sizeof(t->endpoint), "http://127.0.0.1:%d", t->s.port);
-        t->e = s3_health_get(t->h, t->endpoint);
+        t->e = s3_health_get(t->h, t->endpoint, NULL);
         ck_assert_ptr_nonnull(t->e);
-        ck_assert_ptr_eq(s3_health_get(t->h, t->endpoint), t->e);
+        ck_assert_ptr_eq(s3_health_get(t->h, t->endpoint, NULL), t->e);
         uv_timer_init(&t->loop, &t->timer);
         t->timer.data = t;
         for (int i = 0; i < 3; i++) {

@@ -1221,6 +1221,46 @@ START_TEST(test_web_identity) {
 }
 END_TEST
 
+/* botocore's order: AWS_CA_BUNDLE, then the profile's ca_bundle; a path
+ * that is relative, missing or not a file fails, naming where it came from. */
+START_TEST(test_ca_bundle) {
+        char conf[PATH_MAX], pem[PATH_MAX], other[PATH_MAX], bad[3 * PATH_MAX];
+        T t;
+
+        temp_file(pem, sizeof(pem), "ca.pem", "not checked here\n");
+        temp_file(other, sizeof(other), "other.pem", "not checked here\n");
+        snprintf(bad, sizeof(bad), "[profile rel]\nca_bundle = ca.pem\n[profile missing]\nca_bundle = %s.gone\n"
+                                   "[profile dir]\nca_bundle = /tmp\n[profile tls]\nca_bundle = %s\n",
+                 pem, pem);
+        temp_file(conf, sizeof(conf), "config-ca", bad);
+        t_init(&t, NULL, NULL);
+        env_set(&t.env, "AWS_CONFIG_FILE", conf);
+        env_set(&t.env, "AWS_ACCESS_KEY_ID", "AKIAENVIRONMENT0001");
+        env_set(&t.env, "AWS_SECRET_ACCESS_KEY", "s");
+        ck_assert_int_eq(t_resolve(&t, NULL, NULL), 0);
+        ck_assert_ptr_null(t.s->ca_bundle);
+        ck_assert_int_eq(t_resolve(&t, NULL, "{\"profile\": \"tls\"}"), 0);
+        ck_assert_str_eq(t.s->ca_bundle, pem);
+        assert_has(t.s->ca_bundle_origin, "profile 'tls', ca_bundle");
+        env_set(&t.env, "AWS_CA_BUNDLE", other);
+        ck_assert_int_eq(t_resolve(&t, NULL, "{\"profile\": \"tls\"}"), 0);
+        ck_assert_str_eq(t.s->ca_bundle, other);
+        ck_assert_str_eq(t.s->ca_bundle_origin, "environment (AWS_CA_BUNDLE)");
+        env_set(&t.env, "AWS_CA_BUNDLE", NULL);
+        ck_assert_int_eq(t_resolve(&t, NULL, "{\"profile\": \"rel\"}"), -EINVAL);
+        assert_has(t.err, "'ca.pem' is not an absolute path");
+        ck_assert_int_eq(t_resolve(&t, NULL, "{\"profile\": \"missing\"}"), -EINVAL);
+        assert_has(t.err, ".gone': no such file");
+        assert_has(t.err, "profile 'missing', ca_bundle");
+        ck_assert_int_eq(t_resolve(&t, NULL, "{\"profile\": \"dir\"}"), -EINVAL);
+        assert_has(t.err, "'/tmp' is not a regular file");
+        t_done(&t);
+        unlink(conf);
+        unlink(pem);
+        unlink(other);
+}
+END_TEST
+
 static Suite *suite(void) {
         Suite *s = suite_create("s3_settings");
         TCase *tc = tcase_create("core");
@@ -1256,6 +1296,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_unsupported_providers);
         tcase_add_test(tc, test_web_identity);
         tcase_add_test(tc, test_assume_role);
+        tcase_add_test(tc, test_ca_bundle);
         suite_add_tcase(s, tc);
         return s;
 }
