@@ -92,12 +92,11 @@ def test_list_empty_prefix_and_missing_bucket(fds, bucket):
 
 
 def test_list_wrong_credentials(start_fds, rgw, bucket):
-    from conftest import s3_options
-
     f = start_fds("none")
+    s3 = {"endpoint_url": rgw["AWS_ENDPOINT_URL"], "region": rgw["AWS_REGION"], "addressing_style": "path",
+          "access_key_id": rgw["AWS_ACCESS_KEY_ID"], "secret_access_key": "wrong" * 8}
     with f.connect() as c:
-        r = c.call(f"{IFACE}.List", {"path": f"s3://{bucket}/", "options": {
-            "s3": s3_options(rgw, secret_access_key="wrong" * 8)}})
+        r = c.call(f"{IFACE}.List", {"path": f"s3://{bucket}/", "options": {"s3": s3}})
     assert r["entries"] == [] and r["error"]["code"] == "PermissionDenied", r
     assert r["error"]["http_status"] == 403 and r["error"]["s3_code"] == "SignatureDoesNotMatch", r
 
