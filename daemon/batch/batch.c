@@ -449,12 +449,16 @@ static void on_listed(batch_input *in, int r) {
         size_t n;
         listing_entries(in, &n);
         b->files_ok += n;
-        b->files_failed = in->files[0].err.code != FDS_CODE_OK;
         b->in.validating--;
-        if (r == -ECANCELED || b->in.canceled)
+        if (r == -ECANCELED || b->in.canceled) {
                 batch_check_end(b);
-        else
-                batch_end(b, r == -ENOMEM ? r : 0);
+                return;
+        }
+        /* Whatever stopped it, the caller hears why in the last reply. */
+        if (r < 0 && in->files[0].err.code == FDS_CODE_OK)
+                file_error_set_errno(&in->files[0].err, r, "listing");
+        b->files_failed = in->files[0].err.code != FDS_CODE_OK;
+        batch_end(b, 0);
 }
 
 static const listing_ops batch_listing_ops = {
@@ -469,12 +473,12 @@ static void batch_list(batch *b) {
                 batch_end(b, -EINVAL);
                 return;
         }
+        /* No file of it is queued (Status counts files_queued). */
+        b->next = b->in.n_files;
         b->in.validating++;
-        int r = listing_start(&b->in, b->call.more && !b->call.oneway, &batch_listing_ops);
-        if (r < 0) {
-                b->in.validating--;
-                batch_end(b, r);
-        }
+        int r = listing_start(&b->in, b->call.more && !b->call.oneway, b->paused, &batch_listing_ops);
+        if (r < 0)
+                on_listed(&b->in, r);
 }
 
 static void batch_after_site(batch_input *in) {

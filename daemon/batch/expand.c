@@ -32,6 +32,7 @@ typedef struct expand_item {
         s3_call *call;
         char *prefix;           /* S3: the listing prefix */
         char *token;            /* S3: where the next page starts */
+        size_t page_start;      /* S3: files found before this page */
         struct expand_state *st;
         bool running;
 } expand_item;
@@ -115,6 +116,18 @@ static int list_object(const s3_xml_object *o, void *userdata) {
 
 static int list_page(expand_item *it);
 
+/* A retry parses the page again from its start: drop what the cut-off
+ * attempt found, or its files would come twice. */
+static int list_retry(s3_call *c, void *userdata) {
+        expand_item *it = userdata;
+        for (size_t k = it->page_start; k < it->n; k++) {
+                free(it->files[k].rel);
+                free(it->files[k].etag);
+        }
+        it->n = it->page_start;
+        return 0;
+}
+
 static void list_done(s3_call *c, const s3_result *r, void *userdata) {
         expand_item *it = userdata;
         it->call = NULL;
@@ -147,7 +160,9 @@ static int list_page(expand_item *it) {
                 q[nq++] = (sigv4_pair){ "continuation-token", it->token };
         s3_call_opts o = job_s3_list_opts(&b->env, it->entry->src_loc.bucket, q, nq, &cbs);
         o.on_done = list_done;
+        o.on_retry = list_retry;
         o.userdata = it;
+        it->page_start = it->n;
         return s3_call_start(b->engine->s3, &o, &it->call);
 }
 

@@ -12,9 +12,11 @@
 
 #include "batch_input.h"
 #include "creds.h"
+#include "delay.h"
 #include "fsq.h"
 #include "job_s3.h"
 #include "local_walk.h"
+#include "macro.h"
 
 typedef struct listing {
         batch_input *in;
@@ -23,6 +25,7 @@ typedef struct listing {
         size_t n, cap, max;
         size_t sent;          /* local: entries handed out; S3: entries before this page */
         bool stream, paused, canceled, delivering, ended;
+        delay_entry later;    /* a cancel while nothing runs ends from the loop */
         /* S3 */
         s3_call *call;
         char *token;          /* where the next page starts; NULL: none */
@@ -94,11 +97,11 @@ static int entry_cmp(const void *a, const void *b) {
 
 /* ---- S3 ---- */
 
-/* "2026-12-07T15:04:05.123Z" in ms; -1 when it cannot be read. */
+/* "2026-12-07T15:04:05.123Z" in ms; LISTING_NO_TIME when it cannot be read. */
 static int64_t s3_time_ms(const char *s) {
         int64_t t;
         if (!s || creds_parse_time(s, &t) < 0)
-                return -1;
+                return LISTING_NO_TIME;
         const char *dot = strchr(s, '.');
         int64_t ms = 0;
         if (dot)
@@ -122,7 +125,23 @@ static int s3_object(const s3_xml_object *o, void *userdata) {
 
 static int s3_prefix(const char *prefix, void *userdata) {
         listing *l = userdata;
-        return entry_add(l, s3_path(l, prefix), 0, -1, NULL, true);
+        return entry_add(l, s3_path(l, prefix), 0, LISTING_NO_TIME, NULL, true);
+}
+
+/* A retry parses the page again from its start: drop what the cut-off
+ * attempt added. */
+static void entries_truncate(listing *l, size_t n) {
+        for (size_t i = n; i < l->n; i++) {
+                free(l->items[i].path);
+                free(l->items[i].etag);
+        }
+        l->n = n;
+}
+
+static int s3_page_retry(s3_call *c, void *userdata) {
+        listing *l = userdata;
+        entries_truncate(l, l->stream ? 0 : l->sent);
+        return 0;
 }
 
 static int s3_page(listing *l);
@@ -131,6 +150,8 @@ static void s3_page_done(s3_call *c, const s3_result *r, void *userdata) {
         listing *l = userdata;
         l->call = NULL;
         if (r->error < 0) {
+                /* Whole pages only: the one that failed goes. */
+                entries_truncate(l, l->stream ? 0 : l->sent);
                 const char *what = r->http_status == 404 ? "listing: the bucket does not exist" : "listing";
                 if (r->error == -E2BIG)
                         file_error_set(&l->in->files[0].err, FDS_CODE_TOO_LARGE,
@@ -183,6 +204,7 @@ static int s3_page(listing *l) {
                 q[nq++] = (sigv4_pair){ "continuation-token", l->token };
         s3_call_opts o = job_s3_list_opts(&in->env, e->src_loc.bucket, q, nq, &cbs);
         o.on_done = s3_page_done;
+        o.on_retry = s3_page_retry;
         o.userdata = l;
         l->next_due = false;
         return s3_call_start(in->engine->s3, &o, &l->call);
@@ -289,11 +311,13 @@ static void local_after(uv_work_t *w, int status) {
 
 /* ---- the listing ---- */
 
-int listing_start(batch_input *in, bool stream, const listing_ops *ops) {
+int listing_start(batch_input *in, bool stream, bool paused, const listing_ops *ops) {
         listing *l = calloc(1, sizeof(*l));
         if (!l)
                 return -ENOMEM;
-        *l = (listing){ .in = in, .ops = ops, .stream = stream, .max = in->engine->defaults.max_entries };
+        *l = (listing){ .in = in, .ops = ops, .stream = stream, .paused = paused,
+                        .max = in->engine->defaults.max_entries };
+        list_init(&l->later.link);
         in->listing = l;
         const fds_entry *e = &in->req.entries[0];
         int r;
@@ -327,6 +351,11 @@ void listing_set_paused(batch_input *in, bool paused) {
                 local_deliver(l);
 }
 
+static void canceled_later(delay_entry *d) {
+        listing *l = container_of(d, listing, later);
+        listing_end(l, -ECANCELED);
+}
+
 void listing_cancel(batch_input *in) {
         listing *l = of(in);
         if (!l || l->ended || l->canceled)
@@ -337,7 +366,9 @@ void listing_cancel(batch_input *in) {
         else if (l->working)
                 fsq_cancel(in->engine->shared.fsq, &l->work);
         else if (l->next_due || (l->walked && !l->delivering))
-                listing_end(l, -ECANCELED); /* waiting on the owner: nothing runs */
+                /* Waiting on the owner, nothing runs: end from the loop, not
+                 * inside the caller's cancel (which goes on using the batch). */
+                delay_add(in->engine->delay, &l->later, 0, canceled_later);
 }
 
 const listing_entry *listing_entries(const batch_input *in, size_t *ret_n) {
@@ -351,6 +382,7 @@ void listing_free(batch_input *in) {
         listing *l = of(in);
         if (!l)
                 return;
+        delay_cancel(in->engine->delay, &l->later);
         entries_clear(l);
         free(l->items);
         free(l->token);

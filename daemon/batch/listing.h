@@ -11,7 +11,8 @@
  * thread with the caller's identity (local_walk.h: what a recursive copy
  * would take, or with recursive off its files and directories); a file is
  * its own listing, as for ls. Its entries go out sorted, in pages of the
- * same size, and at most max_entries of them.
+ * same size, and at most max_entries of them. A failed walk lists nothing;
+ * a failed S3 page ends the listing after the pages before it.
  *
  * Objects whose keys end in '/' ("folder" markers) are not files to a
  * recursive copy, and are not listed either. */
@@ -25,7 +26,7 @@ typedef struct batch_input batch_input;
 typedef struct listing_entry {
         char *path;     /* "/dir/f" or "s3://bucket/key"; a directory ends in '/' */
         uint64_t size;  /* 0 for a directory */
-        int64_t mtime_ms; /* last modified, ms since the epoch; -1 when not known */
+        int64_t mtime_ms; /* last modified, ms since the epoch; LISTING_NO_TIME when not known */
         char *etag;     /* S3 objects: the ETag without its quotes; else NULL */
         bool dir;
 } listing_entry;
@@ -43,10 +44,11 @@ typedef struct listing_ops {
 } listing_ops;
 
 #define LISTING_PAGE 1000
+#define LISTING_NO_TIME INT64_MIN
 
-/* in has one entry (src, recursive), settings resolved. 0: started; a
- * negative errno: nothing started. */
-int listing_start(batch_input *in, bool stream, const listing_ops *ops);
+/* in has one entry (src, recursive), settings resolved; paused as the
+ * owner is now. 0: started; a negative errno: nothing started. */
+int listing_start(batch_input *in, bool stream, bool paused, const listing_ops *ops);
 /* Paused: hold the next page (S3: do not ask for it) until resumed. */
 void listing_set_paused(batch_input *in, bool paused);
 void listing_cancel(batch_input *in);

@@ -117,7 +117,7 @@ static json_t *list_entry_json(const listing_entry *e) {
                 json_object_set_new(o, "dir", json_true());
         else if (o)
                 json_object_set_new(o, "size", json_integer((json_int_t) e->size));
-        if (o && e->mtime_ms >= 0)
+        if (o && e->mtime_ms != LISTING_NO_TIME)
                 json_object_set_new(o, "mtime", json_real((double) e->mtime_ms / 1000.0));
         if (o && e->etag)
                 json_object_set_new(o, "etag", json_string(e->etag));

@@ -114,3 +114,30 @@ def test_list_limit_unless_streamed(start_fdsd, tree):
         replies = c.call_more(LIST, {"path": root, "recursive": True})
         assert replies[-1]["parameters"]["error"]["code"] == "TooLarge", replies
         assert len(c.call(LIST, {"path": f"{root}/d000/s00"})["entries"]) == 4
+
+
+def test_client_gone_while_listing_is_held_back(fdsd, tmp_path):
+    """A client that stops reading (fdsctl ls | head): replies pile up past
+    the backlog, the listing waits, and the client then hangs up. The
+    daemon drops the listing and serves the next caller."""
+    import socket
+    import time
+
+    from fdstest import Varlink
+
+    root = tmp_path / "wide"
+    root.mkdir()
+    name = "n" * 150
+    for i in range(40000):
+        open(os.path.join(root, f"{name}{i:05d}"), "wb").close()
+    s = socket.socket(socket.AF_UNIX)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect(fdsd.socket)
+    s.sendall(b'{"method":"io.fds.Transfer.List","parameters":{"path":"%s"},"more":true}\0'
+              % str(root).encode())
+    time.sleep(1.0)  # the walk ends and the replies back up
+    s.close()
+    fdsd.wait_log(r"client went away; canceling batch")
+    with Varlink(fdsd.socket) as c:
+        r = c.call(f"{IFACE}.List", {"path": str(root / f"{name}00007")})
+        assert [e["path"] for e in r["entries"]] == [str(root / f"{name}00007")]
