@@ -40,7 +40,14 @@ static int walk_dir(walk *w, int dfd, size_t len, unsigned depth) {
                 close(dfd);
                 return r;
         }
-        while (r >= 0 && (de = readdir(d))) {
+        while (r >= 0) {
+                errno = 0;
+                if (!(de = readdir(d))) {
+                        /* An error ends the directory too: it must not pass for its end. */
+                        if (errno != 0)
+                                r = -errno;
+                        break;
+                }
                 const char *name = de->d_name;
                 struct stat st;
                 bool is_link;

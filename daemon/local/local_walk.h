@@ -3,7 +3,8 @@
 
 /* Walking a directory tree, for worker threads (see local.h: blocking, and
  * done with the calling thread's filesystem credentials). Recursive copies
- * and List share it, so a listing shows what a recursive copy would take. */
+ * and List share it, so a listing of a directory shows what a recursive
+ * copy of it takes. */
 
 #include <stdbool.h>
 #include <stddef.h>
