@@ -278,9 +278,10 @@ static int resolve_ca_bundle(resolver *rs) {
         p = pick(rs, c, ELEMENTSOF(c), &s->ca_bundle_origin, &r);
         if (r < 0 || !p)
                 return r;
-        if (p->value[0] != '/')
-                return s3_settings_fail(rs->ret_error, -EINVAL, "%s: '%s' is not an absolute path",
-                                        s->ca_bundle_origin, p->value);
+        /* Checked only where TLS is spoken; a relative path is the daemon's
+         * working directory's, as botocore takes it from its own. */
+        if (!s->endpoint_https)
+                return s3_settings_set_string(&s->ca_bundle, p->value);
         if (stat(p->value, &st) < 0)
                 return s3_settings_fail(rs->ret_error, -EINVAL, "%s: '%s': %s", s->ca_bundle_origin, p->value,
                                         errno == ENOENT ? "no such file" : strerror(errno));

@@ -35,7 +35,7 @@
  * them (imds.h does both) and hands them over with s3_settings_apply_imds().
  *
  * TLS: AWS_CA_BUNDLE, else the profile's ca_bundle (config file), names
- * the PEM file trusted alone; it must be an absolute path to a regular
+ * the PEM file trusted alone. With an https endpoint it must be a regular
  * file, checked here so that a typo fails with its name, not with a TLS
  * error on the first request.
  *

@@ -1224,14 +1224,15 @@ END_TEST
 /* botocore's order: AWS_CA_BUNDLE, then the profile's ca_bundle; a path
  * that is relative, missing or not a file fails, naming where it came from. */
 START_TEST(test_ca_bundle) {
-        char conf[PATH_MAX], pem[PATH_MAX], other[PATH_MAX], bad[3 * PATH_MAX];
+        char conf[PATH_MAX], pem[PATH_MAX], other[PATH_MAX], bad[4 * PATH_MAX + 256];
         T t;
 
         temp_file(pem, sizeof(pem), "ca.pem", "not checked here\n");
         temp_file(other, sizeof(other), "other.pem", "not checked here\n");
-        snprintf(bad, sizeof(bad), "[profile rel]\nca_bundle = ca.pem\n[profile missing]\nca_bundle = %s.gone\n"
-                                   "[profile dir]\nca_bundle = /tmp\n[profile tls]\nca_bundle = %s\n",
-                 pem, pem);
+        snprintf(bad, sizeof(bad), "[profile rel]\nca_bundle = no-such-ca.pem\n[profile missing]\nca_bundle = %s.gone\n"
+                                   "[profile dir]\nca_bundle = /tmp\n[profile tls]\nca_bundle = %s\n"
+                                   "[profile plain]\nendpoint_url = http://127.0.0.1:9\nca_bundle = %s.gone\n",
+                 pem, pem, pem);
         temp_file(conf, sizeof(conf), "config-ca", bad);
         t_init(&t, NULL, NULL);
         env_set(&t.env, "AWS_CONFIG_FILE", conf);
@@ -1248,12 +1249,14 @@ START_TEST(test_ca_bundle) {
         ck_assert_str_eq(t.s->ca_bundle_origin, "environment (AWS_CA_BUNDLE)");
         env_set(&t.env, "AWS_CA_BUNDLE", NULL);
         ck_assert_int_eq(t_resolve(&t, NULL, "{\"profile\": \"rel\"}"), -EINVAL);
-        assert_has(t.err, "'ca.pem' is not an absolute path");
+        assert_has(t.err, "'no-such-ca.pem': no such file");
         ck_assert_int_eq(t_resolve(&t, NULL, "{\"profile\": \"missing\"}"), -EINVAL);
         assert_has(t.err, ".gone': no such file");
         assert_has(t.err, "profile 'missing', ca_bundle");
         ck_assert_int_eq(t_resolve(&t, NULL, "{\"profile\": \"dir\"}"), -EINVAL);
         assert_has(t.err, "'/tmp' is not a regular file");
+        /* No TLS, no check: the bundle would not be read. */
+        ck_assert_int_eq(t_resolve(&t, NULL, "{\"profile\": \"plain\"}"), 0);
         t_done(&t);
         unlink(conf);
         unlink(pem);
