@@ -655,8 +655,15 @@ static int cmd_status(ctl *x) {
         return status_print(&st, x->a.json) < 0 ? EXIT_SOME_FAILED : EXIT_ALL_OK;
 }
 
+/* s3://bucket/KEY with a KEY: not just the bucket. */
+static bool s3_has_key(const char *url) {
+        const char *slash = strchr(url + strlen("s3://"), '/');
+        return slash && slash[1];
+}
+
 /* Exit 1 when the listing failed, and when an S3 prefix held nothing (as
- * aws s3 ls: nothing there and no such prefix are the same thing). */
+ * aws s3 ls: nothing there and no such prefix are the same thing), but not
+ * for an empty bucket. */
 static int cmd_ls(ctl *x) {
         fds_file_error err = { .code = NULL };
         char *path = NULL;
@@ -687,7 +694,7 @@ static int cmd_ls(ctl *x) {
         } else if (r > 0) {
                 print_file_error(x->a.operands[0], &err, 0);
                 r = EXIT_SOME_FAILED;
-        } else if (s.s3 && s.n_entries == 0) {
+        } else if (s.s3 && s.n_entries == 0 && s3_has_key(path)) {
                 if (!x->a.quiet)
                         fprintf(stderr, "fdsctl: %s: nothing there\n", x->a.operands[0]);
                 r = EXIT_SOME_FAILED;

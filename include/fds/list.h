@@ -35,7 +35,8 @@ typedef int (*fds_list_entry_fn)(const fds_list_entry *entry, void *userdata);
  * followed) or file (itself), or an S3 URL as `aws s3 ls` takes it (the key
  * as given is the prefix; "s3://b/data/" lists what is under data/, and
  * without recursive what lies below the next '/' is one directory entry).
- * recursive: every file below, as a recursive copy would take them.
+ * recursive: every file below (for a directory, or a prefix ending in '/',
+ * the files a recursive copy of it takes).
  * Entries stream: memory stays at one page whatever an S3 prefix holds.
  *
  * Returns 0 when everything was listed; 1 when the listing stopped on a

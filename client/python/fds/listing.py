@@ -48,8 +48,9 @@ def iter_files(path: PathLike, s3_options: Optional[S3Options] = None, *,
         path: A local path (relative ones from the working directory) or
             ``s3://bucket[/prefix]``.
         s3_options: S3 settings and connection; None allows no S3 path.
-        recursive: Every file below instead (no directories), exactly the
-            files a recursive copy would take.
+        recursive: Every file below instead (no directories); for a
+            directory, or a prefix ending in ``/``, the files a recursive
+            copy of it takes.
 
     Yields:
         ListEntry, sorted by path (local) or in key order (S3).

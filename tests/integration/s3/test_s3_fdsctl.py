@@ -76,7 +76,7 @@ def test_fdsctl_sends_its_own_settings(start_fds, client_env, rgw, s3, bucket, t
     assert p.returncode == 0 and p.stdout == data
 
 
-def test_fdsctl_ls(start_fds, client_env, s3, bucket):
+def test_fdsctl_ls(start_fds, client_env, s3, bucket, make_bucket):
     """Names as aws s3 ls prints them: below the prefix's last '/'."""
     import json
 
@@ -103,5 +103,8 @@ def test_fdsctl_ls(start_fds, client_env, s3, bucket):
     out = run(["-s", sock, "ls", f"s3://{bucket}/nothing/"], client_env)
     assert out.returncode == 1 and out.stdout == b""
     assert out.stderr.decode() == f"fdsctl: s3://{bucket}/nothing/: nothing there\n"
+    empty = make_bucket()
+    out = run(["-s", sock, "ls", f"s3://{empty}"], client_env)
+    assert out.returncode == 0 and out.stdout == b"" and out.stderr == b"", out
     out = run(["-s", sock, "ls", "s3://fds-no-such-bucket-x/"], client_env)
     assert out.returncode == 1 and "NoSuchBucket" in out.stderr.decode() and "HTTP 404" in out.stderr.decode()
