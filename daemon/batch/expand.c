@@ -71,6 +71,15 @@ static int found_add(expand_item *it, const char *rel, size_t rel_len, uint64_t 
         return 0;
 }
 
+/* Keep the first n files found, free the rest. */
+static void found_truncate(expand_item *it, size_t n) {
+        for (size_t k = n; k < it->n; k++) {
+                free(it->files[k].rel);
+                free(it->files[k].etag);
+        }
+        it->n = n;
+}
+
 static int walk_found(const char *rel, size_t rel_len, const struct stat *st, void *userdata) {
         return found_add(userdata, rel, rel_len, (uint64_t) st->st_size, NULL);
 }
@@ -120,11 +129,7 @@ static int list_page(expand_item *it);
  * attempt found, or its files would come twice. */
 static int list_retry(s3_call *c, void *userdata) {
         expand_item *it = userdata;
-        for (size_t k = it->page_start; k < it->n; k++) {
-                free(it->files[k].rel);
-                free(it->files[k].etag);
-        }
-        it->n = it->page_start;
+        found_truncate(it, it->page_start);
         return 0;
 }
 
@@ -248,10 +253,7 @@ void expand_cancel(batch_input *b) {
 static void state_free(expand_state *st) {
         for (size_t i = 0; i < st->n; i++) {
                 expand_item *it = &st->items[i];
-                for (size_t k = 0; k < it->n; k++) {
-                        free(it->files[k].rel);
-                        free(it->files[k].etag);
-                }
+                found_truncate(it, 0);
                 free(it->files);
                 free(it->prefix);
                 free(it->token);

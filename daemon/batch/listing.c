@@ -23,7 +23,7 @@ typedef struct listing {
         const listing_ops *ops;
         listing_entry *items; /* the page being filled (streaming), or all */
         size_t n, cap, max;
-        size_t sent;          /* local: entries handed out; S3: entries before this page */
+        size_t sent;          /* local: entries handed out; S3: entries before this page (0 when streaming) */
         bool stream, paused, canceled, delivering, ended;
         delay_entry later;    /* a cancel while nothing runs ends from the loop */
         /* S3 */
@@ -41,12 +41,13 @@ static listing *of(const batch_input *in) {
         return in->listing;
 }
 
-static void entries_clear(listing *l) {
-        for (size_t i = 0; i < l->n; i++) {
+/* Keep the first n entries, free the rest. */
+static void entries_truncate(listing *l, size_t n) {
+        for (size_t i = n; i < l->n; i++) {
                 free(l->items[i].path);
                 free(l->items[i].etag);
         }
-        l->n = 0;
+        l->n = n;
 }
 
 /* path is taken over. */
@@ -129,18 +130,10 @@ static int s3_prefix(const char *prefix, void *userdata) {
 }
 
 /* A retry parses the page again from its start: drop what the cut-off
- * attempt added. */
-static void entries_truncate(listing *l, size_t n) {
-        for (size_t i = n; i < l->n; i++) {
-                free(l->items[i].path);
-                free(l->items[i].etag);
-        }
-        l->n = n;
-}
-
+ * attempt added (sent is where the page starts, 0 when streaming). */
 static int s3_page_retry(s3_call *c, void *userdata) {
         listing *l = userdata;
-        entries_truncate(l, l->stream ? 0 : l->sent);
+        entries_truncate(l, l->sent);
         return 0;
 }
 
@@ -151,7 +144,7 @@ static void s3_page_done(s3_call *c, const s3_result *r, void *userdata) {
         l->call = NULL;
         if (r->error < 0) {
                 /* Whole pages only: the one that failed goes. */
-                entries_truncate(l, l->stream ? 0 : l->sent);
+                entries_truncate(l, l->sent);
                 const char *what = r->http_status == 404 ? "listing: the bucket does not exist" : "listing";
                 if (r->error == -E2BIG)
                         file_error_set(&l->in->files[0].err, FDS_CODE_TOO_LARGE,
@@ -175,7 +168,7 @@ static void s3_page_done(s3_call *c, const s3_result *r, void *userdata) {
                 qsort(l->items + l->sent, l->n - l->sent, sizeof(*l->items), entry_cmp);
         if (l->stream) {
                 l->ops->page(l->in, l->items, l->n);
-                entries_clear(l);
+                entries_truncate(l, 0);
         }
         l->sent = l->n;
         if (!l->token || l->canceled) {
@@ -296,7 +289,7 @@ static void local_after(uv_work_t *w, int status) {
                 l->r = status;
         if (l->r < 0) {
                 /* The walk failed as a whole: nothing of it goes out. */
-                entries_clear(l);
+                entries_truncate(l, 0);
                 const char *why = local_reason(l->r);
                 fds_code code = l->r == -E2BIG ? FDS_CODE_TOO_LARGE : fds_code_from_errno(l->r);
                 char msg[96];
@@ -383,7 +376,7 @@ void listing_free(batch_input *in) {
         if (!l)
                 return;
         delay_cancel(in->engine->delay, &l->later);
-        entries_clear(l);
+        entries_truncate(l, 0);
         free(l->items);
         free(l->token);
         free(l->base);
