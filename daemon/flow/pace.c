@@ -15,8 +15,16 @@ static uint64_t now_ns(void) {
 
 void pace_init(pace *p, uint64_t rate) {
         pthread_mutex_init(&p->lock, NULL);
-        p->rate = rate;
+        atomic_init(&p->rate, rate);
         p->next_ns = 0;
+}
+
+void pace_set_rate(pace *p, uint64_t rate) {
+        pthread_mutex_lock(&p->lock);
+        p->rate = rate;
+        /* Slots reserved at the old rate are not carried over. */
+        p->next_ns = 0;
+        pthread_mutex_unlock(&p->lock);
 }
 
 void pace_done(pace *p) {
@@ -28,9 +36,14 @@ uint64_t pace_reserve(pace *p, uint64_t n) {
                 return 0;
         uint64_t now = now_ns();
         pthread_mutex_lock(&p->lock);
+        uint64_t rate = p->rate;
+        if (rate == 0) {
+                pthread_mutex_unlock(&p->lock);
+                return 0;
+        }
         /* Idle time is not saved up: a burst after a pause starts now. */
         uint64_t start = p->next_ns > now ? p->next_ns : now;
-        p->next_ns = start + (uint64_t) ((double) n * NS / (double) p->rate);
+        p->next_ns = start + (uint64_t) ((double) n * NS / (double) rate);
         pthread_mutex_unlock(&p->lock);
         return start;
 }
@@ -38,7 +51,7 @@ uint64_t pace_reserve(pace *p, uint64_t n) {
 uint64_t pace_chunk(const pace *p, uint64_t max) {
         if (!p || p->rate == 0)
                 return max;
-        uint64_t c = p->rate / 10;
+        uint64_t c = atomic_load(&p->rate) / 10;
         if (c < 64 * 1024)
                 c = 64 * 1024;
         return c < max ? c : max;

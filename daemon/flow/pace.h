@@ -14,12 +14,15 @@
 
 typedef struct pace {
         pthread_mutex_t lock;
-        uint64_t rate;       /* bytes per second; 0: no cap */
+        _Atomic uint64_t rate; /* bytes per second; 0: no cap (changed while copies run) */
         uint64_t next_ns;    /* CLOCK_MONOTONIC: when the next chunk may start */
 } pace;
 
 void pace_init(pace *p, uint64_t rate);
 void pace_done(pace *p);
+/* A new cap for copies that pace themselves from now on (0: none). Copies
+ * that started uncapped stay so; the next file takes the cap. */
+void pace_set_rate(pace *p, uint64_t rate);
 /* n bytes are to move: the CLOCK_MONOTONIC time they may start at
  * (0: now, no cap). Any thread. */
 uint64_t pace_reserve(pace *p, uint64_t n);

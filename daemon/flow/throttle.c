@@ -43,7 +43,10 @@ bool throttle_ready(throttle *t) {
 }
 
 void throttle_take(throttle *t, size_t n) {
-        if (!t || t->rate == 0)
+        if (!t)
+                return;
+        t->moved += n;
+        if (t->rate == 0)
                 return;
         refill(t);
         t->tokens -= (double) n;
@@ -54,7 +57,7 @@ static void arm(throttle *t);
 static void on_tick(delay_entry *e) {
         throttle *t = container_of(e, throttle, tick);
         refill(t);
-        if (t->tokens <= 0) {
+        if (t->rate && t->tokens <= 0) {
                 arm(t);
                 return;
         }
@@ -85,4 +88,28 @@ void throttle_wait(throttle *t, throttle_waiter *w, void (*cb)(throttle_waiter *
 
 void throttle_cancel(throttle *t, throttle_waiter *w) {
         list_del(&w->link);
+}
+
+void throttle_set_rate(throttle *t, uint64_t rate) {
+        bool was_capped = t->rate != 0;
+
+        if (t->rate == rate)
+                return;
+        if (was_capped)
+                refill(t);
+        t->rate = rate;
+        if (!was_capped) {
+                /* Uncapped until now: start from a full bucket. */
+                t->last = uv_now(t->loop);
+                t->tokens = burst(t);
+        } else if (rate && t->tokens > burst(t))
+                t->tokens = burst(t);
+        /* The wake-up was timed for the old rate. */
+        delay_cancel(t->dq, &t->tick);
+        if (!list_empty(&t->waiters)) {
+                if (rate == 0 || t->tokens > 0)
+                        delay_add(t->dq, &t->tick, 0, on_tick);
+                else
+                        arm(t);
+        }
 }

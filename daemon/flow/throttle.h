@@ -16,6 +16,7 @@
 
 typedef struct throttle {
         uint64_t rate;          /* bytes per second; 0: no cap */
+        uint64_t moved;         /* bytes taken, capped or not, since init */
         double tokens;          /* may go below zero: a chunk is taken whole */
         uint64_t last;          /* uv_now() of the last refill */
         list_node waiters;
@@ -36,6 +37,9 @@ void throttle_done(throttle *t);
 bool throttle_ready(throttle *t);
 /* n bytes moved. */
 void throttle_take(throttle *t, size_t n);
+/* A new cap while transfers run (0: none): waiters are woken from the
+ * loop when the new rate lets them go, not from this call. */
+void throttle_set_rate(throttle *t, uint64_t rate);
 /* Call cb from the loop once the bucket has tokens again. */
 void throttle_wait(throttle *t, throttle_waiter *w, void (*cb)(throttle_waiter *w));
 void throttle_cancel(throttle *t, throttle_waiter *w);
