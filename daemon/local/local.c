@@ -142,12 +142,6 @@ static int copy_data(int in, int out, const local_copy_options *opts, const atom
 
                 if (cancelled(cancel))
                         return -ECANCELED;
-                /* A capped copy waits for its slot, a chunk at a time. */
-                if (opts->pace) {
-                        int r = opts->pace(use_range ? chunk : BUF_SIZE, opts->pace_userdata);
-                        if (r < 0)
-                                return r;
-                }
                 if (use_range) {
                         off_t off_in = off, off_out = off;
 
@@ -168,6 +162,14 @@ static int copy_data(int in, int out, const local_copy_options *opts, const atom
                                 break;
                 }
                 off += n;
+                /* A capped copy pays for what it moved (not for what it
+                 * asked, which overcharges the last chunk and EOF) and
+                 * waits for its slot before the next chunk. */
+                if (opts->pace) {
+                        int r = opts->pace((uint64_t) n, opts->pace_userdata);
+                        if (r < 0)
+                                return r;
+                }
                 if (progress)
                         atomic_fetch_add_explicit(progress, (uint64_t) n, memory_order_relaxed);
         }

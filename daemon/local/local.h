@@ -64,9 +64,10 @@ typedef struct local_copy_options {
         bool verify;
         /* Never replace dst: -EEXIST when it exists at the rename. */
         bool no_replace;
-        /* Bandwidth: called on the copying thread before each chunk of n
-         * bytes (at most chunk bytes each, 0: the default); returns 0, or
-         * -ECANCELED to stop. NULL: no cap. */
+        /* Bandwidth: called on the copying thread after each chunk with
+         * the n bytes it moved (chunks of at most chunk bytes, 0: the
+         * default), to wait before the next; returns 0, or -ECANCELED to
+         * stop. NULL: no cap. */
         int (*pace)(uint64_t n, void *userdata);
         void *pace_userdata;
         uint64_t chunk;
