@@ -12,6 +12,8 @@
 #define FDS_ERROR_READ_LIMIT FDS_INTERFACE ".ReadLimitExceeded"
 #define FDS_ERROR_TOO_LARGE FDS_INTERFACE ".MessageTooLarge"
 #define FDS_ERROR_INVALID_MESSAGE FDS_INTERFACE ".InvalidMessage"
+#define FDS_ERROR_NO_SUCH_CALL FDS_INTERFACE ".NoSuchCall"
+#define FDS_ERROR_NOT_PERMITTED FDS_INTERFACE ".NotPermitted"
 
 #define VARLINK_ERROR_INVALID_PARAMETER "org.varlink.service.InvalidParameter"
 #define VARLINK_ERROR_METHOD_NOT_FOUND "org.varlink.service.MethodNotFound"

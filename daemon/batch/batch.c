@@ -186,9 +186,36 @@ static void batch_end(batch *b, int status) {
                 b->owner->end(b, status, b->owner_data);
 }
 
+/* Canceled by request: whatever had not finished says so. A listing
+ * (no files) says it in its one result. */
+static void batch_finish_canceled(batch *b) {
+        static const char why[] = "canceled by request (fdsctl cancel)";
+
+        if (b->in.kind == TRANSFER_LIST) {
+                if (b->in.files[0].err.code == FDS_CODE_OK)
+                        file_error_set(&b->in.files[0].err, FDS_CODE_CANCELED, why);
+                b->files_failed = 1;
+                return;
+        }
+        for (size_t i = 0; i < b->in.n_files; i++) {
+                job_file *f = &b->in.files[i];
+                if (f->state == FILE_DONE)
+                        continue;
+                if (f->err.code == FDS_CODE_OK || f->err.code == FDS_CODE_CANCELED)
+                        file_error_set(&f->err, FDS_CODE_CANCELED, why);
+                batch_file_finish(b, f);
+        }
+        b->next = b->in.n_files;
+}
+
 static void batch_check_end(batch *b) {
         if (b->ended || b->in.validating > 0 || b->inflight > 0)
                 return;
+        if (b->in.canceled && b->answer_cancel && !b->detached) {
+                batch_finish_canceled(b);
+                batch_end(b, 0);
+                return;
+        }
         if (b->in.canceled) {
                 batch_end(b, -ECANCELED);
                 return;
@@ -227,11 +254,25 @@ static void batch_wake_share(batch *b) {
         }
 }
 
+/* Whether a file's bytes pass the call's throttle as they move: an S3
+ * body one way (S3 to S3 is the server's copy, local files move on
+ * worker threads and are counted when they finish). */
+static bool file_metered(const batch *b, const job_file *f) {
+        bool src_s3 = f->entry->src_loc.kind == FDS_LOCATION_S3;
+        if (b->in.kind == TRANSFER_READ)
+                return src_s3;
+        if (b->in.kind != TRANSFER_COPY)
+                return true; /* Size: nothing moves */
+        return src_s3 != (f->entry->dst_loc.kind == FDS_LOCATION_S3);
+}
+
 static void batch_file_finish(batch *b, job_file *f) {
         f->state = FILE_DONE;
         if (f->err.code == FDS_CODE_OK) {
                 b->files_ok++;
                 b->bytes += f->bytes;
+                if (batch_file_moved(b, f) && !file_metered(b, f))
+                        b->bytes_unmetered += f->bytes;
                 b->files_skipped += f->skipped;
                 /* A dry run or a skip moved nothing: the daemon's counters stay. */
                 if (batch_file_moved(b, f)) {
@@ -555,6 +596,23 @@ void batch_cancel(batch *b) {
         expand_cancel(&b->in);
         listing_cancel(&b->in);
         batch_check_end(b); /* may free b */
+}
+
+void batch_cancel_answered(batch *b) {
+        if (b->in.canceled || b->ended)
+                return;
+        b->answer_cancel = true;
+        batch_cancel(b); /* may free b */
+}
+
+void batch_set_bandwidth(batch *b, uint64_t rate) {
+        b->in.req.options.max_bandwidth = rate;
+        throttle_set_rate(&b->bandwidth, rate);
+        pace_set_rate(&b->local_pace, rate);
+}
+
+uint64_t batch_bytes_moved(const batch *b) {
+        return b->bandwidth.moved + b->bytes_unmetered;
 }
 
 void batch_detach(batch *b) {

@@ -48,12 +48,15 @@ struct batch {
         pace local_pace;            /* the same cap, for local copies on worker threads */
         uint64_t files_ok, files_failed, bytes; /* List: entries listed, and 1 if it failed */
         uint64_t files_skipped; /* no_clobber: ok, and left alone (in files_ok too) */
+        uint64_t bytes_unmetered; /* of finished files whose bytes no throttle saw */
         uint64_t started_ns;
         sched_client sched;         /* in the engine's scheduler while it may start files */
         list_node jobs;             /* running jobs */
         const batch_owner *owner;
         void *owner_data;
+        pid_t peer_pid;             /* who called, for Calls (the owner sets it) */
         bool running, ended, paused, detached;
+        bool answer_cancel;         /* canceled by request: its files end Canceled, and it answers */
 };
 
 /* Takes over call and req (both zeroed on success). */
@@ -71,6 +74,14 @@ void batch_start(batch *b, const batch_owner *owner, void *userdata);
  * its last job has finished. */
 void batch_detach(batch *b);
 void batch_cancel(batch *b);
+/* Cancel at someone's request (the Cancel method): files not finished end
+ * with Canceled (temporary files removed, multipart uploads aborted, as
+ * for any cancel) and the owner hears end(0) with every result. */
+void batch_cancel_answered(batch *b);
+/* The call's bandwidth cap, changed while it runs (0: none). */
+void batch_set_bandwidth(batch *b, uint64_t rate);
+/* Bytes moved so far: S3 bodies as they move, other files as they finish. */
+uint64_t batch_bytes_moved(const batch *b);
 /* Stop starting files while the owner cannot take more replies. */
 void batch_set_paused(batch *b, bool paused);
 /* Problems of a failed validation, sorted by index (borrowed). */

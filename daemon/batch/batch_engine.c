@@ -51,6 +51,14 @@ int batch_engine_ready(batch_engine *e) {
         return 0;
 }
 
+void batch_engine_set_bandwidth(batch_engine *e, uint64_t rate) {
+        e->cfg.max_bandwidth = rate;
+        if (!e->ready)
+                return; /* taken when the caps are made */
+        throttle_set_rate(&e->bandwidth, rate);
+        pace_set_rate(&e->local_pace, rate);
+}
+
 void batch_engine_shutdown(batch_engine *e) {
         if (!e->ready)
                 return;

@@ -88,5 +88,7 @@ void batch_engine_init(batch_engine *e, uv_loop_t *loop, delay_queue *delay, s3_
                        const batch_engine_config *cfg);
 /* Thread pools, buffer budget and bandwidth caps: once, with the first batch. */
 int batch_engine_ready(batch_engine *e);
+/* The daemon-wide cap, changed while transfers run (0: none). */
+void batch_engine_set_bandwidth(batch_engine *e, uint64_t rate);
 /* No batch is left and none will come: close what ready opened. */
 void batch_engine_shutdown(batch_engine *e);

@@ -9,6 +9,7 @@
 #include "base64.h"
 #include "config.h"
 #include "batch.h"
+#include "calls.h"
 #include "daemon.h"
 #include "log.h"
 #include "macro.h"
@@ -36,6 +37,22 @@ static void reply_error(session *s, const char *name, json_t *params) {
                 return;
         }
         session_send(s, buf, len);
+}
+
+void method_reply(session *s, const fds_call *call, json_t *params) {
+        if (call->oneway && params) {
+                json_decref(params);
+                return;
+        }
+        reply(s, params, false);
+}
+
+void method_error(session *s, const fds_call *call, const char *name, json_t *params) {
+        if (call->oneway && params) {
+                json_decref(params);
+                return;
+        }
+        reply_error(s, name, params);
 }
 
 static json_t *file_error_json(const file_error *e) {
@@ -250,6 +267,7 @@ static void transfer_call(session *s, fds_call *call, transfer_op kind) {
                 session_close(s);
                 return;
         }
+        b->peer_pid = s->peer_pid;
         s->batch = b;
         batch_start(b, &session_owner, s);
 }
@@ -291,6 +309,18 @@ static void status_method(session *s, fds_call *call) {
         status_call(s, call);
 }
 
+static void calls_list_method(session *s, fds_call *call) {
+        calls_method(s, call, CALLS_LIST);
+}
+
+static void cancel_method(session *s, fds_call *call) {
+        calls_method(s, call, CALLS_CANCEL);
+}
+
+static void set_bandwidth_method(session *s, fds_call *call) {
+        calls_method(s, call, CALLS_SET_BANDWIDTH);
+}
+
 typedef struct method {
         const char *name;
         void (*handler)(session *s, fds_call *call);
@@ -304,6 +334,9 @@ static const method methods[] = {
         { FDS_INTERFACE ".Read", read_call },
         { FDS_INTERFACE ".List", list_call },
         { FDS_INTERFACE ".Status", status_method },
+        { FDS_INTERFACE ".Calls", calls_list_method },
+        { FDS_INTERFACE ".Cancel", cancel_method },
+        { FDS_INTERFACE ".SetBandwidth", set_bandwidth_method },
 };
 
 static const method *method_find(const char *name) {

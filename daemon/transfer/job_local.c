@@ -34,12 +34,12 @@ static void local_copy_work(uv_work_t *w) {
         const job_env *env = lj->base.env;
         const fds_entry *e = lj->base.file->entry;
         local_copy_options o = { .verify = env->settings.verify, .no_replace = env->settings.no_clobber };
-        if (env->local_pace->rate || env->shared->local_pace->rate) {
-                uint64_t c = pace_chunk(env->local_pace, UINT64_MAX), dc = pace_chunk(env->shared->local_pace, UINT64_MAX);
-                o.pace = local_pace;
-                o.pace_userdata = lj;
-                o.chunk = c < dc ? c : dc;
-        }
+        /* Paced even when uncapped (a chunk of 8 MiB costs one atomic load),
+         * so a cap set while the copy runs applies to it. */
+        uint64_t c = pace_chunk(env->local_pace, UINT64_MAX), dc = pace_chunk(env->shared->local_pace, UINT64_MAX);
+        o.pace = local_pace;
+        o.pace_userdata = lj;
+        o.chunk = c < dc ? c : dc;
         lj->r = local_copy(e->src, e->dst, &o, &lj->base.cancel, NULL, &lj->bytes);
 }
 

@@ -62,14 +62,14 @@ s3_call_opts job_s3_list_opts(const job_env *env, const char *bucket, const sigv
 }
 
 s3_call_opts job_s3_opts(const job_env *env, const fds_location *l) {
-        throttle *daemon_cap = env->shared->bandwidth;
+        /* Both caps even when unset: either may be set while the request
+         * runs (an unset one costs a branch per chunk). */
         return (s3_call_opts){
                 .site = env->site,
                 .bucket = l->bucket,
                 .key = l->key,
                 .max_attempts = env->settings.max_attempts,
                 .retry_budget_ms = (uint64_t) env->settings.retry_budget_s * 1000,
-                .throttles = { env->bandwidth && env->bandwidth->rate ? env->bandwidth : NULL,
-                               daemon_cap && daemon_cap->rate ? daemon_cap : NULL },
+                .throttles = { env->bandwidth, env->shared->bandwidth },
         };
 }
