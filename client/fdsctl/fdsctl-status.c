@@ -9,7 +9,7 @@
 #include "fdsctl.h"
 
 /* "12.3 GiB": binary units, one decimal above bytes. */
-static const char *human_bytes(uint64_t v, char buf[static 32]) {
+const char *human_bytes(uint64_t v, char buf[static 32]) {
         static const char units[][4] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
         double d = (double) v;
         unsigned u = 0;
@@ -23,7 +23,7 @@ static const char *human_bytes(uint64_t v, char buf[static 32]) {
 }
 
 /* "3d 04h 05m 06s", leaving out leading zero units. */
-static const char *human_duration(double seconds, char buf[static 48]) {
+const char *human_duration(double seconds, char buf[static 48]) {
         uint64_t s = seconds > 0 ? (uint64_t) seconds : 0;
         uint64_t d = s / 86400, h = s / 3600 % 24, m = s / 60 % 60;
 

@@ -264,6 +264,12 @@ static int check_operands(const args *a) {
                         return usage_error("ls wants one PATH");
                 return 0;
         }
+        if (control_is_command(a->command)) {
+                if (a->batch || a->recursive || a->n_filters || a->dry_run || a->no_clobber)
+                        return usage_error("%s takes none of --batch, --recursive, --include, --exclude, "
+                                           "--dry-run, --no-clobber", a->command);
+                return control_check(a->command, a->operands, a->n_operands);
+        }
         if (strcmp(a->command, "status") == 0) {
                 if (a->batch || a->recursive || a->n_operands != 0)
                         return usage_error("status takes no PATH, --batch or --recursive");
@@ -754,6 +760,10 @@ int main(int argc, char **argv) {
                 r = cmd_ls(&x);
         else if (strcmp(x.a.command, "status") == 0)
                 r = cmd_status(&x);
+        else if (control_is_command(x.a.command))
+                r = ctl_connect(&x) < 0 ? EXIT_USAGE
+                                        : control_run(x.client, x.a.command, x.a.operands, x.a.n_operands,
+                                                      x.a.json, x.a.quiet);
         else
                 r = cmd_files(&x);
 finish:

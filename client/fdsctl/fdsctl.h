@@ -83,3 +83,13 @@ int ls_run(fds_client *c, ls_state *s, bool recursive, const fds_options *opts, 
 
 /* fdsctl-status.c: the daemon's status for people, or as one JSON object. */
 int status_print(const fds_status *st, bool json);
+/* "12.3 GiB" and "3d 04h 05m 06s", for people. */
+const char *human_bytes(uint64_t v, char buf[static 32]);
+const char *human_duration(double seconds, char buf[static 48]);
+
+/* fdsctl-calls.c: calls, cancel and bwlimit, each a command of its own
+ * that prints what it did and returns fdsctl's exit status. */
+bool control_is_command(const char *command);
+/* 0, or a usage error for these operands. */
+int control_check(const char *command, char **operands, size_t n);
+int control_run(fds_client *c, const char *command, char **operands, size_t n, bool json, bool quiet);

@@ -65,6 +65,10 @@ static char *error_format_message(const call_error *e, json_t *parameters) {
                              (long long) e->pub.limit);
         else if (strcmp(name, FDS_CALL_ERROR_INVALID_MESSAGE) == 0)
                 k = asprintf(&m, "daemon rejected the message: %s", reason ? reason : "(no reason given)");
+        else if (strcmp(name, FDS_CALL_ERROR_NO_SUCH_CALL) == 0)
+                k = asprintf(&m, "no running call has id %lld", (long long) e->pub.id);
+        else if (strcmp(name, FDS_CALL_ERROR_NOT_PERMITTED) == 0)
+                k = asprintf(&m, "not permitted: %s", reason ? reason : "(no reason given)");
         else if (strcmp(name, FDS_CALL_ERROR_INVALID_PARAMETER) == 0 && parameter)
                 k = asprintf(&m, "invalid parameter '%s'", parameter);
         else if (strcmp(name, FDS_CALL_ERROR_METHOD_NOT_FOUND) == 0 && method)
@@ -97,6 +101,9 @@ int call_error_set(call_error *e, json_t *reply) {
         v = json_object_get(parameters, "limit");
         if (json_is_integer(v))
                 e->pub.limit = json_integer_value(v);
+        v = json_object_get(parameters, "id");
+        if (json_is_integer(v))
+                e->pub.id = json_integer_value(v);
         v = json_object_get(parameters, "requested");
         if (json_is_integer(v))
                 e->pub.requested = json_integer_value(v);

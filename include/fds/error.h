@@ -14,6 +14,8 @@ extern "C" {
 #define FDS_CALL_ERROR_MESSAGE_TOO_LARGE "io.fds.Transfer.MessageTooLarge"
 #define FDS_CALL_ERROR_TOO_MANY_CONNECTIONS "io.fds.Transfer.TooManyConnections"
 #define FDS_CALL_ERROR_INVALID_MESSAGE "io.fds.Transfer.InvalidMessage"
+#define FDS_CALL_ERROR_NO_SUCH_CALL "io.fds.Transfer.NoSuchCall"
+#define FDS_CALL_ERROR_NOT_PERMITTED "io.fds.Transfer.NotPermitted"
 #define FDS_CALL_ERROR_INVALID_PARAMETER "org.varlink.service.InvalidParameter"
 #define FDS_CALL_ERROR_METHOD_NOT_FOUND "org.varlink.service.MethodNotFound"
 
@@ -45,6 +47,7 @@ typedef struct fds_call_error {
                                         TooManyConnections; else 0 */
         int64_t requested;           /* ReadLimitExceeded; else 0 */
         const char *parameters_json; /* the error's parameters as sent, "{}" if none */
+        int64_t id;                  /* NoSuchCall: the call's id; else 0 */
 } fds_call_error;
 
 #ifdef __cplusplus

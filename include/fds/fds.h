@@ -5,6 +5,7 @@
  * Link with `pkg-config --libs fds`. */
 
 #include <fds/client.h>
+#include <fds/control.h>
 #include <fds/copy.h>
 #include <fds/error.h>
 #include <fds/files.h>

@@ -32,8 +32,12 @@ def test_script_is_valid_bash_and_registers_fdsctl():
 
 
 def test_commands():
-    assert complete("fdsctl", "") == ["cat", "copy", "ls", "size", "status"]
+    assert complete("fdsctl", "") == ["bwlimit", "calls", "cancel", "cat", "copy", "ls", "size", "status"]
     assert complete("fdsctl", "co") == ["copy"]
+    assert complete("fdsctl", "ca") == ["calls", "cancel", "cat"]
+    # A call ID or a rate is no file name.
+    assert complete("fdsctl", "cancel", "") == []
+    assert complete("fdsctl", "bwlimit", "") == []
     # Options before the command are skipped, with their values.
     assert complete("fdsctl", "--socket", "/run/x.sock", "-q", "s") == ["size", "status"]
 
