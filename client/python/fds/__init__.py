@@ -15,6 +15,7 @@ socket (``$FDS_SOCKET``, else ``$XDG_RUNTIME_DIR/fds/fdsd.sock``, else
 """
 
 from ._varlink import DaemonError, DaemonUnavailable, default_socket
+from .control import CallInfo, calls, cancel, get_bandwidth, set_bandwidth
 from .errors import (BatchError, BatchFileExistsError, BatchFileNotFoundError,
                      BatchIsADirectoryError, BatchNotADirectoryError, BatchPermissionError,
                      FileError, Problem, ValidationError)
@@ -26,9 +27,9 @@ from .transfer import (CopyResult, copy_iter, do_copy, read_file_contents, read_
 __version__ = "0.1.0"
 
 __all__ = [
-    "BatchError", "BatchFileExistsError", "BatchFileNotFoundError", "BatchIsADirectoryError",
+    "BatchError", "BatchFileExistsError", "CallInfo", "BatchFileNotFoundError", "BatchIsADirectoryError",
     "BatchNotADirectoryError", "BatchPermissionError", "CopyResult", "DaemonError",
-    "DaemonUnavailable", "FileError", "ListEntry", "Problem", "S3Options", "TransferConfig",
+    "DaemonUnavailable", "FileError", "calls", "cancel", "get_bandwidth", "set_bandwidth", "ListEntry", "Problem", "S3Options", "TransferConfig",
     "ValidationError", "copy_iter", "default_socket", "do_copy", "iter_files", "list_files",
     "read_file_contents", "read_file_sizes", "status",
 ]
