@@ -139,6 +139,7 @@ int fds_options_parse(json_t *options, fds_options *ret, char **ret_param) {
         json_object_foreach(options, k, v) {
                 /* Every option is nullable (?type): null means absent. */
                 if (json_is_null(v) && (strcmp(k, "parallelism") == 0 || strcmp(k, "max_bytes") == 0 ||
+                                        strcmp(k, "priority") == 0 ||
                                         strcmp(k, "s3") == 0 || strcmp(k, "transfer") == 0 ||
                                         strcmp(k, "validate") == 0 || strcmp(k, "verify") == 0 ||
                                         strcmp(k, "dry_run") == 0 || strcmp(k, "no_clobber") == 0))
@@ -158,6 +159,11 @@ int fds_options_parse(json_t *options, fds_options *ret, char **ret_param) {
                             json_integer_value(v) > 1000000)
                                 return bad_param(ret_param, "options.parallelism");
                         o.parallelism = (unsigned) json_integer_value(v);
+                } else if (strcmp(k, "priority") == 0) {
+                        if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+                            json_integer_value(v) > FDS_PRIORITY_MAX)
+                                return bad_param(ret_param, "options.priority");
+                        o.priority = (unsigned) json_integer_value(v);
                 } else if (strcmp(k, "max_bytes") == 0) {
                         if (!json_is_integer(v) || json_integer_value(v) < 1)
                                 return bad_param(ret_param, "options.max_bytes");

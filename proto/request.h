@@ -11,8 +11,12 @@
 
 #include "location.h"
 
+#define FDS_PRIORITY_DEFAULT 10
+#define FDS_PRIORITY_MAX 100
+
 typedef struct fds_options {
         unsigned parallelism; /* 0: the daemon default */
+        unsigned priority;    /* share of file starts, 1..100; 0: the default (10) */
         uint64_t max_bytes;   /* 0: the daemon default */
         json_t *s3;           /* borrowed; NULL if absent */
         unsigned max_attempts; /* transfer.max_attempts; 0: the daemon default */

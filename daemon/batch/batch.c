@@ -146,8 +146,11 @@ batch *batch_free(batch *b) {
 }
 
 int batch_set_peer(batch *b, batch_share *share, uid_t uid, gid_t gid, const gid_t *groups, int n_groups) {
+        const fds_options *o = &b->in.req.options;
+
         b->in.peer_uid = uid;
         b->share = share;
+        sched_client_set(&b->sched, share ? &share->group : NULL, o->priority ? o->priority : FDS_PRIORITY_DEFAULT);
         if (uid == geteuid())
                 return 0; /* the daemon's own user: nothing to switch */
         if (!fsq_can_switch()) {

@@ -51,6 +51,11 @@ int batch_engine_ready(batch_engine *e) {
         return 0;
 }
 
+void batch_share_init(batch_share *s) {
+        s->inflight = 0;
+        sched_group_init(&s->group);
+}
+
 void batch_engine_set_bandwidth(batch_engine *e, uint64_t rate) {
         e->cfg.max_bandwidth = rate;
         if (!e->ready)

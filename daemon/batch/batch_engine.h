@@ -44,7 +44,10 @@ typedef struct batch_stats {
  * owner's per-user record; the engine holds it while a batch lives. */
 typedef struct batch_share {
         unsigned inflight;
+        sched_group group;   /* the user's calls in the scheduler */
 } batch_share;
+
+void batch_share_init(batch_share *s);
 
 typedef struct batch_engine_config {
         uint64_t max_bandwidth;       /* bytes/s for the whole process; 0: no cap */

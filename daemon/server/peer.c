@@ -74,6 +74,7 @@ peer *peer_get(list_node *peers, uid_t uid) {
                 return NULL;
         p->uid = uid;
         p->refs = 1;
+        batch_share_init(&p->share);
         list_add_tail(peers, &p->link);
         return p;
 }

@@ -365,7 +365,9 @@ END_TEST
 START_TEST(share_limit_spans_batches_of_one_user) {
         world w;
         owner_log a, b;
-        batch_share share = { 0 };
+        batch_share share;
+
+        batch_share_init(&share);
         world_setup(&w, 100, 3);
         copy_start(&w, 4, "{}", "a", &share, &a);
         copy_start(&w, 4, "{}", "b", &share, &b);
