@@ -9,7 +9,8 @@ pkgs=(build-essential meson ninja-build pkg-config python3
       scdoc)
 case "${1:-}" in
 --tests) pkgs+=(check python3-pytest python3-boto3 systemd  # systemd: systemd-socket-activate, systemd-analyze
-                 python3-pandas python3-distributed python3-tqdm) ;;  # the Python client's dataset, Dask and progress tests
+                 python3-pandas python3-distributed python3-tqdm  # the Python client's dataset, Dask and progress tests
+                 python3-prometheus-client) ;;  # parses fdsd's metrics (test_metrics.py)
 --demo) pkgs+=(python3-boto3) ;;
 esac
 

@@ -24,6 +24,7 @@
 #include "s3_settings.h"
 #include "daemon.h"
 #include "log.h"
+#include "metrics_http.h"
 #include "notify.h"
 #include "server.h"
 #include "session.h"
@@ -57,6 +58,7 @@ typedef struct fdsd {
         fds_daemon d;
         uv_loop_t loop;
         server srv;
+        metrics_http metrics;   /* --metrics-listen */
         notify notify;
         status_meter meter;
         uv_signal_t sigint, sigterm, sighup;
@@ -117,6 +119,8 @@ static void usage(FILE *f) {
                 "      --max-inflight-per-user N      files in flight (three quarters of the daemon's)\n"
                 "      --max-buffered-per-user B      memory of half-read messages (2 messages)\n"
                 "      --write-stall-timeout S        drop a client that reads nothing this long (60)\n"
+                "      --metrics-listen IP:PORT       serve Prometheus metrics over HTTP at /metrics\n"
+                "                             (127.0.0.1:9464, [::1]:9464; default: off)\n"
                 "      --s3-endpoint URL      default S3 endpoint\n"
                 "      --s3-region REGION     default S3 region\n"
                 "      --s3-profile NAME      default AWS profile\n"
@@ -162,6 +166,7 @@ static const struct option longopts[] = {
         { "max-inflight-per-user", required_argument, NULL, OPT_CONF },
         { "max-buffered-per-user", required_argument, NULL, OPT_CONF },
         { "write-stall-timeout", required_argument, NULL, OPT_CONF },
+        { "metrics-listen", required_argument, NULL, OPT_CONF },
         { "s3-endpoint", required_argument, NULL, OPT_CONF },
         { "s3-region", required_argument, NULL, OPT_CONF },
         { "s3-profile", required_argument, NULL, OPT_CONF },
@@ -296,6 +301,8 @@ static void conf_warn_restart(const fdsd_conf *old, const fdsd_conf *new) {
                 changed[k++] = "limits.buffer_memory";
         if (o->max_bandwidth != n->max_bandwidth)
                 changed[k++] = "transfer.max_bandwidth";
+        if (str_differs(o->metrics_listen, n->metrics_listen))
+                changed[k++] = "metrics.listen";
         if (str_differs(o->s3_endpoint, n->s3_endpoint) || str_differs(o->s3_region, n->s3_region) ||
             str_differs(o->s3_profile, n->s3_profile) ||
             str_differs(o->s3_addressing_style, n->s3_addressing_style) ||
@@ -355,6 +362,7 @@ static void fdsd_stop(fdsd *f) {
         notify_close(&f->notify);
         status_meter_close(&f->meter);
         server_close(&f->srv);
+        metrics_http_close(&f->metrics);
         uv_close((uv_handle_t *) &f->sigint, NULL);
         uv_close((uv_handle_t *) &f->sigterm, NULL);
         uv_close((uv_handle_t *) &f->sighup, NULL);
@@ -410,6 +418,21 @@ static int fdsd_listen(fdsd *f) {
                           r == -EADDRINUSE ? " (another fdsd is serving it)" : "");
         else
                 log_info("listening on \"%s\"", c->d.socket_path);
+        return r;
+}
+
+/* The metrics endpoint, when asked for. */
+static int fdsd_listen_metrics(fdsd *f) {
+        const char *addr = f->conf->conf.d.metrics_listen;
+        int r;
+
+        if (!addr)
+                return 0;
+        r = metrics_http_listen(&f->metrics, &f->d, addr);
+        if (r < 0)
+                log_error("cannot serve metrics on %s: %s", addr, uv_strerror(r));
+        else
+                log_info("serving metrics on http://%s/metrics", addr);
         return r;
 }
 
@@ -502,6 +525,8 @@ static int fdsd_start(fdsd *f) {
         uv_signal_start(&f->sighup, on_signal, SIGHUP);
 
         r = fdsd_listen(f);
+        if (r >= 0)
+                r = fdsd_listen_metrics(f);
         if (r < 0) {
                 notify_failed(&f->notify, r, "cannot listen");
                 f->exit_code = 1;

@@ -33,6 +33,7 @@ struct s3_ctx {
 struct s3_call {
         s3_ctx *ctx;
         s3_call_opts opts;
+        s3_op op;               /* for the counts by operation and status */
         http_request *req;
         delay_entry delay;
         unsigned attempt;       /* attempts started */
@@ -467,6 +468,8 @@ static void on_http_done(http_request *req, const http_result *res, void *userda
          * body we do not have says nothing. */
         if (error < 0 && error != -ECANCELED)
                 status = 0;
+        if (error != -ECANCELED)
+                s3_stats_count(&c->ctx->stats, c->op, status);
         if (c->xml) {
                 if (s3_xml_parser_finish(c->xml, &xml) < 0)
                         xml = NULL;
@@ -697,6 +700,8 @@ int s3_call_start(s3_ctx *ctx, const s3_call_opts *opts, s3_call **ret) {
                 return -ENOMEM;
         c->ctx = ctx;
         c->opts = *opts;
+        c->op = s3_op_classify(opts->method, opts->key != NULL, opts->query, opts->n_query, opts->headers,
+                               opts->n_headers);
         if (opts->xml_callbacks) {
                 c->xml_cbs = *opts->xml_callbacks;
                 c->opts.xml_callbacks = &c->xml_cbs;

@@ -17,6 +17,7 @@
 #include "delay.h"
 #include "http.h"
 #include "throttle.h"
+#include "s3_stats.h"
 #include "s3_xml.h"
 #include "sigv4.h"
 
@@ -88,13 +89,6 @@ typedef struct s3_call_opts {
         void (*on_done)(s3_call *c, const s3_result *r, void *userdata);
         void *userdata;
 } s3_call_opts;
-
-typedef struct s3_stats {
-        uint64_t requests;
-        uint64_t retries;
-        uint64_t redirects;
-        uint64_t waits;         /* requests that waited for an endpoint to come back */
-} s3_stats;
 
 int s3_ctx_new(http_client *http, delay_queue *delay, s3_ctx **ret);
 s3_ctx *s3_ctx_free(s3_ctx *ctx);

@@ -63,6 +63,7 @@ int daemon_init(fds_daemon *d, const char **ret_what) {
 
         list_init(&d->sessions);
         list_init(&d->peers);
+        metrics_init(&d->metrics);
         *ret_what = "timer";
         if ((r = delay_init(&d->delay, d->loop)) < 0)
                 return r;

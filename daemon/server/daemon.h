@@ -12,6 +12,7 @@
 #include "daemon_config.h"
 #include "delay.h"
 #include "list.h"
+#include "metrics.h"
 #include "s3_sites.h"
 
 typedef struct http_client http_client;
@@ -36,6 +37,7 @@ typedef struct fds_daemon {
         unsigned n_sessions;
         uint64_t next_session_id;
         daemon_stats stats;
+        metrics_counters metrics;   /* metrics.c: by method, result and outcome */
         http_client *http;
         delay_queue delay;
         s3_ctx *s3;

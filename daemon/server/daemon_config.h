@@ -33,6 +33,7 @@ typedef struct daemon_config {
         unsigned max_inflight_per_uid;
         size_t max_buffered_per_uid;  /* bytes of half-read messages */
         unsigned write_stall_timeout_s; /* a client that reads nothing this long is dropped */
+        const char *metrics_listen; /* "IP:PORT" of the metrics endpoint; NULL: none */
         /* S3 defaults: below a call's options.s3, above the environment. NULL: unset. */
         const char *s3_endpoint;
         const char *s3_region;

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "message.h"
+#include "metrics.h"
 #include "s3_client.h"
 #include "session.h"
 
@@ -53,8 +54,7 @@ void status_meter_close(status_meter *m) {
                 uv_close((uv_handle_t *) &m->timer, NULL);
 }
 
-/* Files not yet started, of the calls the sessions are running. */
-static uint64_t files_queued(const fds_daemon *d) {
+uint64_t status_files_queued(const fds_daemon *d) {
         const list_node *n;
         uint64_t q = 0;
 
@@ -84,7 +84,7 @@ json_t *status_json(const fds_daemon *d) {
                          "batches", (json_int_t) d->engine.n_batches,
                          "batches_total", (json_int_t) d->engine.stats.batches_total,
                          "files_in_flight", (json_int_t) d->engine.sched.inflight,
-                         "files_queued", (json_int_t) files_queued(d),
+                         "files_queued", (json_int_t) status_files_queued(d),
                          "files_ok", (json_int_t) d->engine.stats.files_ok,
                          "files_failed", (json_int_t) d->engine.stats.files_failed,
                          "bytes", (json_int_t) d->stats.bytes_moved,
@@ -124,7 +124,7 @@ void status_summary(const fds_daemon *d, char *buf, size_t size) {
         static const char units[][4] = { "B", "KiB", "MiB", "GiB", "TiB" };
         double rate = (double) d->bytes_per_sec;
         unsigned u = 0;
-        uint64_t q = files_queued(d);
+        uint64_t q = status_files_queued(d);
 
         while (rate >= 1024 && u < 4) {
                 rate /= 1024;
@@ -137,11 +137,31 @@ void status_summary(const fds_daemon *d, char *buf, size_t size) {
 }
 
 void status_file_done(fds_daemon *d, const batch *b, const job_file *f) {
-        if (b->in.kind != TRANSFER_SIZE && batch_file_moved(b, f) && f->err.code == FDS_CODE_OK)
+        bool moved = b->in.kind != TRANSFER_SIZE && batch_file_moved(b, f) && f->err.code == FDS_CODE_OK;
+
+        if (moved)
                 d->stats.bytes_moved += f->bytes;
+        metrics_file_done(&d->metrics, b->in.kind, f->err.code, moved ? f->bytes : 0);
+}
+
+static metrics_outcome call_outcome(const batch *b, int status) {
+        switch (status) {
+        case 0:
+                return b->answer_cancel ? METRICS_OUTCOME_CANCELED : METRICS_OUTCOME_OK;
+        case -EINVAL:
+                return METRICS_OUTCOME_INVALID_REQUEST;
+        case -EFBIG:
+                return METRICS_OUTCOME_READ_LIMIT;
+        default:
+                return METRICS_OUTCOME_CANCELED;
+        }
 }
 
 void status_batch_end(fds_daemon *d, const batch *b, int status) {
         if (status == -EINVAL || status == -EFBIG)
                 d->stats.calls_failed++;
+        /* A listing is the one "file" of a List call: its result counts as one. */
+        if (b->in.kind == TRANSFER_LIST && status == 0)
+                metrics_file_done(&d->metrics, TRANSFER_LIST, b->in.files[0].err.code, 0);
+        metrics_call_end(&d->metrics, b->in.kind, call_outcome(b, status), batch_elapsed_ns(b));
 }

@@ -39,6 +39,9 @@ json_t *status_json(const fds_daemon *d);
 /* One line for people: "2 connections, 1 batch, 8 files in flight, ...". */
 void status_summary(const fds_daemon *d, char *buf, size_t size);
 
+/* Files not yet started, of the calls the sessions are running. */
+uint64_t status_files_queued(const fds_daemon *d);
+
 /* The batch's owner reports each finished file and each ended call here. */
 void status_file_done(fds_daemon *d, const batch *b, const job_file *f);
 void status_batch_end(fds_daemon *d, const batch *b, int status);
