@@ -102,6 +102,20 @@ static bool calls_may_touch(const session *s, const batch *b) {
         return s->peer_uid == 0 || s->peer_uid == b->in.peer_uid;
 }
 
+/* The running call id, if this peer may act on it; else the error is
+ * answered (denied says why) and NULL returned. */
+static batch *calls_target(session *s, const fds_call *call, uint64_t id, const char *denied) {
+        batch *b = calls_find(s->daemon, id);
+
+        if (!b)
+                method_error(s, call, FDS_ERROR_NO_SUCH_CALL, json_pack("{s:I}", "id", (json_int_t) id));
+        else if (!calls_may_touch(s, b)) {
+                method_error(s, call, FDS_ERROR_NOT_PERMITTED, json_pack("{s:s}", "reason", denied));
+                b = NULL;
+        }
+        return b;
+}
+
 static void calls_list(session *s, fds_call *call) {
         const char *unknown = json_object_iter_key(json_object_iter(call->parameters));
 
@@ -122,16 +136,9 @@ static void calls_cancel(session *s, fds_call *call) {
                 return;
         }
         id = (uint64_t) json_integer_value(json_object_get(call->parameters, "id"));
-        b = calls_find(s->daemon, id);
-        if (!b) {
-                method_error(s, call, FDS_ERROR_NO_SUCH_CALL, json_pack("{s:I}", "id", (json_int_t) id));
+        b = calls_target(s, call, id, "only the call's own user or root may cancel it");
+        if (!b)
                 return;
-        }
-        if (!calls_may_touch(s, b)) {
-                method_error(s, call, FDS_ERROR_NOT_PERMITTED,
-                             json_pack("{s:s}", "reason", "only the call's own user or root may cancel it"));
-                return;
-        }
         bool canceled = !b->in.canceled && !b->ended;
         if (canceled)
                 log_info("call %" PRIu64 " of uid %u canceled by uid %u pid %d", id, (unsigned) b->in.peer_uid,
@@ -167,21 +174,13 @@ static void calls_set_bandwidth(session *s, fds_call *call) {
                 log_info("daemon bandwidth cap set to %" PRIu64 " bytes/s by uid %u pid %d", rate,
                          (unsigned) s->peer_uid, (int) s->peer_pid);
                 batch_engine_set_bandwidth(&d->engine, rate);
-                d->cfg.max_bandwidth = rate;
                 method_reply(s, call, json_object());
                 return;
         }
-        uint64_t id = (uint64_t) json_integer_value(idv);
-        batch *b = calls_find(d, id);
-        if (!b) {
-                method_error(s, call, FDS_ERROR_NO_SUCH_CALL, json_pack("{s:I}", "id", (json_int_t) id));
+        batch *b = calls_target(s, call, (uint64_t) json_integer_value(idv),
+                                "only the call's own user or root may change its cap");
+        if (!b)
                 return;
-        }
-        if (!calls_may_touch(s, b)) {
-                method_error(s, call, FDS_ERROR_NOT_PERMITTED,
-                             json_pack("{s:s}", "reason", "only the call's own user or root may change its cap"));
-                return;
-        }
         batch_set_bandwidth(b, rate);
         method_reply(s, call, json_object());
 }
