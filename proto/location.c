@@ -9,9 +9,11 @@
 void fds_location_done(fds_location *l) {
         if (!l)
                 return;
-        free(l->path);
-        free(l->bucket);
-        free(l->key);
+        if (!l->pooled) {
+                free(l->path);
+                free(l->bucket);
+                free(l->key);
+        }
         *l = (fds_location){ 0 };
 }
 
@@ -47,7 +49,7 @@ bool fds_s3_bucket_name_valid(const char *b, size_t n) {
         return !(all_digits_and_dots && dots == 3);
 }
 
-static int parse_s3(const char *s, fds_location *ret, const char **ret_reason) {
+static int parse_s3(const char *s, fds_strpool *pool, fds_location *ret, const char **ret_reason) {
         const char *b = s + 5;
         const char *slash = strchr(b, '/');
         size_t blen = slash ? (size_t) (slash - b) : strlen(b);
@@ -65,9 +67,14 @@ static int parse_s3(const char *s, fds_location *ret, const char **ret_reason) {
                 *ret_reason = "S3 key longer than 1024 bytes";
                 return -ENAMETOOLONG;
         }
-        fds_location l = { .kind = FDS_LOCATION_S3 };
-        l.bucket = strndup(b, blen);
-        l.key = strdup(key);
+        fds_location l = { .kind = FDS_LOCATION_S3, .pooled = pool != NULL };
+        if (pool) {
+                l.bucket = fds_strpool_dupn_repeat(pool, b, blen);
+                l.key = (char *) key;
+        } else {
+                l.bucket = strndup(b, blen);
+                l.key = strdup(key);
+        }
         if (!l.bucket || !l.key) {
                 fds_location_done(&l);
                 return -ENOMEM;
@@ -76,11 +83,9 @@ static int parse_s3(const char *s, fds_location *ret, const char **ret_reason) {
         return 0;
 }
 
-static char *normalize_local(const char *s) {
-        size_t n = strlen(s);
-        char *out = malloc(n + 1);
-        if (!out)
-                return NULL;
+/* s without repeated slashes and "." components, into out (as long as s
+ * and its NUL); returns the length, which is strlen(s) when s is normal. */
+static size_t normalize_local(const char *s, char *out) {
         size_t o = 0;
         const char *p = s;
         while (*p) {
@@ -100,10 +105,25 @@ static char *normalize_local(const char *s) {
         if (o == 0)
                 out[o++] = '/';
         out[o] = '\0';
-        return out;
+        return o;
 }
 
-int fds_location_parse(const char *s, fds_location *ret, const char **ret_reason) {
+static int parse_local(const char *s, fds_strpool *pool, fds_location *ret) {
+        char buf[PATH_MAX];
+        size_t n = normalize_local(s, buf);
+        char *p;
+        if (pool)
+                /* Normalizing only drops characters: the same length is the same path. */
+                p = n == strlen(s) ? (char *) s : fds_strpool_dupn(pool, buf, n);
+        else
+                p = strndup(buf, n);
+        if (!p)
+                return -ENOMEM;
+        *ret = (fds_location){ .kind = FDS_LOCATION_LOCAL, .pooled = pool != NULL, .path = p };
+        return 0;
+}
+
+int fds_location_parse_in(const char *s, fds_strpool *pool, fds_location *ret, const char **ret_reason) {
         const char *reason_dummy;
         if (!ret_reason)
                 ret_reason = &reason_dummy;
@@ -113,7 +133,7 @@ int fds_location_parse(const char *s, fds_location *ret, const char **ret_reason
                 return -EINVAL;
         }
         if (fds_location_is_s3(s))
-                return parse_s3(s, ret, ret_reason);
+                return parse_s3(s, pool, ret, ret_reason);
         if (s[0] != '/' && strstr(s, "://")) {
                 *ret_reason = "unsupported URL scheme (only s3:// and absolute local paths)";
                 return -EINVAL;
@@ -126,9 +146,9 @@ int fds_location_parse(const char *s, fds_location *ret, const char **ret_reason
                 *ret_reason = "path longer than PATH_MAX";
                 return -ENAMETOOLONG;
         }
-        char *p = normalize_local(s);
-        if (!p)
-                return -ENOMEM;
-        *ret = (fds_location){ .kind = FDS_LOCATION_LOCAL, .path = p };
-        return 0;
+        return parse_local(s, pool, ret);
+}
+
+int fds_location_parse(const char *s, fds_location *ret, const char **ret_reason) {
+        return fds_location_parse_in(s, NULL, ret, ret_reason);
 }

@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "strpool.h"
+
 typedef enum fds_location_kind {
         FDS_LOCATION_LOCAL,
         FDS_LOCATION_S3,
@@ -14,6 +16,7 @@ typedef enum fds_location_kind {
 
 typedef struct fds_location {
         fds_location_kind kind;
+        bool pooled;  /* the strings are a pool's (or the parsed string's): never freed here */
         char *path;   /* local: normalized absolute path */
         char *bucket; /* s3 */
         char *key;    /* s3: the key exactly as given (may be empty for a prefix) */
@@ -27,6 +30,11 @@ typedef struct fds_location {
  * slashes and "." components are dropped, ".." is kept as given (the file
  * system, not the string, decides where it leads). */
 int fds_location_parse(const char *s, fds_location *ret, const char **ret_reason);
+/* The same with the strings in pool, or in s itself where they are a part
+ * of it (a path already normal, an S3 key): s must then live as long as
+ * the pool, as it does when it is one of the pool's strings. Buckets
+ * repeat from one entry to the next and are shared when they do. */
+int fds_location_parse_in(const char *s, fds_strpool *pool, fds_location *ret, const char **ret_reason);
 void fds_location_done(fds_location *l);
 
 bool fds_s3_bucket_name_valid(const char *b, size_t n);

@@ -209,13 +209,14 @@ static bool has_nul(json_t *v) {
 }
 
 /* Parse one side of an entry; a failure is a problem, not an error. */
-static int entry_location(json_t *problems, const fds_entry *e, const char *path, json_t *value,
+static int entry_location(fds_request *req, const fds_entry *e, const char *path, json_t *value,
                           const fds_request_limits *lim, fds_location *ret) {
+        json_t *problems = req->problems;
         bool prefix_ok = e->recursive;
         const char *reason = NULL;
         if (has_nul(value))
                 return fds_problem_add(problems, e, path, "path contains a NUL byte");
-        int r = fds_location_parse(path, ret, &reason);
+        int r = fds_location_parse_in(path, &req->strings, ret, &reason);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
@@ -242,7 +243,8 @@ static int request_begin(json_t *params, const char *const *allowed, size_t n,
         if (q < 0)
                 return q;
         r->problems = json_array();
-        if (!r->problems)
+        r->held = json_array();
+        if (!r->problems || !r->held || (r->options.s3 && json_array_append(r->held, r->options.s3) < 0))
                 return -ENOMEM;
         if (n > lim->max_entries) {
                 fds_entry whole = { .index = 0 };
@@ -337,15 +339,24 @@ int fds_request_parse_copy(json_t *params, const fds_request_limits *lim, fds_re
                         goto out;
                 }
                 fds_entry *e = &r.entries[r.n_entries++];
-                *e = (fds_entry){ .index = (uint32_t) i, .src = src, .dst = dst, .recursive = json_is_true(rec) };
+                *e = (fds_entry){ .index = (uint32_t) i, .src = fds_strpool_dup(&r.strings, src),
+                                  .dst = fds_strpool_dup(&r.strings, dst), .recursive = json_is_true(rec) };
+                if (!e->src || !e->dst) {
+                        q = -ENOMEM;
+                        goto out;
+                }
                 if (json_array_size(filters) > 0) {
+                        if (json_array_append(r.held, filters) < 0) {
+                                q = -ENOMEM;
+                                goto out;
+                        }
                         e->filters = filters;
-                        if (!e->recursive && (q = fds_problem_add(r.problems, e, src,
+                        if (!e->recursive && (q = fds_problem_add(r.problems, e, e->src,
                                                                   "filters apply to recursive copies only")) < 0)
                                 goto out;
                 }
-                if ((q = entry_location(r.problems, e, src, json_object_get(c, "src"), lim, &e->src_loc)) < 0 ||
-                    (q = entry_location(r.problems, e, dst, json_object_get(c, "dst"), lim, &e->dst_loc)) < 0)
+                if ((q = entry_location(&r, e, e->src, json_object_get(c, "src"), lim, &e->src_loc)) < 0 ||
+                    (q = entry_location(&r, e, e->dst, json_object_get(c, "dst"), lim, &e->dst_loc)) < 0)
                         goto out;
                 /* A recursive entry's destination is a directory; its files
                  * are checked for clashes once the daemon has expanded it. */
@@ -359,7 +370,7 @@ int fds_request_parse_copy(json_t *params, const fds_request_limits *lim, fds_re
                         char why[64];
                         snprintf(why, sizeof(why), "duplicate destination (also copies[%" JSON_INTEGER_FORMAT "])",
                                  json_integer_value(prev));
-                        q = fds_problem_add(r.problems, e, dst, why);
+                        q = fds_problem_add(r.problems, e, e->dst, why);
                 } else
                         q = json_object_set_new(seen, key, json_integer((json_int_t) i)) < 0 ? -ENOMEM : 0;
                 free(key);
@@ -397,9 +408,14 @@ int fds_request_parse_files(json_t *params, const fds_request_limits *lim, fds_r
                         goto out;
                 }
                 fds_entry *e = &r.entries[r.n_entries];
-                *e = (fds_entry){ .index = (uint32_t) r.n_entries, .key = k, .src = json_string_value(v) };
+                *e = (fds_entry){ .index = (uint32_t) r.n_entries, .key = fds_strpool_dup(&r.strings, k),
+                                  .src = fds_strpool_dup(&r.strings, json_string_value(v)) };
                 r.n_entries++;
-                if ((q = entry_location(r.problems, e, e->src, v, lim, &e->src_loc)) < 0)
+                if (!e->key || !e->src) {
+                        q = -ENOMEM;
+                        goto out;
+                }
+                if ((q = entry_location(&r, e, e->src, v, lim, &e->src_loc)) < 0)
                         goto out;
         }
         q = 0;
@@ -427,8 +443,8 @@ int fds_request_parse_list(json_t *params, const fds_request_limits *lim, fds_re
         if (q == 0) {
                 /* recursive here lets an S3 URL name a bucket or prefix ("s3://b/"). */
                 fds_entry *e = &r.entries[r.n_entries++];
-                *e = (fds_entry){ .src = json_string_value(path), .recursive = true };
-                q = entry_location(r.problems, e, e->src, path, lim, &e->src_loc);
+                *e = (fds_entry){ .src = fds_strpool_dup(&r.strings, json_string_value(path)), .recursive = true };
+                q = e->src ? entry_location(&r, e, e->src, path, lim, &e->src_loc) : -ENOMEM;
                 e->recursive = json_is_true(rec);
         }
         if (q < 0) {
@@ -443,14 +459,12 @@ void fds_request_done(fds_request *r) {
         if (!r)
                 return;
         for (size_t i = 0; i < r->n_entries; i++) {
-                if (r->entries[i].owned) {
-                        free((char *) r->entries[i].src);
-                        free((char *) r->entries[i].dst);
-                }
                 fds_location_done(&r->entries[i].src_loc);
                 fds_location_done(&r->entries[i].dst_loc);
         }
         free(r->entries);
         json_decref(r->problems);
+        json_decref(r->held);
+        fds_strpool_done(&r->strings);
         *r = (fds_request){ 0 };
 }

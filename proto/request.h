@@ -37,14 +37,14 @@ typedef struct fds_options {
 
 typedef struct fds_entry {
         uint32_t index;       /* position in copies[], or order in files{} */
-        const char *key;      /* Size/Read: the caller's key (borrowed) */
-        const char *src;      /* as given (borrowed) */
-        const char *dst;      /* Copy only, as given (borrowed) */
+        const char *key;      /* Size/Read: the caller's key (in the request's strings) */
+        const char *src;      /* as given (the same) */
+        const char *dst;      /* Copy only, as given (the same) */
         fds_location src_loc;
         fds_location dst_loc;
         bool recursive;       /* Copy: src is a directory or an S3 prefix */
-        const json_t *filters; /* recursive Copy: [{"include": GLOB} | {"exclude": GLOB}], borrowed; NULL: all */
-        bool owned;           /* src and dst are malloc'd (entries made by expansion) */
+        bool expanded;        /* one of the files a recursive entry found */
+        const json_t *filters; /* recursive Copy: [{"include": GLOB} | {"exclude": GLOB}], held by the request; NULL: all */
 } fds_entry;
 
 /* Filters one entry may have. */
@@ -61,6 +61,8 @@ typedef struct fds_request {
         size_t n_entries;
         fds_options options;
         json_t *problems;     /* array of Problem objects; empty when valid */
+        fds_strpool strings;  /* every entry's strings and its locations' */
+        json_t *held;         /* what entries and options point into: filters, options.s3 */
 } fds_request;
 
 typedef struct fds_request_limits {
@@ -70,8 +72,9 @@ typedef struct fds_request_limits {
 
 /* Shape errors (wrong type, unknown field) return -EINVAL with the offending
  * parameter's name in *ret_param (malloc'd), for varlink's InvalidParameter.
- * Everything else lands in ret->problems. Strings are borrowed from params,
- * which must outlive the request. */
+ * Everything else lands in ret->problems. The request keeps what it needs
+ * of params (strings copied, JSON values referenced): params may be
+ * dropped once it is parsed, its entries first, which are most of it. */
 int fds_request_parse_copy(json_t *params, const fds_request_limits *lim, fds_request *ret,
                            char **ret_param);
 int fds_request_parse_files(json_t *params, const fds_request_limits *lim, fds_request *ret,

@@ -327,10 +327,10 @@ static int check_clashes(batch_input *b, fds_entry *entries, size_t n) {
                 /* Two plain entries were compared already, when the request
                  * was parsed; any pair with an expanded file is new. */
                 if (prev) {
-                        if (e->owned || json_is_true(prev))
+                        if (e->expanded || json_is_true(prev))
                                 r = fds_problem_add(b->req.problems, e, e->dst,
                                                     "duplicate destination (another entry writes it too)");
-                } else if (json_object_set_new(seen, key, json_boolean(e->owned)) < 0)
+                } else if (json_object_set_new(seen, key, json_boolean(e->expanded)) < 0)
                         r = -ENOMEM;
                 free(key);
         }
@@ -345,17 +345,19 @@ static int found_to_entry(fds_request *req, const fds_entry *e, found *fd, fds_e
         char *src = NULL, *dst = NULL;
         int r = 0;
 
-        *x = (fds_entry){ .index = e->index, .owned = true };
-        if (join(&e->src_loc, fd->rel, &src) < 0 || join(&e->dst_loc, fd->rel, &dst) < 0) {
-                free(src);
-                free(dst);
-                return -ENOMEM;
+        *x = (fds_entry){ .index = e->index, .expanded = true };
+        if (join(&e->src_loc, fd->rel, &src) == 0 && join(&e->dst_loc, fd->rel, &dst) == 0) {
+                x->src = fds_strpool_dup(&req->strings, src);
+                x->dst = fds_strpool_dup(&req->strings, dst);
         }
-        x->src = src;
-        x->dst = dst;
+        free(src);
+        free(dst);
+        if (!x->src || !x->dst)
+                return -ENOMEM;
         const char *why = NULL;
-        if (fds_location_parse(src, &x->src_loc, &why) < 0 || fds_location_parse(dst, &x->dst_loc, &why) < 0)
-                r = fds_problem_add(req->problems, x, dst, why ? why : "invalid path");
+        if (fds_location_parse_in(x->src, &req->strings, &x->src_loc, &why) < 0 ||
+            fds_location_parse_in(x->dst, &req->strings, &x->dst_loc, &why) < 0)
+                r = fds_problem_add(req->problems, x, x->dst, why ? why : "invalid path");
         *file = (job_file){ .entry = x };
         if (e->src_loc.kind == FDS_LOCATION_S3) {
                 /* The listing told size and ETag: no HEAD needed. */

@@ -75,23 +75,26 @@ static void expect_invalid_parameter(bool copy, const char *params_text, const c
         json_decref(params);
 }
 
-START_TEST(test_copy_entries_are_borrowed_and_parsed) {
+START_TEST(test_copy_entries_are_copied_and_parsed) {
         json_t *params = json("{\"copies\": [{\"src\": \"/in//a\", \"dst\": \"s3://bkt/a b\"},"
-                              " {\"dst\": \"/out/./b/\", \"src\": \"s3://bkt/x/\"}]}");
-        json_t *copies = json_object_get(params, "copies");
+                              " {\"dst\": \"/out/./b/\", \"src\": \"s3://bkt/x/\"},"
+                              " {\"src\": \"/in/c\", \"dst\": \"s3://bkt/c\"}]}");
+        static const char *const given[][2] = { { "/in//a", "s3://bkt/a b" },
+                                                 { "s3://bkt/x/", "/out/./b/" },
+                                                 { "/in/c", "s3://bkt/c" } };
         fds_request req;
 
         copy_ok(params, &default_limits, &req);
+        /* The request keeps what it needs: the message may go at once. */
+        json_decref(params);
         ck_assert_uint_eq(json_array_size(req.problems), 0);
-        ck_assert_uint_eq(req.n_entries, 2);
-        for (size_t i = 0; i < 2; i++) {
+        ck_assert_uint_eq(req.n_entries, 3);
+        for (size_t i = 0; i < 3; i++) {
                 const fds_entry *e = &req.entries[i];
-                json_t *c = json_array_get(copies, i);
                 ck_assert_uint_eq(e->index, i);
                 ck_assert_ptr_null(e->key);
-                /* borrowed from params, not copied */
-                ck_assert_ptr_eq(e->src, json_string_value(json_object_get(c, "src")));
-                ck_assert_ptr_eq(e->dst, json_string_value(json_object_get(c, "dst")));
+                ck_assert_str_eq(e->src, given[i][0]);
+                ck_assert_str_eq(e->dst, given[i][1]);
         }
         ck_assert_int_eq(req.entries[0].src_loc.kind, FDS_LOCATION_LOCAL);
         ck_assert_str_eq(req.entries[0].src_loc.path, "/in/a");
@@ -100,13 +103,18 @@ START_TEST(test_copy_entries_are_borrowed_and_parsed) {
         ck_assert_str_eq(req.entries[0].dst_loc.key, "a b");
         ck_assert_str_eq(req.entries[1].src_loc.key, "x/");
         ck_assert_str_eq(req.entries[1].dst_loc.path, "/out/b");
+        /* No second copy where none is needed: a normal path is the string
+         * as given, a key its tail, and a repeated bucket is shared. */
+        ck_assert_ptr_eq(req.entries[2].src_loc.path, req.entries[2].src);
+        ck_assert_ptr_eq(req.entries[2].dst_loc.key, req.entries[2].dst + strlen("s3://bkt/"));
+        ck_assert_ptr_eq(req.entries[1].src_loc.bucket, req.entries[0].dst_loc.bucket);
+        ck_assert_ptr_eq(req.entries[2].dst_loc.bucket, req.entries[0].dst_loc.bucket);
         /* no options: the daemon's defaults */
         ck_assert_uint_eq(req.options.parallelism, 0);
         ck_assert_uint_eq(req.options.max_bytes, 0);
         ck_assert_ptr_null(req.options.s3);
         fds_request_done(&req);
         ck_assert_ptr_null(req.entries);
-        json_decref(params);
 }
 END_TEST
 
@@ -122,11 +130,12 @@ START_TEST(test_files_entries_follow_the_object_order) {
                 ck_assert_uint_eq(req.entries[i].index, i);
                 ck_assert_str_eq(req.entries[i].key, keys[i]);
                 ck_assert_ptr_null(req.entries[i].dst);
-                ck_assert_ptr_eq(req.entries[i].src,
+                ck_assert_str_eq(req.entries[i].src,
                                  json_string_value(json_object_get(json_object_get(params, "files"), keys[i])));
         }
-        fds_request_done(&req);
         json_decref(params);
+        ck_assert_str_eq(req.entries[2].src_loc.key, "m");
+        fds_request_done(&req);
 }
 END_TEST
 
@@ -656,7 +665,7 @@ static Suite *request_suite(void) {
         TCase *options = tcase_create("options");
         TCase *files = tcase_create("fixtures");
 
-        tcase_add_test(entries, test_copy_entries_are_borrowed_and_parsed);
+        tcase_add_test(entries, test_copy_entries_are_copied_and_parsed);
         tcase_add_test(entries, test_files_entries_follow_the_object_order);
         tcase_add_test(entries, test_shape_errors_name_the_parameter);
         tcase_add_test(entries, test_filters);
