@@ -251,6 +251,10 @@ static void transfer_call(session *s, fds_call *call, transfer_op kind) {
                 free(param);
                 return;
         }
+        /* The request has copies of what it needs: the parsed entries are
+         * most of a big call's memory, and are not needed again. */
+        if (r == 0 && kind != TRANSFER_LIST)
+                json_object_del(call->parameters, kind == TRANSFER_COPY ? "copies" : "files");
         if (r < 0 || (r = batch_new(&d->engine, kind, call, &req, &b)) < 0) {
                 fds_request_done(&req);
                 log_error("session %" PRIu64 ": cannot start call: %s", s->id, strerror(-r));

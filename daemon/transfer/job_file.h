@@ -19,8 +19,8 @@ typedef enum transfer_op {
 
 typedef struct file_error {
         fds_code code;        /* FDS_CODE_OK on success */
-        char *message;
         int http_status;      /* 0: none */
+        char *message;
         char *s3_code;        /* NULL: none */
 } file_error;
 
@@ -38,26 +38,28 @@ typedef enum file_verified {
         FILE_VERIFIED_NO,     /* nothing to check against (SSE-KMS, an unknown part layout) */
 } file_verified;
 
+/* One per file of a call, queued or not: its size counts for a 100,000-file
+ * call, so small fields are grouped to leave no padding. */
 typedef struct job_file {
         fds_entry *entry;
         uint64_t bytes;       /* copied, or the size */
         void *data;           /* Read: the contents (malloc'd) */
         file_error err;
-        file_state state;
         /* What validation found out, for the job to start from. */
         uint64_t src_size;    /* size seen */
         char *etag;           /* an S3 source's ETag, pinned for the transfer */
-        bool src_known;       /* size and ETag came from a listing: no HEAD needed */
-        unsigned attempts;    /* S3 requests: tries the last request took */
-        file_verified verified;
+        char *vreason;        /* why the source failed, when errno says too little */
+        char *dreason;        /* the same for the destination */
         /* Validation's own findings (the batch layer's). */
         int vr;               /* 0 or negative errno for the source */
         int dvr;              /* 0 or negative errno for the destination */
+        int vhttp;            /* HTTP status of a failed S3 check */
+        unsigned attempts;    /* S3 requests: tries the last request took */
+        uint8_t state;        /* file_state */
+        uint8_t verified;     /* file_verified */
+        bool src_known;       /* size and ETag came from a listing: no HEAD needed */
         bool dst_exists;      /* no_clobber: the destination is there already */
         bool skipped;         /* so it was left alone */
-        char *vreason;        /* why the source failed, when errno says too little */
-        char *dreason;        /* the same for the destination */
-        int vhttp;            /* HTTP status of a failed S3 check */
 } job_file;
 
 int file_error_set(file_error *e, fds_code code, const char *message);
