@@ -44,7 +44,6 @@ char *fds_strpool_dupn(fds_strpool *p, const char *s, size_t n) {
                 return NULL;
         memcpy(d, s, n);
         d[n] = '\0';
-        p->used += n + 1;
         return d;
 }
 

@@ -14,7 +14,6 @@ typedef struct fds_strpool {
         fds_strpool_chunk *chunks; /* newest first */
         char *next;                /* free space in the newest chunk */
         size_t left;
-        size_t used;               /* bytes of strings held, NULs included */
         const char *recent;        /* the last of fds_strpool_dupn_repeat() */
 } fds_strpool;
 
