@@ -23,6 +23,8 @@ static const char *const method_names[] = {
 };
 
 static const char *batch_state(const batch *b) {
+        if (b->ended)
+                return "replying";
         if (b->in.canceled)
                 return "canceling";
         if (!b->running)

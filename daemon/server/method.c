@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base64.h"
 #include "config.h"
 #include "batch.h"
 #include "calls.h"
@@ -14,6 +13,8 @@
 #include "log.h"
 #include "macro.h"
 #include "peer.h"
+#include "reply_tail.h"
+#include "result_json.h"
 #include "message.h"
 #include "request.h"
 #include "session.h"
@@ -55,77 +56,9 @@ void method_error(session *s, const fds_call *call, const char *name, json_t *pa
         reply_error(s, name, params);
 }
 
-static json_t *file_error_json(const file_error *e) {
-        json_t *o = json_pack("{s:s, s:s}", "code", fds_code_name(e->code), "message",
-                              e->message ? e->message : "");
-        if (o && e->http_status)
-                json_object_set_new(o, "http_status", json_integer(e->http_status));
-        if (o && e->s3_code)
-                json_object_set_new(o, "s3_code", json_string(e->s3_code));
-        return o;
-}
-
-static json_t *copy_result_json(const job_file *f) {
-        json_t *o = json_pack("{s:I, s:s, s:s, s:b, s:I}", "index", (json_int_t) f->entry->index,
-                              "src", f->entry->src, "dst", f->entry->dst, "ok",
-                              f->err.code == FDS_CODE_OK, "bytes", (json_int_t) f->bytes);
-        if (o && f->err.code != FDS_CODE_OK)
-                json_object_set_new(o, "error", file_error_json(&f->err));
-        if (o && f->attempts)
-                json_object_set_new(o, "attempts", json_integer(f->attempts));
-        if (o && f->skipped)
-                json_object_set_new(o, "skipped", json_true());
-        if (o && f->err.code == FDS_CODE_OK && f->verified != FILE_VERIFIED_NA)
-                json_object_set_new(o, "verified", json_boolean(f->verified == FILE_VERIFIED_YES));
-        return o;
-}
-
-static json_t *summary_json(const batch *b) {
-        json_t *o = json_pack("{s:I, s:I, s:I, s:f}", "files_ok", (json_int_t) b->files_ok, "files_failed",
-                              (json_int_t) b->files_failed, "bytes", (json_int_t) b->bytes, "seconds",
-                              (double) batch_elapsed_ns(b) / 1e9);
-        if (o && b->in.req.options.dry_run && json_object_set_new(o, "dry_run", json_true()) < 0) {
-                json_decref(o);
-                o = NULL;
-        }
-        if (o && b->in.req.options.no_clobber &&
-            json_object_set_new(o, "files_skipped", json_integer((json_int_t) b->files_skipped)) < 0) {
-                json_decref(o);
-                o = NULL;
-        }
-        return o;
-}
-
-static json_t *copy_reply(const batch *b) {
-        json_t *p = json_pack("{s:o}", "summary", summary_json(b));
-        if (!p || b->call.more)
-                return p;
-        json_t *results = json_array();
-        for (size_t i = 0; results && i < b->in.n_files; i++)
-                json_array_append_new(results, copy_result_json(&b->in.files[i]));
-        json_object_set_new(p, "results", results);
-        return p;
-}
-
-/* Size and Read answer with two maps keyed by the caller's keys. */
-static json_t *keyed_reply(const batch *b, const char *ok_name) {
-        json_t *ok = json_object(), *errors = json_object();
-        for (size_t i = 0; ok && errors && i < b->in.n_files; i++) {
-                const job_file *f = &b->in.files[i];
-                const char *key = f->entry->key;
-                if (f->err.code != FDS_CODE_OK) {
-                        json_object_set_new(errors, key, file_error_json(&f->err));
-                        continue;
-                }
-                if (b->in.kind == TRANSFER_SIZE)
-                        json_object_set_new(ok, key, json_integer((json_int_t) f->bytes));
-                else {
-                        char *enc = base64_encode(f->data, f->bytes);
-                        json_object_set_new(ok, key, enc ? json_string_nocheck(enc) : NULL);
-                        free(enc);
-                }
-        }
-        return json_pack("{s:o, s:o}", ok_name, ok, "errors", errors);
+/* The last reply of a Copy with `more`: the results went one by one. */
+static json_t *copy_more_reply(const batch *b) {
+        return json_pack("{s:o}", "summary", result_summary_json(b));
 }
 
 static json_t *list_entry_json(const listing_entry *e) {
@@ -158,7 +91,7 @@ static json_t *list_reply(batch *b) {
         const listing_entry *e = listing_entries(&b->in, &n);
         json_t *p = json_pack("{s:o}", "entries", list_entries_json(e, n));
         const file_error *err = &b->in.files[0].err;
-        if (p && err->code != FDS_CODE_OK && json_object_set_new(p, "error", file_error_json(err)) < 0) {
+        if (p && err->code != FDS_CODE_OK && json_object_set_new(p, "error", result_error_json(err)) < 0) {
                 json_decref(p);
                 p = NULL;
         }
@@ -176,7 +109,7 @@ static void on_file_done(batch *b, job_file *f, void *userdata) {
         status_file_done(s->daemon, b, f);
         if (b->in.kind != TRANSFER_COPY || !b->call.more || b->call.oneway)
                 return;
-        reply(s, json_pack("{s:o}", "result", copy_result_json(f)), true);
+        reply(s, json_pack("{s:o}", "result", result_copy_json(f)), true);
 }
 
 static const char *const kind_names[] = { "Copy", "Size", "Read", "List" };
@@ -205,12 +138,19 @@ static void on_end(batch *b, int status, void *userdata) {
         if (!b->call.oneway) {
                 switch (status) {
                 case 0:
-                        reply(s, b->in.kind == TRANSFER_COPY   ? copy_reply(b)
-                                 : b->in.kind == TRANSFER_SIZE ? keyed_reply(b, "sizes")
-                                 : b->in.kind == TRANSFER_LIST ? list_reply(b)
-                                                               : keyed_reply(b, "contents"),
-                              false);
-                        break;
+                        if (b->in.kind == TRANSFER_LIST || (b->in.kind == TRANSFER_COPY && b->call.more)) {
+                                reply(s, b->in.kind == TRANSFER_LIST ? list_reply(b) : copy_more_reply(b),
+                                      false);
+                                break;
+                        }
+                        /* Every file's result: encoded as the client reads. */
+                        reply_tail *t;
+                        if (reply_tail_new(b, &t) < 0) {
+                                session_close(s);
+                                break;
+                        }
+                        session_send_tail(s, t);
+                        return;
                 case -EINVAL:
                         reply_error(s, FDS_ERROR_INVALID_REQUEST,
                                     json_pack("{s:O}", "problems", batch_problems(b)));

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -15,8 +16,11 @@
 #include "log.h"
 #include "message.h"
 #include "peer.h"
+#include "reply_tail.h"
 
 #define SESSION_READ_SIZE (64 * 1024)
+/* A last reply is encoded on while less than this is waiting to be written. */
+#define SESSION_TAIL_LOW_WATER (256 * 1024)
 
 typedef struct session_write {
         uv_write_t req;
@@ -37,6 +41,8 @@ static void account(session *s) {
 
 static void on_close(uv_handle_t *h) {
         session *s = h->data;
+        /* Before the peer: the tail's batch holds a reference to its share. */
+        s->tail = reply_tail_free(s->tail);
         fds_frame_done(&s->frame);
         account(s);
         if (s->peer) {
@@ -64,6 +70,8 @@ void session_close(session *s) {
         /* Pending writes complete with UV_ECANCELED before on_close. */
         uv_close((uv_handle_t *) &s->pipe, on_close);
 }
+
+static void session_pump_tail(session *s);
 
 static void update_backpressure(session *s) {
         if (s->batch)
@@ -105,8 +113,12 @@ static void on_write(uv_write_t *req, int status) {
                 session_close(s);
                 return;
         }
-        if (s->close_after_write && s->write_pending == 0) {
+        if (s->close_after_write && s->write_pending == 0 && !s->tail) {
                 session_close(s);
+                return;
+        }
+        if (s->tail) {
+                session_pump_tail(s);
                 return;
         }
         update_backpressure(s);
@@ -139,6 +151,34 @@ int session_send(session *s, char *buf, size_t len) {
         }
         update_backpressure(s);
         return 0;
+}
+
+/* Encode the tail while the client keeps up; once it is all queued, the
+ * call is done. */
+static void session_pump_tail(session *s) {
+        while (s->tail && !s->closing && s->write_pending < SESSION_TAIL_LOW_WATER) {
+                char *buf;
+                size_t len;
+                int r = reply_tail_next(s->tail, &buf, &len);
+                if (r < 0) {
+                        log_error("session %" PRIu64 ": cannot encode a reply: %s", s->id, strerror(-r));
+                        session_close(s);
+                        return;
+                }
+                if (r == 0) {
+                        s->tail = reply_tail_free(s->tail);
+                        session_call_done(s);
+                        return;
+                }
+                if (session_send(s, buf, len) < 0)
+                        return;
+        }
+}
+
+void session_send_tail(session *s, reply_tail *t) {
+        s->batch = NULL;
+        s->tail = t;
+        session_pump_tail(s);
 }
 
 void session_close_after_write(session *s) {
@@ -208,7 +248,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
                         uv_read_stop(stream);
                         s->reading = false;
                         s->eof = true;
-                        if (!s->batch)
+                        if (!s->batch && !s->tail)
                                 session_close_after_write(s);
                         return;
                 }
@@ -227,7 +267,7 @@ static void session_process(session *s) {
         if (s->processing)
                 return;
         s->processing = true;
-        while (!s->closing && !s->batch && !s->close_after_write) {
+        while (!s->closing && !s->batch && !s->tail && !s->close_after_write) {
                 const char *msg;
                 size_t len;
                 int r = fds_frame_next(&s->frame, &msg, &len);
@@ -246,7 +286,7 @@ static void session_process(session *s) {
         /* Stop reading while a call runs and more than a message is queued,
          * so a pipelining client cannot make us buffer without bound. */
         if (!s->closing && !s->close_after_write && !s->eof) {
-                bool want = (!s->batch || fds_frame_pending(&s->frame) <= s->daemon->cfg.max_message) &&
+                bool want = ((!s->batch && !s->tail) || fds_frame_pending(&s->frame) <= s->daemon->cfg.max_message) &&
                             !over_input_budget(s);
                 if (want && !s->reading) {
                         if (uv_read_start((uv_stream_t *) &s->pipe, on_alloc, on_read) == 0)

@@ -18,6 +18,7 @@
 typedef struct fds_daemon fds_daemon;
 typedef struct batch batch;
 typedef struct peer peer;
+typedef struct reply_tail reply_tail;
 
 typedef struct session session;
 
@@ -32,6 +33,7 @@ struct session {
         uint64_t id;
         fds_frame frame;
         batch *batch;            /* the call in progress, if any */
+        reply_tail *tail;        /* the last reply of the call that ended, still being encoded */
         size_t write_pending;    /* reply bytes queued, not yet written */
         list_node link;          /* in daemon->sessions */
         pid_t peer_pid;
@@ -59,5 +61,9 @@ void session_close(session *s);
 int session_send(session *s, char *buf, size_t len);
 /* The call finished: its batch is freed and the next queued call runs. */
 void session_call_done(session *s);
+/* The call finished with a long last reply: the session takes t, sends it
+ * a piece at a time as the client reads, and then frees it (and so the
+ * batch) and runs the next queued call. */
+void session_send_tail(session *s, reply_tail *t);
 /* Close once everything queued has been written. */
 void session_close_after_write(session *s);
