@@ -52,6 +52,8 @@ void usage(FILE *f) {
               "      --include GLOB     with -r: take them back; as in aws s3 cp, the last\n"
               "                         matching --exclude/--include decides (* matches /)\n"
               "  -p, --parallelism N    files in flight at once (daemon default if unset)\n"
+              "      --priority N       this call's share of file starts, 1 to 100 (default\n"
+              "                         10): 40 starts 4 files for every one of a call of 10\n"
               "      --no-validate      start at once; a missing source fails only its file\n"
               "      --max-attempts N   tries per S3 request (default 5)\n"
               "      --endpoint URL     S3 endpoint (else $AWS_ENDPOINT_URL_S3, $AWS_ENDPOINT_URL)\n"

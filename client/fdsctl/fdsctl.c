@@ -101,6 +101,7 @@ enum {
         OPT_DRY_RUN,
         OPT_NO_CLOBBER,
         OPT_SUMMARIZE,
+        OPT_PRIORITY,
 };
 
 /* 0 to run a command, 1 when --help/--version was answered, <0 on error. */
@@ -116,6 +117,7 @@ static const struct option longopts[] = {
         { "dry-run",     no_argument,       NULL, OPT_DRY_RUN },
         { "no-clobber",  no_argument,       NULL, 'n' },
         { "skip-existing", no_argument,     NULL, OPT_NO_CLOBBER },
+        { "priority",    required_argument, NULL, OPT_PRIORITY },
         { "no-validate", no_argument,       NULL, OPT_NO_VALIDATE },
         { "max-attempts",required_argument, NULL, OPT_MAX_ATTEMPTS },
         { "endpoint",    required_argument, NULL, OPT_ENDPOINT },
@@ -175,6 +177,12 @@ static int parse_call_option(int c, const char *arg, args *a) {
                 if (parse_int(arg, 1, INT_MAX, &n) < 0)
                         return usage_error("--parallelism wants a positive integer, not '%s'", arg);
                 r = fds_options_set_int(a->options, "parallelism", n);
+                break;
+        case OPT_PRIORITY:
+                /* The daemon's range (FDS_PRIORITY_MAX), told here in the user's words. */
+                if (parse_int(arg, 1, 100, &n) < 0)
+                        return usage_error("--priority wants 1 to 100, not '%s'", arg);
+                r = fds_options_set_int(a->options, "priority", n);
                 break;
         case OPT_NO_VALIDATE:
                 r = fds_options_set_bool(a->options, "validate", false);

@@ -176,6 +176,25 @@ def test_copy_parallelism(run_fdsctl, tmp_path):
     assert p.returncode == 2
 
 
+def test_copy_priority(run_fdsctl, tmp_path):
+    """--priority goes with the call (what it does to the daemon's slots is
+    test_fairshare.py's); out of 1..100 it is a usage error, nothing sent."""
+    pairs = make_pairs(tmp_path, 4)
+    data = "".join(f"{s}\t{d}\n" for s, d in pairs).encode()
+    for n in ("1", "100"):
+        p = run_fdsctl("--priority", n, "copy", "--batch", "-", input=data)
+        assert p.returncode == 0, p.stderr
+        check_copied(pairs)
+    p = run_fdsctl("--priority", "40", "size", pairs[1][0])
+    assert p.returncode == 0, p.stderr
+    assert lines(p.stdout) == [f"{os.path.getsize(pairs[1][0])}\t{pairs[1][0]}"]
+    for bad in ("0", "101", "-5", "4x", ""):
+        p = run_fdsctl("--priority", bad, "copy", "--batch", "-", input=data)
+        assert p.returncode == 2, (bad, p.stderr)
+        assert f"fdsctl: --priority wants 1 to 100, not '{bad}'" in p.stderr.decode(), p.stderr
+        assert p.stdout == b""
+
+
 # ---- size and cat --------------------------------------------------------
 
 def test_size(run_fdsctl, tmp_path):
@@ -253,6 +272,10 @@ def test_cat_over_read_limit(start_fdsd, tmp_path):
     ["--batch", "-", "size", "/a"],
     ["--no-such-option", "size", "/a"],
     ["--parallelism", "x", "size", "/a"],
+    ["--priority", "x", "size", "/a"],
+    ["--priority", "0", "size", "/a"],
+    ["--priority", "101", "size", "/a"],
+    ["--priority"],
 ])
 def test_usage_errors(run_fdsctl, args):
     p = run_fdsctl(*args)
