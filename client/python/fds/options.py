@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import atexit
+import operator
 import os
 import threading
 import urllib.parse
@@ -88,6 +89,19 @@ class TransferConfig:
         return out
 
 
+def _priority(value: Any) -> int:
+    """value as a call's priority: an integer 1..100 (a bool is not one)."""
+    if not isinstance(value, bool):
+        try:
+            p = operator.index(value)
+        except TypeError:
+            pass
+        else:
+            if 1 <= p <= 100:
+                return p
+    raise ValueError(f"priority must be None or an integer from 1 to 100, not {value!r}")
+
+
 _S3_FIELDS = ("endpoint_url", "region", "addressing_style", "profile", "access_key_id",
               "secret_access_key", "session_token")
 
@@ -117,17 +131,23 @@ class S3Options:
             ``TransferConfig``.
         socket: fdsd's socket; default ``$FDS_SOCKET``, else
             ``$XDG_RUNTIME_DIR/fds/fdsd.sock``, else ``/run/fds/fdsd.sock``.
+        priority: The call's share of file starts when fdsd's slots are
+            all busy, 1..100: None the daemon's default (10); a call of 40
+            starts 4 files for every one of a call of 10 of the same user.
     """
 
     def __init__(self, endpoint_url: Optional[str] = None, region: Optional[str] = None,
                  profile: Optional[str] = None, addressing_style: Optional[str] = None,
                  access_key_id: Optional[str] = None, secret_access_key: Optional[str] = None,
                  session_token: Optional[str] = None, local_parallelism: Optional[int] = None,
-                 transfer_config: Any = None, socket: Optional[str] = None) -> None:
+                 transfer_config: Any = None, socket: Optional[str] = None,
+                 priority: Optional[int] = None) -> None:
         if addressing_style not in (None, "path", "virtual"):
             raise ValueError(f"addressing_style must be 'path' or 'virtual', not {addressing_style!r}")
         if local_parallelism is not None and int(local_parallelism) < 1:
             raise ValueError(f"local_parallelism must be None or at least 1, not {local_parallelism!r}")
+        if priority is not None:
+            priority = _priority(priority)
         self.endpoint_url = endpoint_url
         self.region = region
         self.profile = profile
@@ -136,6 +156,7 @@ class S3Options:
         self.secret_access_key = secret_access_key
         self.session_token = session_token
         self.local_parallelism = None if local_parallelism is None else int(local_parallelism)
+        self.priority = priority
         self.transfer_config = (None if transfer_config is None
                                 else TransferConfig.coerce(transfer_config))
         self.socket = socket
@@ -145,7 +166,7 @@ class S3Options:
     def __repr__(self) -> str:
         shown = {k: getattr(self, k) for k in ("endpoint_url", "region", "profile",
                                               "addressing_style", "local_parallelism",
-                                              "transfer_config", "socket")}
+                                              "priority", "transfer_config", "socket")}
         shown["credentials"] = "set" if self.access_key_id else None
         body = ", ".join(f"{k}={v!r}" for k, v in shown.items() if v is not None)
         return f"S3Options({body})"
@@ -159,6 +180,7 @@ class S3Options:
         return state
 
     def __setstate__(self, state: Dict[str, Any]) -> None:
+        state.setdefault("priority", None)  # pickled by a client before priority
         self.__dict__.update(state)
         self._lock = threading.Lock()
 
@@ -170,7 +192,8 @@ class S3Options:
         Args:
             client: A ``boto3.client("s3")``.
             transfer_config: As for the constructor.
-            **kwargs: Other constructor arguments (local_parallelism, socket).
+            **kwargs: Other constructor arguments (local_parallelism,
+                priority, socket).
         """
         meta = client.meta
         endpoint = getattr(meta, "endpoint_url", None)
@@ -198,10 +221,13 @@ class S3Options:
         return {k: getattr(self, k) for k in _S3_FIELDS if getattr(self, k) is not None}
 
     def wire(self, s3: bool = True) -> Dict[str, Any]:
-        """The call's options: parallelism, transfer, and (with s3) options.s3."""
+        """The call's options: parallelism, priority, transfer, and (with s3)
+        options.s3."""
         out: Dict[str, Any] = {}
         if self.local_parallelism is not None:
             out["parallelism"] = self.local_parallelism
+        if self.priority is not None:
+            out["priority"] = self.priority
         if self.transfer_config is not None:
             t = self.transfer_config.to_wire()
             if t:
