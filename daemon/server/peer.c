@@ -38,16 +38,23 @@ bool peer_allowed(const daemon_config *c, gid_t socket_gid, uid_t uid, gid_t gid
         return false;
 }
 
+/* Three quarters of n, and always one less than n when n > 1: another
+ * user then finds at least one slot however small the daemon's limit. */
+static unsigned three_quarters(unsigned n) {
+        unsigned keep = n / 4;
+        return n > 1 ? n - (keep ? keep : 1) : n;
+}
+
 /* Another user always finds at least a quarter of the connections. */
 unsigned peer_max_connections(const daemon_config *c) {
         unsigned v = c->max_connections_per_uid;
-        return v ? v : c->max_connections - c->max_connections / 4;
+        return v ? v : three_quarters(c->max_connections);
 }
 
 /* Another user always finds at least a quarter of the slots. */
 unsigned peer_max_inflight(const daemon_config *c) {
         unsigned v = c->max_inflight_per_uid;
-        return v ? v : c->max_inflight - c->max_inflight / 4;
+        return v ? v : three_quarters(c->max_inflight);
 }
 
 size_t peer_max_buffered(const daemon_config *c) {

@@ -180,7 +180,9 @@ def fdsctl_copy(*args, user=None):
 
 
 def daemon(start_fdsd, *args, **kw):
-    return start_fdsd("--max-inflight", str(SLOTS), "--max-bandwidth", str(MIB), *args, **kw)
+    # One user may take both slots (by default one would stay another's).
+    return start_fdsd("--max-inflight", str(SLOTS), "--max-inflight-per-user", str(SLOTS),
+                      "--max-bandwidth", str(MIB), *args, **kw)
 
 
 def test_two_callers_of_one_user_interleave(start_fdsd, tmp_path):

@@ -3,6 +3,7 @@
  * README.md), the flags over it, the checks across keys, and secrets kept
  * out of what is printed. */
 #include "conf.h"
+#include "peer.h"
 
 #include <check.h>
 #include <dirent.h>
@@ -156,6 +157,25 @@ START_TEST(test_defaults) {
 }
 END_TEST
 
+/* A user's default share leaves another user room however small the
+ * daemon's limits. */
+START_TEST(test_per_user_defaults) {
+        static const struct {
+                unsigned all, per_user;
+        } cases[] = { { 1, 1 }, { 2, 1 }, { 3, 2 }, { 4, 3 }, { 7, 6 }, { 8, 6 }, { 64, 48 }, { 1024, 768 } };
+        daemon_config c = { 0 };
+
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                c.max_inflight = c.max_connections = cases[i].all;
+                ck_assert_uint_eq(peer_max_inflight(&c), cases[i].per_user);
+                ck_assert_uint_eq(peer_max_connections(&c), cases[i].per_user);
+        }
+        c.max_inflight_per_uid = c.max_connections_per_uid = 5;
+        ck_assert_uint_eq(peer_max_inflight(&c), 5);
+        ck_assert_uint_eq(peer_max_connections(&c), 5);
+}
+END_TEST
+
 START_TEST(test_flags_override_file) {
         char *dir = fixture_dir(), *path, *error = NULL;
         fdsd_conf c;
@@ -259,6 +279,7 @@ static Suite *conf_suite(void) {
         tcase_add_test(tc, test_fixtures);
         tcase_add_test(tc, test_missing_file);
         tcase_add_test(tc, test_defaults);
+        tcase_add_test(tc, test_per_user_defaults);
         tcase_add_test(tc, test_flags_override_file);
         tcase_add_test(tc, test_checks_across_keys);
         tcase_add_test(tc, test_mask_key_id);
