@@ -299,8 +299,6 @@ static void conf_warn_restart(const fdsd_conf *old, const fdsd_conf *new) {
                 changed[k++] = "socket.group";
         if (o->buffer_memory != n->buffer_memory)
                 changed[k++] = "limits.buffer_memory";
-        if (o->max_bandwidth != n->max_bandwidth)
-                changed[k++] = "transfer.max_bandwidth";
         if (str_differs(o->metrics_listen, n->metrics_listen))
                 changed[k++] = "metrics.listen";
         if (str_differs(o->s3_endpoint, n->s3_endpoint) || str_differs(o->s3_region, n->s3_region) ||

@@ -111,6 +111,21 @@ void daemon_apply(fds_daemon *d, const daemon_config *n) {
         c->multipart_chunksize = n->multipart_chunksize;
         c->copy_cutoff = n->copy_cutoff;
         c->max_concurrency = n->max_concurrency;
+        c->max_connections_per_uid = n->max_connections_per_uid;
+        c->max_inflight_per_uid = n->max_inflight_per_uid;
+        c->max_buffered_per_uid = n->max_buffered_per_uid;
+        c->write_stall_timeout_s = n->write_stall_timeout_s;
+        /* Who may connect: checked as each connection comes; the settings'
+         * generations live until exit, so the lists can be borrowed. */
+        c->allow_uids = n->allow_uids;
+        c->n_allow_uids = n->n_allow_uids;
+        c->allow_gids = n->allow_gids;
+        c->n_allow_gids = n->n_allow_gids;
+        /* A cap set since with SetBandwidth stays unless the file changed. */
+        if (n->max_bandwidth != c->max_bandwidth) {
+                c->max_bandwidth = n->max_bandwidth;
+                batch_engine_set_bandwidth(&d->engine, n->max_bandwidth);
+        }
         d->engine.defaults = engine_defaults(d);
         /* More room starts queued files at once; less lets running ones finish. */
         d->engine.sched.limit = n->max_inflight;

@@ -5,6 +5,7 @@ the file, and SIGHUP applying what can change at run time."""
 import os
 import signal
 import subprocess
+import time
 
 from conftest import wait_exit
 from fdstest import FDSD, IFACE, write
@@ -132,3 +133,88 @@ def test_bad_flag_after_good_file(start_daemon, tmp_path):
     assert wait_exit(d) == 2
     assert "invalid value for --log-target: 'syslog' (expected one of auto, console, journal)" in d.log()
     assert not os.path.exists(d.socket)
+
+
+def daemon_cap(d):
+    with d.connect() as c:
+        return c.call(f"{IFACE}.Calls", {})["max_bandwidth"]
+
+
+def first_reply(d):
+    """What a new connection's first call gets: a reply, or the error of a
+    refused connection."""
+    with d.connect() as c:
+        try:
+            c.send("org.varlink.service.GetInfo")
+        except BrokenPipeError:
+            pass  # refused at once: the error is waiting to be read
+        return c.recv()
+
+
+def reload(d, conf, text):
+    n = d.log().count("reloaded the settings")
+    write(conf, text)
+    d.proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while d.log().count("reloaded the settings") == n:
+        assert time.monotonic() < deadline, "no reload logged"
+        time.sleep(0.02)
+
+
+def test_reload_applies_the_bandwidth_cap_unless_set_live(start_daemon, tmp_path):
+    conf = write(str(tmp_path / "fdsd.conf"), b"[transfer]\nmax_bandwidth = 1M\n")
+    d = start_daemon("--config", conf)
+    assert daemon_cap(d) == 1 << 20
+    reload(d, conf, b"[transfer]\nmax_bandwidth = 5M\n")
+    assert daemon_cap(d) == 5 << 20
+    assert "max_bandwidth changed" not in d.log()
+    # An operator's live cap survives a reload of an unchanged file...
+    with d.connect() as c:
+        c.call(f"{IFACE}.SetBandwidth", {"max_bandwidth": 2 << 20})
+    reload(d, conf, b"[transfer]\nmax_bandwidth = 5M\n")
+    assert daemon_cap(d) == 2 << 20
+    # ...and a changed file wins again.
+    reload(d, conf, b"[transfer]\nmax_bandwidth = 0\n")
+    assert daemon_cap(d) == 0
+
+
+def test_reload_applies_access_and_per_user_limits(start_daemon, tmp_path):
+    me = os.getuid()
+    other = 4242 if me != 4242 else 4243
+    conf = write(str(tmp_path / "fdsd.conf"), b"")
+    d = start_daemon("--config", conf)
+    assert first_reply(d)["parameters"]["product"] == "fdsd"
+
+    reload(d, conf, f"[access]\nallow_users = {other}\n".encode())
+    r = first_reply(d)
+    assert r["error"] == f"{IFACE}.PermissionDenied" and r["parameters"]["uid"] == me, r
+
+    reload(d, conf, f"[access]\nallow_users = {other},{me}\n[limits]\nmax_connections_per_user = 1\n".encode())
+    with d.connect() as held:
+        assert held.call("org.varlink.service.GetInfo")["product"] == "fdsd"
+        r = first_reply(d)
+        assert r["error"] == f"{IFACE}.TooManyConnections" and r["parameters"]["limit"] == 1, r
+    reload(d, conf, b"[limits]\nmax_connections_per_user = 2\n")
+    with d.connect() as held:
+        held.call("org.varlink.service.GetInfo")
+        assert first_reply(d)["parameters"]["product"] == "fdsd"
+
+
+def test_every_setting_is_in_the_manual(tmp_path):
+    """fdsd.conf(5) has a section for every section --check-config prints
+    and an entry for every key in it."""
+    man = open(os.path.join(os.path.dirname(__file__), "..", "..", "..", "docs", "man",
+                            "fdsd.conf.5.scd")).read()
+    p = fdsd("--config", "/dev/null", "--check-config", "--metrics-listen", "127.0.0.1:9464")
+    assert p.returncode == 0, p.stderr
+    sections, keys = [], []
+    for line in p.stdout.splitlines():
+        line = line.lstrip("# ")
+        if line.startswith("["):
+            sections.append(line)
+        elif " =" in line:
+            keys.append((sections[-1], line.split(" =")[0]))
+    assert len(sections) >= 7 and len(keys) >= 30, p.stdout
+    missing = [s for s in sections if f"\n# {s}\n" not in man]
+    missing += [f"{s} {k}" for s, k in keys if f"*{k} =*" not in man]
+    assert missing == [], missing
