@@ -1,12 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 #include "daemon.h"
 
+#include <malloc.h>
 #include <stdlib.h>
 
 #include "http.h"
 #include "macro.h"
 #include "peer.h"
 #include "s3_client.h"
+
+/* How long the daemon must have had no call before it hands freed heap
+ * back: long enough that a client making one call after another does
+ * not pay a trim each time. */
+#define DAEMON_IDLE_TRIM_MS 1000
 
 s3_settings_defaults daemon_s3_defaults(const daemon_config *cfg) {
         return (s3_settings_defaults){
@@ -40,10 +46,25 @@ static batch_defaults engine_defaults(const fds_daemon *d) {
         };
 }
 
+/* Many calls, each too small to trim after (batch.c trims after big
+ * ones), leave glibc's free lists and threads' arenas holding what they
+ * used: without this, RSS after 64 clients of 1,000 files stayed at the
+ * peak. */
+static void on_idle_trim(delay_entry *e) {
+        fds_daemon *d = container_of(e, fds_daemon, idle_trim);
+        if (!d->stopping && d->engine.n_batches == 0)
+                malloc_trim(0);
+}
+
 static void on_engine_drained(batch_engine *e, void *userdata) {
         fds_daemon *d = userdata;
-        if (d->stopping && d->on_drained)
-                d->on_drained(d);
+        if (d->stopping) {
+                if (d->on_drained)
+                        d->on_drained(d);
+                return;
+        }
+        delay_cancel(&d->delay, &d->idle_trim);
+        delay_add(&d->delay, &d->idle_trim, DAEMON_IDLE_TRIM_MS, on_idle_trim);
 }
 
 static void on_share_release(batch_engine *e, batch_share *s, void *userdata) {
@@ -63,6 +84,7 @@ int daemon_init(fds_daemon *d, const char **ret_what) {
 
         list_init(&d->sessions);
         list_init(&d->peers);
+        list_init(&d->idle_trim.link);
         metrics_init(&d->metrics);
         *ret_what = "timer";
         if ((r = delay_init(&d->delay, d->loop)) < 0)

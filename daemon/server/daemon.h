@@ -40,6 +40,7 @@ typedef struct fds_daemon {
         metrics_counters metrics;   /* metrics.c: by method, result and outcome */
         http_client *http;
         delay_queue delay;
+        delay_entry idle_trim;      /* gives freed heap back once the daemon has been idle a while */
         s3_ctx *s3;
         s3_sites sites;             /* S3 settings and credentials of calls */
         batch_engine engine;        /* batches, their scheduler and their jobs' machinery */
