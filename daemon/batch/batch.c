@@ -187,7 +187,7 @@ static void batch_end(batch *b, int status) {
                 return;
         b->ended = true;
         scheduler_remove(&b->in.engine->sched, &b->sched);
-        if (b->detached || !b->owner)
+        if (!b->owner)
                 batch_free(b);
         else
                 b->owner->end(b, status, b->owner_data);
@@ -290,7 +290,7 @@ static void batch_file_finish(batch *b, job_file *f) {
                 b->files_failed++;
                 b->in.engine->stats.files_failed++;
         }
-        if (b->owner && !b->detached)
+        if (b->owner && b->owner->file_done)
                 b->owner->file_done(b, f, b->owner_data);
 }
 
@@ -618,12 +618,20 @@ void batch_set_bandwidth(batch *b, uint64_t rate) {
         pace_set_rate(&b->local_pace, rate);
 }
 
+uint64_t batch_files_queued(const batch *b) {
+        if (b->in.kind == TRANSFER_LIST || b->in.canceled || b->ended || b->next >= b->in.n_files)
+                return 0;
+        return b->in.n_files - b->next;
+}
+
 uint64_t batch_bytes_moved(const batch *b) {
         return b->bandwidth.moved + b->bytes_unmetered;
 }
 
-void batch_detach(batch *b) {
+void batch_detach(batch *b, const batch_owner *owner, void *userdata) {
         b->detached = true;
+        b->owner = owner;
+        b->owner_data = userdata;
         batch_cancel(b);
 }
 

@@ -70,9 +70,11 @@ int batch_set_peer(batch *b, batch_share *share, uid_t uid, gid_t gid, const gid
 
 /* Validate, then run. The owner hears back through its callbacks. */
 void batch_start(batch *b, const batch_owner *owner, void *userdata);
-/* The owner is going away: cancel everything; the batch frees itself once
- * its last job has finished. */
-void batch_detach(batch *b);
+/* The owner is going away: cancel everything. owner (NULL: none) hears
+ * the rest in its place (files that still end, then end, which frees the
+ * batch; it has no one to reply to); with none, the batch frees itself
+ * once its last job has finished. */
+void batch_detach(batch *b, const batch_owner *owner, void *userdata);
 void batch_cancel(batch *b);
 /* Cancel at someone's request (the Cancel method): files not finished end
  * with Canceled (temporary files removed, multipart uploads aborted, as
@@ -82,6 +84,9 @@ void batch_cancel_answered(batch *b);
 void batch_set_bandwidth(batch *b, uint64_t rate);
 /* Bytes moved so far: S3 bodies as they move, other files as they finish. */
 uint64_t batch_bytes_moved(const batch *b);
+/* Files that have not started and still may: Calls and Status both count
+ * these (none once canceled or ended; a List has none). */
+uint64_t batch_files_queued(const batch *b);
 /* Stop starting files while the owner cannot take more replies. */
 void batch_set_paused(batch *b, bool paused);
 /* Problems of a failed validation, sorted by index (borrowed). */

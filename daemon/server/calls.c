@@ -34,9 +34,7 @@ static const char *batch_state(const batch *b) {
 
 static json_t *call_info_json(const batch *b) {
         uint64_t ns = batch_elapsed_ns(b), moved = batch_bytes_moved(b);
-        uint64_t done = b->files_ok + b->files_failed;
         uint64_t files = b->in.kind == TRANSFER_LIST ? 0 : b->in.n_files;
-        uint64_t queued = files > done + b->inflight ? files - done - b->inflight : 0;
         double secs = (double) ns / 1e9;
 
         /* clang-format off */
@@ -50,7 +48,7 @@ static json_t *call_info_json(const batch *b) {
                          "files_ok", (json_int_t) (b->in.kind == TRANSFER_LIST ? 0 : b->files_ok),
                          "files_failed", (json_int_t) (b->in.kind == TRANSFER_LIST ? 0 : b->files_failed),
                          "files_in_flight", (json_int_t) b->inflight,
-                         "files_queued", (json_int_t) (b->running ? queued : files - done),
+                         "files_queued", (json_int_t) batch_files_queued(b),
                          "bytes", (json_int_t) moved,
                          "bytes_per_second", (json_int_t) (secs > 0 ? (double) moved / secs : 0),
                          "seconds", secs,

@@ -16,6 +16,7 @@
 #include "reply_tail.h"
 #include "result_json.h"
 #include "message.h"
+#include "metrics.h"
 #include "request.h"
 #include "session.h"
 #include "status.h"
@@ -187,6 +188,7 @@ static void transfer_call(session *s, fds_call *call, transfer_op kind) {
             : kind == TRANSFER_LIST ? fds_request_parse_list(call->parameters, &lim, &req, &param)
                                     : fds_request_parse_files(call->parameters, &lim, &req, &param);
         if (r == -EINVAL) {
+                metrics_call_refused(&d->metrics, kind);
                 reply_error(s, VARLINK_ERROR_INVALID_PARAMETER, json_pack("{s:s}", "parameter", param));
                 free(param);
                 return;

@@ -28,6 +28,8 @@ static const char *const outcome_names[_METRICS_OUTCOME_MAX] = {
         [METRICS_OUTCOME_INVALID_REQUEST] = "invalid_request",
         [METRICS_OUTCOME_READ_LIMIT] = "read_limit",
         [METRICS_OUTCOME_CANCELED] = "canceled",
+        [METRICS_OUTCOME_DISCONNECTED] = "disconnected",
+        [METRICS_OUTCOME_INVALID_PARAMETER] = "invalid_parameter",
 };
 
 /* Prometheus' default buckets, and two more for calls of many files. */
@@ -62,6 +64,11 @@ void metrics_call_end(metrics_counters *m, transfer_op op, metrics_outcome outco
                 i++;
         m->duration[op][i]++;
         m->duration_sum[op] += s;
+}
+
+void metrics_call_refused(metrics_counters *m, transfer_op op) {
+        if ((unsigned) op < METRICS_METHODS)
+                m->calls[op][METRICS_OUTCOME_INVALID_PARAMETER]++;
 }
 
 /* ---- the text format ---- */

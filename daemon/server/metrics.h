@@ -23,6 +23,8 @@ typedef enum metrics_outcome {
         METRICS_OUTCOME_INVALID_REQUEST,
         METRICS_OUTCOME_READ_LIMIT,
         METRICS_OUTCOME_CANCELED,
+        METRICS_OUTCOME_DISCONNECTED,      /* its client went away first */
+        METRICS_OUTCOME_INVALID_PARAMETER, /* refused before it started */
         _METRICS_OUTCOME_MAX,
 } metrics_outcome;
 
@@ -42,6 +44,8 @@ void metrics_init(metrics_counters *m);
 void metrics_file_done(metrics_counters *m, transfer_op op, fds_code code, uint64_t bytes);
 /* A call of kind op ended after ns nanoseconds. */
 void metrics_call_end(metrics_counters *m, transfer_op op, metrics_outcome outcome, uint64_t ns);
+/* A call of kind op was refused before it started: counted, not timed. */
+void metrics_call_refused(metrics_counters *m, transfer_op op);
 
 /* The exposition of d's metrics: a malloc'd text in *ret, its length in
  * *ret_len. 0 or -ENOMEM. */

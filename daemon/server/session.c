@@ -17,6 +17,7 @@
 #include "message.h"
 #include "peer.h"
 #include "reply_tail.h"
+#include "status.h"
 
 #define SESSION_READ_SIZE (64 * 1024)
 /* A last reply is encoded on while less than this is waiting to be written. */
@@ -65,7 +66,7 @@ void session_close(session *s) {
                          s->id, s->batch->id);
                 batch *b = s->batch;
                 s->batch = NULL;
-                batch_detach(b);
+                batch_detach(b, &status_detached_owner, s->daemon);
         }
         /* Pending writes complete with UV_ECANCELED before on_close. */
         uv_close((uv_handle_t *) &s->pipe, on_close);

@@ -9,6 +9,7 @@
 #include "batch.h"
 #include "config.h"
 #include "daemon.h"
+#include "log.h"
 #include "message.h"
 #include "metrics.h"
 #include "s3_client.h"
@@ -58,11 +59,8 @@ uint64_t status_files_queued(const fds_daemon *d) {
         const list_node *n;
         uint64_t q = 0;
 
-        for (n = d->sessions.next; n != &d->sessions; n = n->next) {
-                const session *s = list_entry(n, session, link);
-                if (s->batch && s->batch->in.n_files > s->batch->next)
-                        q += s->batch->in.n_files - s->batch->next;
-        }
+        for (n = d->engine.batches.next; n != &d->engine.batches; n = n->next)
+                q += batch_files_queued(list_entry(n, batch, link));
         return q;
 }
 
@@ -145,6 +143,8 @@ void status_file_done(fds_daemon *d, const batch *b, const job_file *f) {
 }
 
 static metrics_outcome call_outcome(const batch *b, int status) {
+        if (b->detached)
+                return METRICS_OUTCOME_DISCONNECTED;
         switch (status) {
         case 0:
                 return b->answer_cancel ? METRICS_OUTCOME_CANCELED : METRICS_OUTCOME_OK;
@@ -165,3 +165,20 @@ void status_batch_end(fds_daemon *d, const batch *b, int status) {
                 metrics_file_done(&d->metrics, TRANSFER_LIST, b->in.files[0].err.code, 0);
         metrics_call_end(&d->metrics, b->in.kind, call_outcome(b, status), batch_elapsed_ns(b));
 }
+
+static void detached_file_done(batch *b, job_file *f, void *userdata) {
+        status_file_done(userdata, b, f);
+}
+
+static void detached_end(batch *b, int status, void *userdata) {
+        fds_daemon *d = userdata;
+        status_batch_end(d, b, status);
+        log_info("batch %" PRIu64 ": %" PRIu64 " ok, %" PRIu64 " failed before its client went away", b->id,
+                 b->files_ok, b->files_failed);
+        batch_free(b);
+}
+
+const batch_owner status_detached_owner = {
+        .file_done = detached_file_done,
+        .end = detached_end,
+};

@@ -39,9 +39,13 @@ json_t *status_json(const fds_daemon *d);
 /* One line for people: "2 connections, 1 batch, 8 files in flight, ...". */
 void status_summary(const fds_daemon *d, char *buf, size_t size);
 
-/* Files not yet started, of the calls the sessions are running. */
+/* Files not yet started, of every call (Calls' files_queued, summed). */
 uint64_t status_files_queued(const fds_daemon *d);
 
 /* The batch's owner reports each finished file and each ended call here. */
 void status_file_done(fds_daemon *d, const batch *b, const job_file *f);
 void status_batch_end(fds_daemon *d, const batch *b, int status);
+
+/* The owner of a call whose client went away (userdata: the daemon): what
+ * still ends is counted, and the batch is freed at its end. */
+extern const struct batch_owner status_detached_owner;

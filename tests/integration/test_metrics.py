@@ -419,3 +419,39 @@ def test_canceled_call_and_gauges_while_running(metrics_fdsd, tmp_path):
     assert delta(before, after, "fds_bytes_total", method="copy") == ok * (256 << 10)
     assert delta(before, after, "fds_call_duration_seconds_count", method="copy") == 1
     assert value(after, "fds_calls_running") == 0 and value(after, "fds_files_in_flight") == 0
+
+
+def test_disconnected_and_refused_calls_are_counted(metrics_fdsd, tmp_path):
+    """A call whose client leaves mid-way ends as disconnected, with its
+    files that still ended; one refused before it starts (InvalidParameter)
+    is counted but not timed. Calls and Status agree on what is queued."""
+    d = metrics_fdsd
+    srcs = [write(str(tmp_path / "src" / f"f{i}"), os.urandom(256 << 10)) for i in range(8)]
+    params = {"copies": [{"src": s, "dst": str(tmp_path / "out" / f"f{i}")} for i, s in enumerate(srcs)],
+              "options": {"parallelism": 1, "transfer": {"max_bandwidth": 1 << 20}}}
+    before, _ = parse(scrape(d.port))
+    with d.connect() as k:
+        e = k.call_error(f"{IFACE}.Copy", {"copies": "not a list"})
+        assert e["error"] == "org.varlink.service.InvalidParameter", e
+        c = d.connect()
+        c.send(f"{IFACE}.Copy", params)
+        deadline = time.monotonic() + 20
+        while not (calls := k.call(f"{IFACE}.Calls")["calls"]) or calls[0]["files_ok"] < 1:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        status = k.call(f"{IFACE}.Status")
+        calls = k.call(f"{IFACE}.Calls")["calls"]
+        assert calls[0]["files_queued"] >= 1
+        assert status["files_queued"] >= calls[0]["files_queued"] - 1, (status, calls)
+        c.close()
+        while k.call(f"{IFACE}.Status")["batches"]:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    after, _ = parse(scrape(d.port))
+    assert delta(before, after, "fds_calls_total", method="copy", outcome="invalid_parameter") == 1
+    assert delta(before, after, "fds_calls_total", method="copy", outcome="disconnected") == 1
+    assert delta(before, after, "fds_calls_total", method="copy", outcome="ok") == 0
+    assert delta(before, after, "fds_call_duration_seconds_count", method="copy") == 1
+    ok = delta(before, after, "fds_files_total", method="copy", result="ok")
+    canceled = delta(before, after, "fds_files_total", method="copy", result="Canceled")
+    assert ok >= 1 and canceled >= 1 and ok + canceled <= 8, (ok, canceled)

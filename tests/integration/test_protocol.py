@@ -218,7 +218,8 @@ def test_message_too_large_without_nul(start_fdsd):
 
 
 def test_too_many_connections(start_fdsd):
-    d = start_fdsd("--max-connections", "2")
+    # The daemon's limit, not the per-user one (by default one less).
+    d = start_fdsd("--max-connections", "2", "--max-connections-per-user", "2")
     # One after the other, so the start-up probe's connection is surely gone.
     a = d.connect()
     assert_alive(a)

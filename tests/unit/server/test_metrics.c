@@ -82,12 +82,14 @@ START_TEST(test_render) {
         size_t len = 0;
 
         list_init(&d.sessions);
+        list_init(&d.engine.batches);
         metrics_init(&d.metrics);
         d.engine.cfg.buffer_memory = 64 << 20;
         d.stats.connections_total = 7;
         d.n_sessions = 2;
         metrics_call_end(&d.metrics, TRANSFER_SIZE, METRICS_OUTCOME_OK, 20000000); /* 0.02 s */
         metrics_file_done(&d.metrics, TRANSFER_SIZE, FDS_CODE_PERMISSION_DENIED, 0);
+        metrics_call_refused(&d.metrics, TRANSFER_COPY);
 
         ck_assert_int_eq(metrics_render(&d, &text, &len), 0);
         ck_assert_uint_eq(strlen(text), len);
@@ -99,6 +101,10 @@ START_TEST(test_render) {
         ck_assert(has_line(text, "fds_call_duration_seconds_count{method=\"size\"} 1"));
         ck_assert(has_line(text, "fds_call_duration_seconds_sum{method=\"size\"} 0.020000"));
         ck_assert(has_line(text, "fds_calls_total{method=\"size\",outcome=\"ok\"} 1"));
+        /* Refused: counted, not timed. */
+        ck_assert(has_line(text, "fds_calls_total{method=\"copy\",outcome=\"invalid_parameter\"} 1"));
+        ck_assert(has_line(text, "fds_calls_total{method=\"copy\",outcome=\"disconnected\"} 0"));
+        ck_assert(has_line(text, "fds_call_duration_seconds_count{method=\"copy\"} 0"));
         ck_assert(has_line(text, "fds_files_total{method=\"size\",result=\"PermissionDenied\"} 1"));
         ck_assert(has_line(text, "fds_files_total{method=\"copy\",result=\"ok\"} 0"));
         ck_assert(has_line(text, "fds_connections_total 7"));
