@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "batch.h"
+#include "bwshare.h"
 
 #include <errno.h>
 #include <malloc.h>
@@ -110,6 +111,7 @@ int batch_new(batch_engine *e, transfer_op kind, fds_call *call, fds_request *re
         list_init(&b->in.lists);
         list_add_tail(&e->batches, &b->link);
         e->n_batches++;
+        bwshare_update(e);
         /* A big call's message has been parsed and dropped by now: give its
          * pages back rather than keep them for as long as the call runs. */
         if (b->in.n_files >= BATCH_TRIM_FILES)

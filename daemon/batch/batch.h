@@ -50,6 +50,8 @@ struct batch {
         uint64_t files_skipped; /* no_clobber: ok, and left alone (in files_ok too) */
         uint64_t bytes_unmetered; /* of finished files whose bytes no throttle saw */
         uint64_t started_ns;
+        uint64_t bw_mark;           /* bwshare.c: bytes moved at its last look */
+        uint64_t bw_share;          /* its part of the daemon's cap (0: none, its own cap only) */
         sched_client sched;         /* in the engine's scheduler while it may start files */
         list_node jobs;             /* running jobs */
         const batch_owner *owner;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "batch_engine.h"
+#include "bwshare.h"
 
 #include "fsq.h"
 #include "md5q.h"
@@ -16,6 +17,7 @@ void batch_engine_init(batch_engine *e, uv_loop_t *loop, delay_queue *delay, s3_
         };
         scheduler_init(&e->sched, cfg->max_inflight);
         list_init(&e->batches);
+        list_init(&e->bw_tick.link);
 }
 
 int batch_engine_ready(batch_engine *e) {
@@ -58,6 +60,7 @@ void batch_share_init(batch_share *s) {
 
 void batch_engine_set_bandwidth(batch_engine *e, uint64_t rate) {
         e->cfg.max_bandwidth = rate;
+        bwshare_update(e);
         if (!e->ready)
                 return; /* taken when the caps are made */
         throttle_set_rate(&e->bandwidth, rate);
@@ -65,6 +68,7 @@ void batch_engine_set_bandwidth(batch_engine *e, uint64_t rate) {
 }
 
 void batch_engine_shutdown(batch_engine *e) {
+        bwshare_stop(e);
         if (!e->ready)
                 return;
         fsq_close(e->shared.fsq, NULL, NULL);

@@ -68,6 +68,8 @@ struct batch_engine {
         unsigned n_batches;
         uint64_t next_id;
         batch_stats stats;
+        delay_entry bw_tick;          /* bwshare.c: shares the cap between calls */
+        uint64_t bw_last;             /* uv_now() of the last share-out */
         /* Set up with the first batch (batch_engine_ready). */
         job_shared shared;
         throttle bandwidth;

@@ -16,6 +16,7 @@ static uint64_t now_ns(void) {
 void pace_init(pace *p, uint64_t rate) {
         pthread_mutex_init(&p->lock, NULL);
         atomic_init(&p->rate, rate);
+        atomic_init(&p->reserved, 0);
         p->next_ns = 0;
 }
 
@@ -32,7 +33,10 @@ void pace_done(pace *p) {
 }
 
 uint64_t pace_reserve(pace *p, uint64_t n) {
-        if (!p || p->rate == 0)
+        if (!p)
+                return 0;
+        atomic_fetch_add(&p->reserved, n);
+        if (p->rate == 0)
                 return 0;
         uint64_t now = now_ns();
         pthread_mutex_lock(&p->lock);

@@ -16,6 +16,7 @@ typedef struct pace {
         pthread_mutex_t lock;
         _Atomic uint64_t rate; /* bytes per second; 0: no cap (changed while copies run) */
         uint64_t next_ns;    /* CLOCK_MONOTONIC: when the next chunk may start */
+        _Atomic uint64_t reserved; /* bytes reserved, capped or not: what moved or is about to */
 } pace;
 
 void pace_init(pace *p, uint64_t rate);

@@ -264,3 +264,62 @@ def test_users_share_first_then_their_calls(start_fdsd, other_user):
     print(f"up to u's {N // 2}th: u {n_u}, r {n_r}, s {n_s}")
     assert 14 <= n_r + n_s <= 28, head
     assert 5 <= n_r <= 15 and 5 <= n_s <= 15, head
+
+
+# Bandwidth: the daemon-wide cap is shared between moving calls by
+# priority (daemon/batch/bwshare.c), max-min fair.
+
+CAP = 4 * MIB
+FILE = 256 << 10
+
+
+def bytes_in(stream, t0, t1):
+    return sum(r["bytes"] for t, r in stream.results if t0 <= t < t1 and r["ok"])
+
+
+def slow_pairs(root, name, n):
+    os.makedirs(os.path.join(root, name), exist_ok=True)
+    src = os.path.join(root, f"{name}.src")
+    with open(src, "wb") as f:
+        f.write(os.urandom(FILE))
+    return [(src, os.path.join(root, name, f"f{i:03d}")) for i in range(n)]
+
+
+def bw_daemon(start_fdsd):
+    return start_fdsd("--max-bandwidth", str(CAP))
+
+
+def test_the_cap_is_shared_by_priority(start_fdsd, tmp_path):
+    """30 against 10 under a 4 MiB/s cap: about 3 MiB/s against 1, where
+    each file in flight used to get the same (1:1)."""
+    d = bw_daemon(start_fdsd)
+    hi = Streamed(d, slow_pairs(str(tmp_path), "hi", 48), priority=30, parallelism=2)
+    lo = Streamed(d, slow_pairs(str(tmp_path), "lo", 48), priority=10, parallelism=2)
+    t0 = time.monotonic()
+    # The window: after the shares have settled, while both still move.
+    time.sleep(3.5)
+    a, b = bytes_in(hi, t0 + 1.0, t0 + 3.5), bytes_in(lo, t0 + 1.0, t0 + 3.5)
+    hi.join(60)
+    lo.join(60)
+    rate = (a + b) / 2.5
+    print(f"priority 30: {a / 2.5 / MIB:.2f} MiB/s, 10: {b / 2.5 / MIB:.2f} MiB/s")
+    assert b > 0, "the low-priority call was starved"
+    assert 2.0 <= a / b <= 4.5, (a, b)
+    assert 0.7 * CAP <= rate <= 1.2 * CAP, rate
+
+
+def test_a_call_below_its_share_leaves_the_rest(start_fdsd, tmp_path):
+    """A priority-30 call capped at 512 KiB/s by its own option takes that;
+    the priority-10 call gets the rest of the daemon's cap, not a quarter."""
+    d = bw_daemon(start_fdsd)
+    hi = Streamed(d, slow_pairs(str(tmp_path), "hi", 8), priority=30, parallelism=2,
+                  transfer={"max_bandwidth": 512 << 10})
+    lo = Streamed(d, slow_pairs(str(tmp_path), "lo", 64), priority=10, parallelism=2)
+    t0 = time.monotonic()
+    time.sleep(3.5)
+    a, b = bytes_in(hi, t0 + 1.0, t0 + 3.5), bytes_in(lo, t0 + 1.0, t0 + 3.5)
+    hi.join(60)
+    lo.join(60)
+    print(f"capped priority 30: {a / 2.5 / MIB:.2f} MiB/s, priority 10: {b / 2.5 / MIB:.2f} MiB/s")
+    assert a / 2.5 <= 1.3 * (512 << 10), a
+    assert b / 2.5 >= 0.6 * (CAP - (512 << 10)), b

@@ -124,3 +124,39 @@ def test_raising_the_cap_speeds_up_a_running_upload(fds_env, s3, bucket, tmp_pat
     took = out["ended"] - started
     assert took < 9, took
     assert s3.get_object(Bucket=bucket, Key="f")["Body"].read() == data
+
+
+def test_the_daemon_cap_is_shared_by_priority(start_fds, s3, bucket, tmp_path):
+    """Two 12 MiB PUTs under a 4 MiB/s daemon cap, priorities 30 and 10:
+    about 3 MiB/s against 1 while both run (each request used to get half),
+    and both objects read back identical per boto3."""
+    fds = start_fds("env", args=["--max-bandwidth", str(4 * MIB)])
+    data = {k: pattern(12 * MIB, i) for i, k in enumerate(("hi", "lo"))}
+    srcs = {k: write(str(tmp_path / k), v) for k, v in data.items()}
+    runs = {k: start_copy(fds, [(srcs[k], f"s3://{bucket}/{k}")], priority=p, transfer={"multipart": False})
+            for k, p in (("hi", 30), ("lo", 10))}
+    end = time.monotonic() + 20
+    while True:
+        with fds.connect() as c:
+            calls = c.call(f"{IFACE}.Calls")["calls"]
+        if len(calls) == 2 and all(x["files_in_flight"] == 1 for x in calls):
+            break
+        assert time.monotonic() < end, calls
+        time.sleep(0.05)
+    with fds.connect() as c:
+        first = {x["id"]: x["bytes"] for x in c.call(f"{IFACE}.Calls")["calls"]}
+        time.sleep(2.0)
+        later = c.call(f"{IFACE}.Calls")["calls"]
+    assert len(later) == 2, later
+    by_prio = {}
+    for x in later:
+        by_prio[x["id"]] = x["bytes"] - first[x["id"]]
+    hi_id, lo_id = sorted(first)  # the priority-30 call was sent first
+    hi, lo = by_prio[hi_id], by_prio[lo_id]
+    print(f"priority 30: {hi / 2 / MIB:.2f} MiB/s, 10: {lo / 2 / MIB:.2f} MiB/s")
+    assert lo > 0 and 2.0 <= hi / lo <= 4.5, (hi, lo)
+    for k, (t, out) in runs.items():
+        t.join(60)
+        result, _ = the_result(out)
+        assert result["ok"], result
+        assert s3.get_object(Bucket=bucket, Key=k)["Body"].read() == data[k]
