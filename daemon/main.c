@@ -10,11 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <sys/stat.h>
 
 #include "abort_left.h"
+#include "journal.h"
 #include "macro.h"
 #include "batch.h"
 #include "conf.h"
@@ -470,6 +472,53 @@ static int fdsd_configure(fdsd *f, int argc, char **argv) {
         return -1;
 }
 
+/* Only what fdsd names its temporaries: ".<name>.fds-<16 hex>". */
+static bool is_fds_temporary(const char *path) {
+        const char *base = strrchr(path, '/'), *tag;
+        base = base ? base + 1 : path;
+        tag = strstr(base, ".fds-");
+        if (base[0] != '.' || !tag || strlen(tag) != 5 + 16)
+                return false;
+        return strspn(tag + 5, "0123456789abcdef") == 16;
+}
+
+typedef struct found_ctx {
+        fdsd *f;
+        unsigned removed, uploads;
+} found_ctx;
+
+static void found_tmp(const char *path, void *userdata) {
+        found_ctx *c = userdata;
+        if (!is_fds_temporary(path) || unlink(path) < 0)
+                return;
+        log_debug("removed \"%s\", a temporary file of a run that did not end", path);
+        c->removed++;
+}
+
+static void found_upload(const char *endpoint, const char *bucket, const char *key, const char *upload_id,
+                         void *userdata) {
+        found_ctx *c = userdata;
+        if (uploads_left_add(&c->f->left, endpoint, bucket, key, upload_id) == 0)
+                c->uploads++;
+}
+
+/* What a killed run left (the crash journal): its temporaries go now, its
+ * open multipart uploads join the ones to abort. */
+static void fdsd_journal(fdsd *f, const char *state_dir) {
+        found_ctx c = { .f = f };
+        journal_found found = { .tmp = found_tmp, .upload = found_upload, .userdata = &c };
+        int r = state_dir ? journal_open(state_dir, &found) : -ENOENT;
+        if (r == -EBUSY)
+                log_warning("another fdsd keeps its journal in \"%s\"; running without one (what a crash "
+                            "leaves is not cleaned up)", state_dir);
+        else if (r < 0)
+                log_warning("cannot keep a journal in \"%s\": %s; what a crash leaves is not cleaned up",
+                            state_dir ? state_dir : "(no state directory)", strerror(-r));
+        if (c.removed || c.uploads)
+                log_info("an earlier run did not end: removed %u temporary files, %u multipart uploads to abort",
+                         c.removed, c.uploads);
+}
+
 /* Multipart uploads an earlier run could not abort: try again now. */
 static void fdsd_abort_left(fdsd *f) {
         char *state_dir = uploads_left_dir();
@@ -477,6 +526,7 @@ static void fdsd_abort_left(fdsd *f) {
         if (r < 0)
                 log_warning("cannot read the multipart uploads left open from \"%s\": %s", f->left.path,
                             strerror(-r));
+        fdsd_journal(f, state_dir);
         free(state_dir);
         f->d.upload_left = on_upload_left;
         if (f->left.n == 0)
@@ -552,6 +602,7 @@ static void fdsd_finish(fdsd *f) {
         s3_ctx_free(f->d.s3);
         abort_left_free(f->aborts);
         uploads_left_free(&f->left);
+        journal_close();
         curl_global_cleanup();
 }
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "local.h"
+#include "journal.h"
 #include "fileio.h"
 
 #include <fcntl.h>
@@ -347,7 +348,9 @@ static int tmp_open(local_tmp *t, const char *dst, const struct stat *src) {
         if (r < 0)
                 return r;
         t->name = strdup(name);
-        if (!t->name) {
+        /* open_parent cuts parent up as it makes missing directories. */
+        t->parent = strdup(parent);
+        if (!t->name || !t->parent) {
                 r = -ENOMEM;
                 goto finish;
         }
@@ -358,8 +361,12 @@ static int tmp_open(local_tmp *t, const char *dst, const struct stat *src) {
         if (r < 0)
                 goto finish;
         t->fd = r = create_temp(t->dir, name, t->tmp);
-        if (r < 0)
+        if (r < 0) {
                 t->tmp[0] = '\0'; /* not ours: never unlinked */
+                goto finish;
+        }
+        /* Should fdsd be killed now, the next start removes it. */
+        journal_tmp_begin(t->parent, t->tmp);
 finish:
         free(parent);
         return r < 0 ? r : 0;
@@ -388,9 +395,12 @@ static void tmp_release(local_tmp *t) {
                 close(t->fd);
         if (!t->committed && t->tmp[0] && t->dir >= 0)
                 (void) unlinkat(t->dir, t->tmp, 0);
+        if (t->parent && t->tmp[0])
+                journal_tmp_end(t->parent, t->tmp);
         if (t->dir >= 0)
                 close(t->dir);
         free(t->name);
+        free(t->parent);
         *t = (local_tmp){ .dir = -1, .fd = -1 };
 }
 

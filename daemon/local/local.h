@@ -164,6 +164,7 @@ typedef struct local_tmp {
         int dir;   /* the destination's directory (O_PATH) */
         int fd;    /* the temporary, open for reading and writing */
         char *name;
+        char *parent; /* dst's directory as given, for the crash journal */
         char tmp[256];
         bool committed;
         bool no_replace; /* commit fails with -EEXIST rather than replace dst */

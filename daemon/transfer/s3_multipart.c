@@ -10,6 +10,7 @@
 
 #include "macro.h"
 #include "etag.h"
+#include "journal.h"
 #include "job_s3.h"
 #include "parts.h"
 
@@ -40,6 +41,9 @@ void mp_free(mp_file *f) {
                         free(f->etags[i]);
         free(f->etags);
         free(f->slots);
+        /* Completed, aborted, or kept by upload_left for the next start. */
+        if (f->upload_id)
+                journal_upload_end(f->upload_id);
         free(f->upload_id);
         free(f->body);
 }
@@ -129,6 +133,12 @@ static void on_created(s3_call *c, const s3_result *r, void *userdata) {
                 keep_failure(f, -EBADMSG, NULL);
         else if (!(f->upload_id = strdup(r->xml->upload_id)))
                 keep_failure(f, -ENOMEM, NULL);
+        else if (f->env->site) {
+                /* Should fdsd be killed before it ends, the next start aborts it. */
+                char endpoint[512];
+                snprintf(endpoint, sizeof(endpoint), "%s://%s", f->env->site->scheme, f->env->site->host);
+                journal_upload_begin(endpoint, f->dst->bucket, f->dst->key, f->upload_id);
+        }
         if (f->canceled)
                 keep_failure(f, -ECANCELED, NULL);
         mp_fill(f);

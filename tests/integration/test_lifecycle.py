@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from fdstest import Daemon
 from fdstest import (FDSD, IFACE, SERVICE, STOP_TIMEOUT, make_sparse, make_tree, read, temp_files,
                      write)
 
@@ -357,3 +358,56 @@ def test_fdsd_socket_path_too_long(start_fdsd, tmp_path):
         f"{leftovers} instead:\n{d.log()}")
     assert "fdsd.sock" in d.log(), d.log()
     assert leftovers == [], leftovers
+
+
+def test_kill_9_mid_copy_then_restart_removes_the_temporaries(start_fdsd, tmp_path):
+    """SIGKILL while local copies run leaves their temporaries; the next
+    start on the same state directory removes them (the crash journal) and
+    says so, and the destinations are whole or absent."""
+    data = os.urandom(4 << 20)
+    src = write(str(tmp_path / "src"), data)
+    out = tmp_path / "out"
+    d = start_fdsd("--max-bandwidth", str(1 << 20), name="crashy")
+    c = d.connect()
+    c.send(f"{IFACE}.Copy", {"copies": [{"src": src, "dst": str(out / f"d{i}" / "f")} for i in range(4)],
+                             "options": {"parallelism": 4}}, more=True)
+    deadline = time.monotonic() + 20
+    while len(temp_files(str(out))) < 4:
+        assert time.monotonic() < deadline, "the copies did not start"
+        time.sleep(0.02)
+    d.kill()
+    c.close()
+    assert len(temp_files(str(out))) == 4
+    d = start_fdsd(name="crashy")
+    assert temp_files(str(out)) == []
+    d.wait_log("an earlier run did not end: removed 4 temporary files, 0 multipart uploads to abort")
+    for i in range(4):
+        f = out / f"d{i}" / "f"
+        assert not f.exists() or f.read_bytes() == data
+
+
+def test_a_second_daemon_on_the_same_state_directory_keeps_no_journal(start_fdsd, tmp_path):
+    """It must not clean up what the first one is doing: it says so and
+    serves anyway, and the first one's temporaries stay."""
+    state = str(tmp_path / "shared-state")
+    env = {**os.environ, "STATE_DIRECTORY": state}
+    first = Daemon(str(tmp_path), ["--max-bandwidth", str(1 << 20)], name="first", env=env).start()
+    try:
+        src = write(str(tmp_path / "src"), os.urandom(2 << 20))
+        c = first.connect()
+        c.send(f"{IFACE}.Copy", {"copies": [{"src": src, "dst": str(tmp_path / "out" / "f")}]}, more=True)
+        deadline = time.monotonic() + 20
+        while not temp_files(str(tmp_path / "out")):
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        second = Daemon(str(tmp_path), [], name="second", env=env).start()
+        try:
+            second.wait_log("another fdsd keeps its journal in")
+            assert len(temp_files(str(tmp_path / "out"))) == 1
+            with second.connect() as s:
+                assert IFACE in s.call(f"{SERVICE}.GetInfo")["interfaces"]
+        finally:
+            assert second.stop_and_check() == []
+        c.close()
+    finally:
+        assert first.stop_and_check() == []
