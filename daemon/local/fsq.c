@@ -10,8 +10,14 @@
 
 #include "list.h"
 
+/* Pending requests are queued per owner (the creds pointer: one per
+ * call), and the threads take the owners in turn: a call with one file
+ * waits for one request of each other call, not for every request a big
+ * batch queued before it. The first request of each owner is in the ring
+ * (q->pending), the owner's others in its `more` list. */
 typedef struct fsq_node {
-        list_node link;
+        list_node link;         /* in the ring, in a head's more, or in done */
+        list_node more;         /* a head's: the owner's later requests */
         uv_work_t *req;
         uv_work_cb work;
         uv_after_work_cb after;
@@ -23,7 +29,7 @@ struct fsq {
         uv_async_t async;       /* async.data points back */
         pthread_mutex_t lock;
         pthread_cond_t wake;
-        list_node pending;      /* guarded by lock */
+        list_node pending;      /* the ring of owners' first requests; guarded by lock */
         list_node done;         /* guarded by lock */
         pthread_t *threads;
         unsigned n_threads;
@@ -68,6 +74,44 @@ static void restore(fsq *q) {
         (void) thread_setgroups(q->n_own_groups, q->own_groups);
 }
 
+static void list_move_all(list_node *dst, list_node *src) {
+        list_init(dst);
+        if (list_empty(src))
+                return;
+        *dst = *src;
+        dst->next->prev = dst;
+        dst->prev->next = dst;
+        list_init(src);
+}
+
+/* Out of the pending requests, keeping each owner's order: a head is
+ * followed by its owner's next request, at the back of the ring when
+ * taken (the owner waits its turn), at the same place when canceled. */
+static void pending_remove(fsq *q, fsq_node *n, bool to_back) {
+        if (!list_empty(&n->more)) {
+                fsq_node *next = list_entry(n->more.next, fsq_node, link);
+                list_del(&next->link);
+                list_move_all(&next->more, &n->more);
+                if (to_back)
+                        list_add_tail(&q->pending, &next->link);
+                else
+                        list_add_head(&n->link, &next->link);
+        }
+        list_del(&n->link);
+}
+
+static void pending_add(fsq *q, fsq_node *n) {
+        list_node *i, *t;
+        list_for_each_safe(i, t, &q->pending) {
+                fsq_node *head = list_entry(i, fsq_node, link);
+                if (head->creds == n->creds) {
+                        list_add_tail(&head->more, &n->link);
+                        return;
+                }
+        }
+        list_add_tail(&q->pending, &n->link);
+}
+
 /* A request that cannot take its peer's identity must not run at all:
  * the work sees an error instead of the daemon's own permissions. */
 static void *worker(void *arg) {
@@ -79,7 +123,7 @@ static void *worker(void *arg) {
                 if (list_empty(&q->pending))
                         break;
                 fsq_node *n = list_entry(q->pending.next, fsq_node, link);
-                list_del(&n->link);
+                pending_remove(q, n, true);
                 pthread_mutex_unlock(&q->lock);
 
                 int r = n->creds ? become(n->creds) : 0;
@@ -171,8 +215,9 @@ int fsq_queue(fsq *q, const fs_creds *creds, uv_work_t *req, uv_work_cb work, uv
         if (!n)
                 return -ENOMEM;
         *n = (fsq_node){ .req = req, .work = work, .after = after, .creds = creds };
+        list_init(&n->more);
         pthread_mutex_lock(&q->lock);
-        list_add_tail(&q->pending, &n->link);
+        pending_add(q, n);
         pthread_cond_signal(&q->wake);
         pthread_mutex_unlock(&q->lock);
         return 0;
@@ -182,16 +227,31 @@ int fsq_cancel(fsq *q, uv_work_t *req) {
         int r = -EBUSY;
         list_node *i, *t;
         pthread_mutex_lock(&q->lock);
+        fsq_node *found = NULL;
         list_for_each_safe(i, t, &q->pending) {
-                fsq_node *n = list_entry(i, fsq_node, link);
-                if (n->req == req) {
-                        list_del(&n->link);
-                        n->status = UV_ECANCELED;
-                        list_add_tail(&q->done, &n->link);
-                        uv_async_send(&q->async);
-                        r = 0;
+                fsq_node *head = list_entry(i, fsq_node, link);
+                if (head->req == req) {
+                        found = head;
+                        pending_remove(q, head, false);
                         break;
                 }
+                list_node *j, *u;
+                list_for_each_safe(j, u, &head->more) {
+                        fsq_node *n = list_entry(j, fsq_node, link);
+                        if (n->req == req) {
+                                found = n;
+                                list_del(&n->link);
+                                break;
+                        }
+                }
+                if (found)
+                        break;
+        }
+        if (found) {
+                found->status = UV_ECANCELED;
+                list_add_tail(&q->done, &found->link);
+                uv_async_send(&q->async);
+                r = 0;
         }
         pthread_mutex_unlock(&q->lock);
         return r;
