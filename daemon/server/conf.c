@@ -2,8 +2,6 @@
 #include "conf.h"
 
 #include <errno.h>
-#include <grp.h>
-#include <pwd.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +13,7 @@
 
 #include <ini.h>
 
+#include "conf_ids.h"
 #include "metrics_http.h"
 #include "xstr.h"
 
@@ -246,106 +245,22 @@ static bool is_printable(const char *s) {
 
 /* One name lookup with a buffer of the given size: 0 and the id, ENOENT,
  * ERANGE for a bigger buffer, or another errno (the getpwnam_r style). */
-typedef int (*id_lookup_fn)(const char *name, char *buf, size_t size, uint32_t *ret);
-
-static int lookup_user(const char *name, char *buf, size_t size, uint32_t *ret) {
-        struct passwd pw, *res = NULL;
-        int r = getpwnam_r(name, &pw, buf, size, &res);
-        if (r == 0 && res)
-                *ret = res->pw_uid;
-        return r ? r : res ? 0 : ENOENT;
-}
-
-static int lookup_group(const char *name, char *buf, size_t size, uint32_t *ret) {
-        struct group grp, *res = NULL;
-        int r = getgrnam_r(name, &grp, buf, size, &res);
-        if (r == 0 && res)
-                *ret = res->gr_gid;
-        return r ? r : res ? 0 : ENOENT;
-}
-
-/* A user or group given by number or by name. */
-static int resolve_id(const char *s, id_lookup_fn lookup, uint32_t *ret) {
-        size_t size = 16384;
-        uint64_t v;
-        int r;
-
-        if (parse_number(s, &v) == 0 && strspn(s, "0123456789") == strlen(s)) {
-                if (v >= (uint32_t) -1)
-                        return -ERANGE;
-                *ret = (uint32_t) v;
-                return 0;
-        }
-        for (;;) {
-                char *buf = malloc(size);
-                if (!buf)
-                        return -ENOMEM;
-                r = lookup(s, buf, size, ret);
-                free(buf);
-                if (r != ERANGE || size >= 1024 * 1024)
-                        return -r;
-                size *= 2;
-        }
-}
-
-static int resolve_user(const char *s, uid_t *ret) {
-        return resolve_id(s, lookup_user, ret);
-}
-
-static int resolve_group(const char *s, gid_t *ret) {
-        return resolve_id(s, lookup_group, ret);
-}
-
-/* "alice, 1001 bob": each a name or a number. The array is owned by c
- * (kept with its strings); a name that does not exist is an error. */
+/* "alice, 1001 bob": the array is owned by c (kept with its strings). */
 static int resolve_list(fdsd_conf *c, const char *value, bool groups, void **ret, size_t *ret_n) {
-        char *copy = strdup(value), *save = NULL;
-        size_t n = 0, cap = 8;
-        uint32_t *ids = malloc(cap * sizeof(uint32_t));
-        int r = 0;
-
-        if (!copy || !ids) {
-                r = -ENOMEM;
-                goto out;
-        }
-        for (char *w = strtok_r(copy, ", \t", &save); w; w = strtok_r(NULL, ", \t", &save)) {
-                if (n == cap) {
-                        uint32_t *p = realloc(ids, (cap *= 2) * sizeof(uint32_t));
-                        if (!p) {
-                                r = -ENOMEM;
-                                goto out;
-                        }
-                        ids = p;
-                }
-                if (groups) {
-                        gid_t g = 0;
-                        r = resolve_group(w, &g);
-                        ids[n++] = g;
-                } else {
-                        uid_t u = 0;
-                        r = resolve_user(w, &u);
-                        ids[n++] = u;
-                }
-                if (r < 0)
-                        goto out;
-        }
-        if (n == 0) {
-                r = -EINVAL;
-                goto out;
-        }
+        uint32_t *ids;
         const char *owned;
-        r = conf_strdup(c, "", &owned); /* a slot in c->strings to own ids */
+        int r = conf_id_resolve_list(value, groups, &ids, ret_n);
         if (r < 0)
-                goto out;
+                return r;
+        r = conf_strdup(c, "", &owned); /* a slot in c->strings to own ids */
+        if (r < 0) {
+                free(ids);
+                return r;
+        }
         free(c->strings[c->n_strings - 1]);
         c->strings[c->n_strings - 1] = (char *) ids;
         *ret = ids;
-        *ret_n = n;
-        ids = NULL;
-out:
-        free(ids);
-        free(copy);
-        return r;
+        return 0;
 }
 
 static void store_uint(fdsd_conf *c, const conf_key *k, uint64_t v) {
@@ -479,8 +394,8 @@ static int set_choice(fdsd_conf *c, const conf_key *k, const char *value, char *
 }
 
 static int check_group(fdsd_conf *c, const conf_key *k, const char *value, char *expected, size_t size) {
-        gid_t gid = 0;
-        int r = resolve_group(value, &gid);
+        uint32_t gid = 0;
+        int r = conf_id_resolve(value, true, &gid);
         if (r == -ENOMEM)
                 return r;
         if (r < 0) {
