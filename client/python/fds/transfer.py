@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import binascii
 import os
+import dataclasses
 import shutil
+import socket
 import tempfile
+import time
 from dataclasses import dataclass
 from typing import (Any, Callable, Dict, Hashable, Iterator, List, Mapping, Optional,
                     Sequence, Tuple, Union)
 
-from ._varlink import IFACE, DaemonError
+from ._varlink import IFACE, DaemonError, DaemonUnavailable
 from .errors import FileError, Problem, ValidationError, batch_error
 from .options import S3Options, options_for
 
@@ -171,8 +174,29 @@ def copy_iter(copies: Sequence[Tuple[PathLike, PathLike]], s3_options: Optional[
             close()
 
 
+#: How often do_copy(resume=...) resubmits after fdsd went away.
+RESUME_MAX_RESTARTS = 3
+
+
+def _wait_for_daemon(path: str, timeout: float) -> bool:
+    """Whether fdsd's socket accepts a connection again within timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.connect(path)
+            return True
+        except OSError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.2)
+        finally:
+            s.close()
+
+
 def do_copy(copies: Sequence[Tuple[PathLike, PathLike]], s3_options: Optional[S3Options] = None,
-            *, progress: Progress = None, validate: bool = True) -> List[CopyResult]:
+            *, progress: Progress = None, validate: bool = True,
+            resume: Union[bool, float] = False) -> List[CopyResult]:
     """Copy files: local to local, local to S3, S3 to local, S3 to S3 (server-side).
 
     A batch is validated as a whole before anything moves; then files move
@@ -184,6 +208,12 @@ def do_copy(copies: Sequence[Tuple[PathLike, PathLike]], s3_options: Optional[S3
         s3_options: S3 settings and connection; None allows no S3 path.
         progress: See copy_iter.
         validate: See copy_iter.
+        resume: If fdsd goes away mid-batch (a restart, an upgrade, an OOM
+            kill), wait up to this many seconds (True: 60) for its socket to
+            come back and send again the files that had not finished, up to
+            RESUME_MAX_RESTARTS times. The new fdsd has removed what the old
+            one left (temporary files, open multipart uploads), so those
+            files start over. False: they fail (BatchError).
 
     Returns:
         One CopyResult per pair, in the order given.
@@ -200,17 +230,44 @@ def do_copy(copies: Sequence[Tuple[PathLike, PathLike]], s3_options: Optional[S3
     given = [(os.fspath(s), os.fspath(d)) for s, d in copies]
     results: List[Optional[CopyResult]] = [None] * len(given)
     lost: Optional[BaseException] = None
+    wait = 60.0 if resume is True else float(resume or 0)
+    if wait < 0:
+        raise ValueError(f"resume must be True, False or a number of seconds, not {resume!r}")
+    hook, close = _progress_hook(progress, len(given))
+    pending = list(range(len(given)))
     try:
-        for r in copy_iter(copies, s3_options, progress=progress, validate=validate):
-            if 0 <= r.index < len(results):
-                results[r.index] = r
-    except ValidationError:
-        raise
-    except DaemonError as e:
-        # The daemon went away mid-batch: what finished is kept, the rest failed.
-        if not any(results):
-            raise
-        lost = e
+        for restart in range(RESUME_MAX_RESTARTS + 1):
+            try:
+                for r in copy_iter([copies[i] for i in pending], s3_options, validate=validate):
+                    if 0 <= r.index < len(pending):
+                        r = dataclasses.replace(r, index=pending[r.index])
+                        results[r.index] = r
+                        if hook is not None:
+                            hook(r)
+                lost = None
+            except ValidationError as e:
+                if restart == 0:
+                    raise
+                # Refused when sent again (a source gone meanwhile): as
+                # positions in the caller's sequence.
+                raise ValidationError([dataclasses.replace(p, index=pending[p.index])
+                                       if p.index is not None and 0 <= p.index < len(pending) else p
+                                       for p in e.problems]) from None
+            except DaemonUnavailable as e:
+                lost = e
+                path = options_for(s3_options).pool().path
+                if wait and restart < RESUME_MAX_RESTARTS and _wait_for_daemon(path, wait):
+                    pending = [i for i in pending if results[i] is None]
+                    continue
+            except DaemonError as e:
+                lost = e
+            break
+    finally:
+        if close is not None:
+            close()
+    # The daemon went away mid-batch: what finished is kept, the rest failed.
+    if lost is not None and not any(results):
+        raise lost
     errors: Dict[Hashable, FileError] = {}
     done: Dict[Hashable, CopyResult] = {}
     for i, r in enumerate(results):
