@@ -284,6 +284,7 @@ static int head_start(batch_input *b, job_file *f, bool dst, void (*done)(batch_
         s3_call_opts o = job_s3_opts(&b->env, dst ? &e->dst_loc : &e->src_loc);
         o.method = HTTP_HEAD;
         o.on_header = head_header;
+        o.shareable = true; /* other calls' checks of the same object take its answer */
         o.on_done = head_done;
         o.userdata = h;
         int r = s3_call_start(b->engine->s3, &o, &h->call);

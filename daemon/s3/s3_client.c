@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "s3_client.h"
+#include "s3_request.h"
+#include "s3_share.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -24,6 +26,7 @@
 struct s3_ctx {
         http_client *http;
         delay_queue *delay;
+        list_node shares;       /* s3_share.h: shareable calls in flight */
         json_t *regions;        /* bucket -> region learned from redirects */
         s3_health *health;      /* per endpoint, node-wide */
         uint64_t rng;
@@ -61,6 +64,9 @@ struct s3_call {
         uint64_t mem_off;       /* a memory body sent through on_http_read */
         throttle *waiting_on;
         sigv4_pair *pairs;      /* owned copies of opts.query and opts.headers */
+        s3_share *share;        /* what it leads, or follows */
+        bool follower;          /* sends nothing: gets share's leader's response */
+        list_node share_link;   /* a follower's, in share->followers */
         s3_xml_callbacks xml_cbs;
         char *strings;
 };
@@ -109,6 +115,7 @@ int s3_ctx_new(http_client *http, delay_queue *delay, s3_ctx **ret) {
                 return -ENOMEM;
         c->http = http;
         c->delay = delay;
+        list_init(&c->shares);
         c->regions = json_object();
         if (!c->regions || s3_health_new(http, delay, &c->health) < 0) {
                 json_decref(c->regions);
@@ -142,7 +149,73 @@ static uint64_t ctx_random(s3_ctx *c) {
         return c->rng;
 }
 
+static int call_attempt(s3_call *c);
+static void on_delay(delay_entry *e);
+static void call_free(s3_call *c);
+
+/* A follower gets what its leader got: the headers, the body, the result. */
+static void share_replay(s3_call *f, const s3_share *s, const s3_result *r) {
+        s3_result mine = *r;
+        int q = 0;
+        for (size_t i = 0; q == 0 && r->error == 0 && i < s->n_headers; i++)
+                if (f->opts.on_header)
+                        q = f->opts.on_header(NULL, s->headers[i].name, s->headers[i].value, f->opts.userdata);
+        if (q == 0 && r->error == 0 && s->len && f->opts.on_body)
+                q = f->opts.on_body(NULL, s->body, s->len, f->opts.userdata);
+        if (q < 0) {
+                mine.error = q;
+                mine.message = strerror(-q);
+                mine.xml = NULL;
+        }
+        f->opts.on_done(f, &mine, f->opts.userdata);
+        call_free(f);
+}
+
+/* The leader ended. Its followers get its result; unless it was canceled
+ * (by its own caller) or had more body than was kept: then they send
+ * their own requests, the first leading the others again. */
+static void share_settle(s3_share *s, const s3_result *r) {
+        list_node *i, *t;
+        bool again = s->overflow || r->error == -ECANCELED;
+        s3_share *next = NULL;
+        list_for_each_safe(i, t, &s->followers) {
+                s3_call *f = list_entry(i, s3_call, share_link);
+                list_del(&f->share_link);
+                if (!again) {
+                        share_replay(f, s, r);
+                        continue;
+                }
+                f->follower = false;
+                f->share = NULL;
+                if (next) {
+                        f->share = next;
+                        f->follower = true;
+                        list_add_tail(&next->followers, &f->share_link);
+                        continue;
+                }
+                if (s3_share_new(&f->ctx->shares, &f->opts, &next) < 0)
+                        next = NULL;
+                f->share = next;
+                int q = call_attempt(f);
+                if (q < 0) {
+                        /* No request of its own: end it from the loop. */
+                        f->final_error = q;
+                        f->finishing = true;
+                        if (next) {
+                                list_del(&next->link);
+                                f->share = NULL;
+                                s3_share_free(next);
+                                next = NULL;
+                        }
+                        delay_add(f->ctx->delay, &f->delay, 0, on_delay);
+                }
+        }
+        s3_share_free(s);
+}
+
 static void call_free(s3_call *c) {
+        if (c->follower)
+                list_del(&c->share_link);
         if (c->waiting)
                 s3_endpoint_cancel_wait(c->ep, &c->hw);
         if (c->waiting_on)
@@ -197,7 +270,12 @@ static void call_finish(s3_call *c, int error, long status, const s3_xml_result 
         };
         if (stats)
                 r.stats = *stats;
+        s3_share *led = c->share && !c->follower ? c->share : NULL;
+        if (led)
+                list_del(&led->link); /* nobody new joins it */
         c->opts.on_done(c, &r, c->opts.userdata);
+        if (led)
+                share_settle(led, &r);
         call_free(c);
 }
 
@@ -214,6 +292,8 @@ static int on_http_header(http_request *req, const char *name, const char *value
                 free(c->hint_region);
                 c->hint_region = strdup(value);
         }
+        if (status >= 200 && status < 300 && c->share && !c->follower)
+                s3_share_header(c->share, name, value);
         if (status >= 200 && status < 300 && c->opts.on_header)
                 return c->opts.on_header(req, name, value, c->opts.userdata);
         return 0;
@@ -273,6 +353,8 @@ static int on_http_body(http_request *req, const void *data, size_t len, void *u
         int r = c->opts.on_body(req, data, len, c->opts.userdata);
         if (r == 0)
                 throttled_take(c, len);
+        if (r == 0 && c->share && !c->follower)
+                s3_share_body(c->share, data, len);
         return r;
 }
 
@@ -516,96 +598,11 @@ static void on_http_done(http_request *req, const http_result *res, void *userda
         s3_xml_result_free(xml);
 }
 
-/* Where this attempt goes: the host (the bucket in it for virtual-hosted
- * addressing) and the path. */
-static int call_target(const s3_call *c, char **ret_host, char **ret_path) {
-        const s3_call_opts *o = &c->opts;
-        const char *key = o->key ? o->key : "";
-        char *host, *path;
-        int r;
-
-        if (s3_site_virtual(o->site, o->bucket)) {
-                host = xasprintf("%s.%s", o->bucket, c->host);
-                path = xasprintf("/%s", key);
-        } else {
-                host = strdup(c->host);
-                path = xasprintf("/%s%s%s", o->bucket, o->key ? "/" : "", key);
-        }
-        r = host && path ? 0 : -ENOMEM;
-        if (r < 0) {
-                free(host);
-                free(path);
-                return r;
-        }
-        *ret_host = host;
-        *ret_path = path;
-        return 0;
-}
-
-static int call_sign(const s3_call *c, const char *host, const char *path, sigv4_signed **ret) {
-        const s3_call_opts *o = &c->opts;
-        sigv4_request sreq = {
-                .method = http_method_to_string(o->method),
-                .host = host,
-                .path = path,
-                .query = o->query,
-                .n_query = o->n_query,
-                .headers = o->headers,
-                .n_headers = o->n_headers,
-                .payload_hash = o->payload_hash ? o->payload_hash
-                                : o->has_body   ? SIGV4_UNSIGNED_PAYLOAD
-                                                : SIGV4_EMPTY_SHA256,
-                .region = c->region,
-                .service = "s3",
-                .time = time(NULL),
-        };
-        sigv4_credentials creds = {
-                .access_key_id = o->site->access_key_id,
-                .secret_access_key = o->site->secret_access_key,
-                .session_token = o->site->session_token,
-        };
-
-        return sigv4_sign(&sreq, &creds, ret);
-}
-
-static void call_header_lines_free(const s3_call *c, char **owned) {
-        if (owned)
-                for (size_t i = 0; i < c->opts.n_headers; i++)
-                        free(owned[i]);
-        free(owned);
-}
-
-/* The request's header lines: the caller's ("Name: value", in *ret_owned,
- * o->n_headers of them) and then the signature's (borrowed from sig). */
-static int call_header_lines(const s3_call *c, const sigv4_signed *sig, const char ***ret_lines,
-                             char ***ret_owned) {
-        const s3_call_opts *o = &c->opts;
-        const char **lines = calloc(o->n_headers + sig->n_header_lines + 1, sizeof(char *));
-        char **owned = calloc(o->n_headers + 1, sizeof(char *));
-        size_t i, k = 0;
-
-        if (!lines || !owned)
-                goto oom;
-        for (i = 0; i < o->n_headers; i++) {
-                owned[i] = xasprintf("%s: %s", o->headers[i].name, o->headers[i].value);
-                if (!owned[i])
-                        goto oom;
-                lines[k++] = owned[i];
-        }
-        for (i = 0; i < sig->n_header_lines; i++)
-                lines[k++] = sig->header_lines[i];
-        *ret_lines = lines;
-        *ret_owned = owned;
-        return 0;
-oom:
-        call_header_lines_free(c, owned);
-        free(lines);
-        return -ENOMEM;
-}
-
 /* One attempt: address, sign, and hand the request to the HTTP client. */
 static int call_attempt(s3_call *c) {
         const s3_call_opts *o = &c->opts;
+        if (c->share)
+                s3_share_reset(c->share); /* its followers get only this attempt's response */
         char *path = NULL, *host = NULL, *url = NULL;
         sigv4_signed *sig = NULL;
         const char **headers = NULL;
@@ -614,14 +611,14 @@ static int call_attempt(s3_call *c) {
 
         free(c->hint_region);
         c->hint_region = NULL;
-        r = call_target(c, &host, &path);
+        r = s3_request_target(&c->opts, c->host, &host, &path);
         if (r < 0)
                 return r;
-        r = call_sign(c, host, path, &sig);
+        r = s3_request_sign(&c->opts, c->region, host, path, &sig);
         if (r < 0)
                 goto out;
         url = xasprintf("%s://%s%s", o->site->scheme, host, sig->path_query);
-        r = url ? call_header_lines(c, sig, &headers, &owned) : -ENOMEM;
+        r = url ? s3_request_header_lines(&c->opts, sig, &headers, &owned) : -ENOMEM;
         if (r < 0)
                 goto out;
         http_request_opts h = {
@@ -653,7 +650,7 @@ static int call_attempt(s3_call *c) {
                         http_request_pause(c->req);
         }
 out:
-        call_header_lines_free(c, owned);
+        s3_request_header_lines_free(&c->opts, owned);
         free(headers);
         free(url);
         sigv4_signed_free(sig);
@@ -726,7 +723,24 @@ int s3_call_start(s3_ctx *ctx, const s3_call_opts *opts, s3_call **ret) {
                 return -ENOMEM;
         }
         list_init(&c->hw.link);
+        list_init(&c->share_link);
         c->ep = find_endpoint(c);
+        if (opts->shareable && (opts->method == HTTP_HEAD || opts->method == HTTP_GET) && !opts->has_body &&
+            !opts->parse_xml && !opts->read) {
+                s3_share *s = s3_share_find(&ctx->shares, &c->opts);
+                if (s) {
+                        /* The same request is on its way: take its answer. */
+                        c->share = s;
+                        c->follower = true;
+                        list_add_tail(&s->followers, &c->share_link);
+                        ctx->stats.coalesced++;
+                        if (ret)
+                                *ret = c;
+                        return 0;
+                }
+                if (s3_share_new(&ctx->shares, &c->opts, &c->share) < 0)
+                        c->share = NULL;
+        }
         /* Its endpoint fails everything: wait with the others. */
         if (c->ep && s3_endpoint_waiting(c->ep) && c->opts.retry_budget_ms) {
                 snprintf(c->last_detail, sizeof(c->last_detail), "no request was answered");
@@ -737,6 +751,8 @@ int s3_call_start(s3_ctx *ctx, const s3_call_opts *opts, s3_call **ret) {
         }
         int r = call_attempt(c);
         if (r < 0) {
+                s3_share_free(c->share);
+                c->share = NULL;
                 call_free(c);
                 return r;
         }
@@ -749,6 +765,12 @@ void s3_call_cancel(s3_call *c) {
         if (c->canceled)
                 return;
         c->canceled = true;
+        if (c->follower) {
+                /* Its leader goes on for the others. */
+                list_del(&c->share_link);
+                c->follower = false;
+                c->share = NULL;
+        }
         if (c->req) {
                 http_request_cancel(c->req);
                 return;

@@ -75,6 +75,10 @@ typedef struct s3_call_opts {
          * attempts; 0: no waiting, attempts only. */
         uint64_t retry_budget_ms;
         bool parse_xml;                 /* a success carries an XML document (and may be an <Error>) */
+        /* A HEAD or a GET into memory that may follow an identical one in
+         * flight (s3_share.h): its on_header and on_body are then called
+         * with req NULL, all at once, when that one ends. */
+        bool shareable;
         const s3_xml_callbacks *xml_callbacks;
         /* Success responses only; see http.h for the contracts. */
         http_header_fn on_header;

@@ -50,6 +50,7 @@ typedef struct s3_stats {
         uint64_t retries;
         uint64_t redirects;
         uint64_t waits;         /* requests that waited for an endpoint to come back */
+        uint64_t coalesced;     /* calls that sent nothing: they took an identical one's answer */
         s3_op_stats ops[_S3_OP_MAX]; /* answered attempts (canceled ones are not) */
 } s3_stats;
 

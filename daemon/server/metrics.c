@@ -181,6 +181,9 @@ static void render_s3(FILE *f, const s3_stats *s) {
         put_u(f, "fds_s3_retries_total", NULL, 0, s ? s->retries : 0);
         put_help(f, "fds_s3_redirects_total", "counter", "S3 requests sent again to the bucket's region.");
         put_u(f, "fds_s3_redirects_total", NULL, 0, s ? s->redirects : 0);
+        put_help(f, "fds_s3_coalesced_total", "counter",
+                 "S3 reads not sent: an identical one of the same credentials was in flight.");
+        put_u(f, "fds_s3_coalesced_total", NULL, 0, s ? s->coalesced : 0);
 }
 
 /* The resident set from /proc/self/statm (its second field, in pages). */

@@ -98,6 +98,7 @@ static int head_start(job *j) {
         s3_call_opts o = job_s3_opts(j->env, &j->file->entry->src_loc);
         o.method = HTTP_HEAD;
         o.on_header = head_header;
+        o.shareable = true;
         return small_begin(j, &o);
 }
 
@@ -123,6 +124,8 @@ static int read_start(job *j) {
         }
         o.on_body = read_body;
         o.on_retry = read_retry;
+        /* Pinned to the ETag validation saw: every caller's bytes alike. */
+        o.shareable = f->etag != NULL;
         return small_begin(j, &o);
 }
 

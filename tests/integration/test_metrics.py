@@ -22,7 +22,8 @@ MAX_CONNS = 16
 FAMILIES = {
     "fds_files": "counter", "fds_bytes": "counter", "fds_calls": "counter",
     "fds_call_duration_seconds": "histogram", "fds_s3_requests": "counter",
-    "fds_s3_retries": "counter", "fds_s3_redirects": "counter", "fds_connections": "counter",
+    "fds_s3_retries": "counter", "fds_s3_redirects": "counter", "fds_s3_coalesced": "counter",
+    "fds_connections": "counter",
     "fds_connections_open": "gauge", "fds_calls_running": "gauge", "fds_files_in_flight": "gauge",
     "fds_files_queued": "gauge", "fds_buffer_memory_used_bytes": "gauge",
     "fds_buffer_memory_limit_bytes": "gauge", "fds_resident_memory_bytes": "gauge",
