@@ -20,6 +20,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 import pytest
@@ -360,6 +361,52 @@ def update_env(env, changes):
         else:
             env[k] = v
     return env
+
+
+# ---- calls that run on ------------------------------------------------
+
+class Streamed:
+    """A streamed Copy on a connection of its own, read on a thread: each
+    result with the time it arrived (time.monotonic)."""
+
+    def __init__(self, fdsd, pairs, **options):
+        self.conn = fdsd.connect(timeout=120)
+        self.results, self.last, self.error = [], None, None
+        params = {"copies": [{"src": s, "dst": d} for s, d in pairs]}
+        if options:
+            params["options"] = options
+        self.conn.send(f"{IFACE}.Copy", params, more=True)
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        try:
+            while True:
+                r = self.conn.recv()
+                if "error" in r or not r.get("continues"):
+                    self.last = r
+                    return
+                self.results.append((time.monotonic(), r["parameters"]["result"]))
+        except Exception as e:  # noqa: BLE001 - reported by join()
+            self.error = e
+
+    def join(self, timeout=60):
+        self.thread.join(timeout)
+        assert not self.thread.is_alive(), "the call did not end"
+        self.conn.close()
+        assert self.error is None, self.error
+        return self.last
+
+
+def wait_for(pred, timeout=20, what="condition", every=0.02):
+    """pred()'s first true value within timeout, else AssertionError."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(every)
+    raise AssertionError(f"timed out waiting for {what}")
 
 
 # ---- files ------------------------------------------------------------

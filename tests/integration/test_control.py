@@ -5,61 +5,17 @@ leave no temporary file), SetBandwidth changes a call's or the daemon's
 cap while bytes move, and the observed rate follows."""
 
 import os
-import threading
 import time
 
 import pytest
 
-from fdstest import IFACE, VarlinkError, pattern, read, temp_files, write
+from fdstest import IFACE, Streamed, VarlinkError, pattern, read, temp_files, wait_for, write
 
 MIB = 1 << 20
 
 
 def make_files(root, n, size):
     return [write(f"{root}/f{i:03d}", pattern(size, i)) for i in range(n)]
-
-
-class Streamed:
-    """A streamed Copy read on a thread: each result with its arrival time."""
-
-    def __init__(self, fdsd, pairs, **options):
-        self.conn = fdsd.connect(timeout=120)
-        self.results, self.last, self.error = [], None, None
-        params = {"copies": [{"src": s, "dst": d} for s, d in pairs]}
-        if options:
-            params["options"] = options
-        self.conn.send(f"{IFACE}.Copy", params, more=True)
-        self.thread = threading.Thread(target=self._read, daemon=True)
-        self.thread.start()
-
-    def _read(self):
-        try:
-            while True:
-                r = self.conn.recv()
-                if "error" in r or not r.get("continues"):
-                    self.last = r
-                    return
-                self.results.append((time.monotonic(), r["parameters"]["result"]))
-        except Exception as e:  # noqa: BLE001 - reported by join()
-            self.error = e
-
-    def join(self, timeout=60):
-        self.thread.join(timeout)
-        assert not self.thread.is_alive(), "the call did not end"
-        self.conn.close()
-        assert self.error is None, self.error
-        return self.last
-
-
-
-def wait_for(pred, timeout=20, what="condition"):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def calls(fdsd):

@@ -22,46 +22,13 @@ import time
 import pytest
 
 from fdstest import (FDSCTL, IFACE, assert_no_sanitizer_reports, need_fdsctl, pattern, read, rmtree,
-                     shared_tmpdir, write)
+                     shared_tmpdir, Streamed, wait_for, write)
 
 KIB = 1 << 10
 MIB = 1 << 20
 N = 40
 SIZE = 32 * KIB
 SLOTS = 2
-
-
-class Streamed:
-    """A Copy with "more": true on a connection of its own, read on a
-    thread: each result with the time it arrived."""
-
-    def __init__(self, fdsd, pairs, **options):
-        self.conn = fdsd.connect(timeout=60)
-        self.results, self.last, self.error = [], None, None
-        params = {"copies": [{"src": s, "dst": d} for s, d in pairs]}
-        if options:
-            params["options"] = options
-        self.conn.send(f"{IFACE}.Copy", params, more=True)
-        self.thread = threading.Thread(target=self._read, daemon=True)
-        self.thread.start()
-
-    def _read(self):
-        try:
-            while True:
-                r = self.conn.recv()
-                if "error" in r or not r.get("continues"):
-                    self.last = r
-                    return
-                self.results.append((time.monotonic(), r["parameters"]["result"]))
-        except Exception as e:  # noqa: BLE001 - reported by join()
-            self.error = e
-
-    def join(self, timeout=30):
-        self.thread.join(timeout)
-        assert not self.thread.is_alive(), "the call did not end"
-        self.conn.close()
-        assert self.error is None, self.error
-        return self.last
 
 
 class FdsctlCopy:
@@ -103,16 +70,6 @@ class FdsctlCopy:
         assert self.error is None, self.error
         assert rc == 0, err
         return self.last
-
-
-def wait_for(pred, timeout=15, what="condition"):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def calls(fdsd):

@@ -8,10 +8,8 @@ its own requests and its own 403, never the others' bytes."""
 import os
 import threading
 
-import pytest
 
 import fds
-import fdstest
 from conftest import s3_options
 from faultproxy import Stall
 
