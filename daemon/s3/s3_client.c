@@ -171,29 +171,32 @@ static void share_replay(s3_call *f, const s3_share *s, const s3_result *r) {
         call_free(f);
 }
 
-/* The leader ended. Its followers get its result; unless it was canceled
- * (by its own caller) or had more body than was kept: then they send
- * their own requests, the first leading the others again. */
+/* The leader ended. A server's answer is every follower's; the leader's own
+ * trouble is not (canceled, a sink of its own that failed, no answer, a
+ * body larger than kept): then they ask for themselves, the first leading
+ * the others, except after an overflow (the body would not fit again).
+ * Followers are taken from the head one by one: a replayed on_done may
+ * cancel, and so unlink, the ones after it. */
 static void share_settle(s3_share *s, const s3_result *r) {
-        list_node *i, *t;
-        bool again = s->overflow || r->error == -ECANCELED;
+        bool answered = r->error == 0 || r->http_status < 200 || r->http_status >= 300;
+        bool again = s->overflow || r->error == -ECANCELED || r->http_status == 0 || !answered;
         s3_share *next = NULL;
-        list_for_each_safe(i, t, &s->followers) {
-                s3_call *f = list_entry(i, s3_call, share_link);
+        while (!list_empty(&s->followers)) {
+                s3_call *f = list_entry(s->followers.next, s3_call, share_link);
                 list_del(&f->share_link);
+                f->follower = false;
+                f->share = NULL;
                 if (!again) {
                         share_replay(f, s, r);
                         continue;
                 }
-                f->follower = false;
-                f->share = NULL;
                 if (next) {
                         f->share = next;
                         f->follower = true;
                         list_add_tail(&next->followers, &f->share_link);
                         continue;
                 }
-                if (s3_share_new(&f->ctx->shares, &f->opts, &next) < 0)
+                if (!s->overflow && s3_share_new(&f->ctx->shares, &f->opts, &next) < 0)
                         next = NULL;
                 f->share = next;
                 int q = call_attempt(f);
@@ -201,12 +204,9 @@ static void share_settle(s3_share *s, const s3_result *r) {
                         /* No request of its own: end it from the loop. */
                         f->final_error = q;
                         f->finishing = true;
-                        if (next) {
-                                list_del(&next->link);
-                                f->share = NULL;
-                                s3_share_free(next);
-                                next = NULL;
-                        }
+                        f->share = NULL;
+                        s3_share_free(next);
+                        next = NULL;
                         delay_add(f->ctx->delay, &f->delay, 0, on_delay);
                 }
         }

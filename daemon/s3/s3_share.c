@@ -69,7 +69,7 @@ s3_share *s3_share_find(list_node *table, const s3_call_opts *o) {
                 return NULL;
         for (list_node *i = table->next; i != table && !found; i = i->next) {
                 s3_share *s = list_entry(i, s3_share, link);
-                if (s->key_len == len && memcmp(s->key, k, len) == 0)
+                if (!s->body_started && s->key_len == len && memcmp(s->key, k, len) == 0)
                         found = s;
         }
         key_free(k, len);
@@ -105,10 +105,12 @@ void s3_share_header(s3_share *s, const char *name, const char *value) {
 }
 
 void s3_share_body(s3_share *s, const void *data, size_t len) {
-        if (s->overflow)
+        s->body_started = true;
+        if (s->overflow || list_empty(&s->followers))
                 return;
         if (s->len + len > S3_SHARE_BODY_MAX) {
                 s->overflow = true;
+                list_del(&s->link); /* nobody new joins a body that does not fit */
                 free(s->body);
                 s->body = NULL;
                 s->len = s->cap = 0;
@@ -141,7 +143,7 @@ void s3_share_reset(s3_share *s) {
         free(s->body);
         s->body = NULL;
         s->len = s->cap = 0;
-        s->overflow = false;
+        s->body_started = false;
 }
 
 void s3_share_free(s3_share *s) {

@@ -37,13 +37,15 @@ typedef struct s3_share {
         char *body;
         size_t len, cap;
         bool overflow;           /* more body than kept: followers send their own */
+        bool body_started;       /* nobody joins once the body flows */
 } s3_share;
 
 /* The one in flight for these options, or NULL. */
 s3_share *s3_share_find(list_node *table, const s3_call_opts *o);
 /* A new entry in table for a call about to be sent. 0 or -ENOMEM. */
 int s3_share_new(list_node *table, const s3_call_opts *o, s3_share **ret);
-/* What the leader received (2xx responses only). */
+/* What the leader received (2xx responses only). The body is kept only
+ * while someone follows; nobody can join once it has begun. */
 void s3_share_header(s3_share *s, const char *name, const char *value);
 void s3_share_body(s3_share *s, const void *data, size_t len);
 /* The leader starts over (a retry): forget what it received. */
