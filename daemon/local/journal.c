@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +21,7 @@
 
 static struct {
         pthread_mutex_t lock;
-        int fd;      /* -1: no journal */
+        _Atomic int fd; /* -1: no journal (read unlocked only to skip the work) */
         size_t open; /* records begun and not yet ended */
 } journal = { PTHREAD_MUTEX_INITIALIZER, -1, 0 };
 
@@ -70,14 +71,16 @@ static bool decode(char *s) {
 }
 
 /* One record: kind, then up to JOURNAL_FIELDS fields; delta is what it
- * does to the count of open records. */
-static void put(char kind, int delta, bool sync, const char *const *fields, size_t n) {
+ * does to the count of open records. Whether it was written: only a begin
+ * that was counts, so that its end may uncount it. */
+static bool put(char kind, int delta, bool sync, const char *const *fields, size_t n) {
+        bool written = false;
         size_t len = 2;
         for (size_t i = 0; i < n; i++)
                 len += 1 + encoded_len(fields[i]);
         char *line = malloc(len + 1), *p = line;
         if (!line)
-                return; /* a record lost: at worst a leftover the next start does not clean */
+                return false; /* a record lost: at worst a leftover the next start does not clean */
         *p++ = kind;
         for (size_t i = 0; i < n; i++) {
                 *p++ = ' ';
@@ -87,30 +90,32 @@ static void put(char kind, int delta, bool sync, const char *const *fields, size
 
         pthread_mutex_lock(&journal.lock);
         if (journal.fd >= 0) {
-                if (write(journal.fd, line, (size_t) (p - line)) == p - line && sync)
+                written = write(journal.fd, line, (size_t) (p - line)) == p - line;
+                if (written && sync)
                         (void) fdatasync(journal.fd);
-                if (delta > 0)
+                if (delta > 0 && written)
                         journal.open++;
-                else if (journal.open > 0 && --journal.open == 0)
+                else if (delta < 0 && journal.open > 0 && --journal.open == 0)
                         (void) ftruncate(journal.fd, 0);
         }
         pthread_mutex_unlock(&journal.lock);
         free(line);
+        return written;
 }
 
-static void put_tmp(char kind, int delta, const char *dir, const char *name) {
+static bool put_tmp(char kind, int delta, const char *dir, const char *name) {
         size_t d = strlen(dir);
         char *path = malloc(d + strlen(name) + 2);
         if (!path)
-                return;
+                return false;
         sprintf(path, "%s%s%s", dir, d && dir[d - 1] == '/' ? "" : "/", name);
-        put(kind, delta, false, (const char *const[]){ path }, 1);
+        bool written = put(kind, delta, false, (const char *const[]){ path }, 1);
         free(path);
+        return written;
 }
 
-void journal_tmp_begin(const char *dir, const char *name) {
-        if (journal.fd >= 0)
-                put_tmp('T', 1, dir, name);
+bool journal_tmp_begin(const char *dir, const char *name) {
+        return journal.fd >= 0 && put_tmp('T', 1, dir, name);
 }
 
 void journal_tmp_end(const char *dir, const char *name) {
@@ -118,9 +123,8 @@ void journal_tmp_end(const char *dir, const char *name) {
                 put_tmp('t', -1, dir, name);
 }
 
-void journal_upload_begin(const char *endpoint, const char *bucket, const char *key, const char *upload_id) {
-        if (journal.fd >= 0)
-                put('U', 1, true, (const char *const[]){ endpoint, bucket, key, upload_id }, 4);
+bool journal_upload_begin(const char *endpoint, const char *bucket, const char *key, const char *upload_id) {
+        return journal.fd >= 0 && put('U', 1, true, (const char *const[]){ endpoint, bucket, key, upload_id }, 4);
 }
 
 void journal_upload_end(const char *upload_id) {

@@ -45,8 +45,9 @@ typedef struct journal_found {
 int journal_open(const char *dir, const journal_found *found);
 void journal_close(void);
 
-/* Records; any thread. dir is the temporary's directory, name its name. */
-void journal_tmp_begin(const char *dir, const char *name);
+/* Records; any thread. dir is the temporary's directory, name its name.
+ * A begin says whether it was recorded; only then may its end be. */
+bool journal_tmp_begin(const char *dir, const char *name);
 void journal_tmp_end(const char *dir, const char *name);
-void journal_upload_begin(const char *endpoint, const char *bucket, const char *key, const char *upload_id);
+bool journal_upload_begin(const char *endpoint, const char *bucket, const char *key, const char *upload_id);
 void journal_upload_end(const char *upload_id);

@@ -366,7 +366,7 @@ static int tmp_open(local_tmp *t, const char *dst, const struct stat *src) {
                 goto finish;
         }
         /* Should fdsd be killed now, the next start removes it. */
-        journal_tmp_begin(t->parent, t->tmp);
+        t->journaled = journal_tmp_begin(t->parent, t->tmp);
 finish:
         free(parent);
         return r < 0 ? r : 0;
@@ -395,7 +395,7 @@ static void tmp_release(local_tmp *t) {
                 close(t->fd);
         if (!t->committed && t->tmp[0] && t->dir >= 0)
                 (void) unlinkat(t->dir, t->tmp, 0);
-        if (t->parent && t->tmp[0])
+        if (t->journaled)
                 journal_tmp_end(t->parent, t->tmp);
         if (t->dir >= 0)
                 close(t->dir);

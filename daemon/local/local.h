@@ -165,6 +165,7 @@ typedef struct local_tmp {
         int fd;    /* the temporary, open for reading and writing */
         char *name;
         char *parent; /* dst's directory as given, for the crash journal */
+        bool journaled; /* its begin is in the journal */
         char tmp[256];
         bool committed;
         bool no_replace; /* commit fails with -EEXIST rather than replace dst */

@@ -42,7 +42,7 @@ void mp_free(mp_file *f) {
         free(f->etags);
         free(f->slots);
         /* Completed, aborted, or kept by upload_left for the next start. */
-        if (f->upload_id)
+        if (f->journaled)
                 journal_upload_end(f->upload_id);
         free(f->upload_id);
         free(f->body);
@@ -137,7 +137,7 @@ static void on_created(s3_call *c, const s3_result *r, void *userdata) {
                 /* Should fdsd be killed before it ends, the next start aborts it. */
                 char endpoint[512];
                 snprintf(endpoint, sizeof(endpoint), "%s://%s", f->env->site->scheme, f->env->site->host);
-                journal_upload_begin(endpoint, f->dst->bucket, f->dst->key, f->upload_id);
+                f->journaled = journal_upload_begin(endpoint, f->dst->bucket, f->dst->key, f->upload_id);
         }
         if (f->canceled)
                 keep_failure(f, -ECANCELED, NULL);

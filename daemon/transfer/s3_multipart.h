@@ -51,6 +51,7 @@ struct mp_file {
         int r;                   /* first error */
         bool canceled;
         bool aborting;
+        bool journaled;         /* its UploadId is in the crash journal */
         s3_kept fail;            /* the first S3 failure */
         unsigned attempts;       /* the most tries any of its requests took */
 };
