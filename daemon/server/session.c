@@ -179,6 +179,11 @@ static void session_pump_tail(session *s) {
 void session_send_tail(session *s, reply_tail *t) {
         s->batch = NULL;
         s->tail = t;
+        /* Read on once it is all out (session_process decides then). */
+        if (s->reading) {
+                uv_read_stop((uv_stream_t *) &s->pipe);
+                s->reading = false;
+        }
         session_pump_tail(s);
 }
 
@@ -287,7 +292,10 @@ static void session_process(session *s) {
         /* Stop reading while a call runs and more than a message is queued,
          * so a pipelining client cannot make us buffer without bound. */
         if (!s->closing && !s->close_after_write && !s->eof) {
-                bool want = ((!s->batch && !s->tail) || fds_frame_pending(&s->frame) <= s->daemon->cfg.max_message) &&
+                /* Not at all while a last reply goes out in pieces: an error
+                 * about the next message must not land between two of them. */
+                bool want = !s->tail &&
+                            (!s->batch || fds_frame_pending(&s->frame) <= s->daemon->cfg.max_message) &&
                             !over_input_budget(s);
                 if (want && !s->reading) {
                         if (uv_read_start((uv_stream_t *) &s->pipe, on_alloc, on_read) == 0)

@@ -150,3 +150,31 @@ def test_a_client_that_leaves_mid_reply_frees_its_call(start_fdsd, tmp_path):
             assert time.monotonic() < deadline, "the call outlived its client"
             time.sleep(0.05)
         assert ctl.call(f"{IFACE}.Size", {"files": {"a": files["k0"]}})["sizes"] == {"a": 64 * 1024}
+
+
+def test_an_oversized_message_behind_a_streamed_reply_is_refused_after_it(start_fdsd, tmp_path):
+    """The refusal of the next message comes after the whole last reply,
+    never between two of its pieces."""
+    n = 6000  # a message under 1 MiB, a reply of about 400 KiB: several pieces
+    src = write(str(tmp_path / "f"), b"x" * 10)
+    d = start_fdsd("--max-message-size", "1M")
+    with d.connect(timeout=60) as c:
+        call = (f'{{"method":"{IFACE}.Size","parameters":{{"files":{{' +
+                ",".join(f'"key-{i:06d}-{"k" * 50}":"{src}"' for i in range(n)) + "}}}").encode() + b"\0"
+        assert len(call) < 1 << 20
+        # The daemon reads the junk only once the reply is out: send it
+        # from a thread while this one reads.
+        def send():
+            try:
+                c.sock.sendall(call + b"y" * (2 << 20))
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # refused: the daemon closes once it has said so
+
+        sender = threading.Thread(target=send)
+        sender.start()
+        time.sleep(0.5)  # the reply waits in pieces meanwhile
+        first = recv_big(c)
+        second = c.recv()
+        sender.join(30)
+    assert len(first["parameters"]["sizes"]) == n, list(first)[:3]
+    assert second["error"] == f"{IFACE}.MessageTooLarge", second
