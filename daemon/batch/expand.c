@@ -211,7 +211,7 @@ int expand_start(batch_input *b, void (*done)(batch_input *b)) {
                 int r;
                 if (e->src_loc.kind == FDS_LOCATION_LOCAL) {
                         it->work.data = it;
-                        r = fsq_queue(b->engine->shared.fsq, batch_input_creds(b), &it->work, walk_work, walk_after);
+                        r = fsq_queue(b->engine->shared.fsq, &b->env, batch_input_creds(b), &it->work, walk_work, walk_after);
                 } else if (!b->env.site)
                         r = -ENOKEY, it->reason = "cannot list without S3 settings";
                 else {

@@ -321,7 +321,7 @@ int listing_start(batch_input *in, bool stream, bool paused, const listing_ops *
                 r = s3_page(l);
         } else {
                 l->work.data = l;
-                r = fsq_queue(in->engine->shared.fsq, batch_input_creds(in), &l->work, local_work, local_after);
+                r = fsq_queue(in->engine->shared.fsq, &in->env, batch_input_creds(in), &l->work, local_work, local_after);
                 l->working = r >= 0;
         }
         return r < 0 ? r : 0;

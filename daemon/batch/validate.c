@@ -94,7 +94,7 @@ int validate_chunk_queue(batch_input *b, size_t lo, size_t hi,
                 return -ENOMEM;
         *c = (validate_chunk){ .b = b, .lo = lo, .hi = hi, .done = done, .userdata = userdata };
         c->work.data = c;
-        int r = fsq_queue(b->engine->shared.fsq, batch_input_creds(b), &c->work, chunk_work, chunk_after);
+        int r = fsq_queue(b->engine->shared.fsq, &b->env, batch_input_creds(b), &c->work, chunk_work, chunk_after);
         if (r < 0) {
                 free(c);
                 return r;

@@ -10,10 +10,9 @@
 
 #include "list.h"
 
-/* Pending requests are queued per owner (the creds pointer: one per
- * call), and the threads take the owners in turn: a call with one file
- * waits for one request of each other call, not for every request a big
- * batch queued before it. The first request of each owner is in the ring
+/* Pending requests are queued per owner (one per call), and the threads
+ * take the owners in turn: a call with one file waits for one request of
+ * each other call, not for every request a big batch queued before it. The first request of each owner is in the ring
  * (q->pending), the owner's others in its `more` list. */
 typedef struct fsq_node {
         list_node link;         /* in the ring, in a head's more, or in done */
@@ -22,6 +21,7 @@ typedef struct fsq_node {
         uv_work_cb work;
         uv_after_work_cb after;
         const fs_creds *creds;
+        const void *owner;
         int status;
 } fsq_node;
 
@@ -104,7 +104,7 @@ static void pending_add(fsq *q, fsq_node *n) {
         list_node *i, *t;
         list_for_each_safe(i, t, &q->pending) {
                 fsq_node *head = list_entry(i, fsq_node, link);
-                if (head->creds == n->creds) {
+                if (head->owner == n->owner) {
                         list_add_tail(&head->more, &n->link);
                         return;
                 }
@@ -210,11 +210,12 @@ int fsq_new(uv_loop_t *loop, unsigned threads, fsq **ret) {
         return 0;
 }
 
-int fsq_queue(fsq *q, const fs_creds *creds, uv_work_t *req, uv_work_cb work, uv_after_work_cb after) {
+int fsq_queue(fsq *q, const void *owner, const fs_creds *creds, uv_work_t *req, uv_work_cb work,
+              uv_after_work_cb after) {
         fsq_node *n = calloc(1, sizeof(*n));
         if (!n)
                 return -ENOMEM;
-        *n = (fsq_node){ .req = req, .work = work, .after = after, .creds = creds };
+        *n = (fsq_node){ .req = req, .work = work, .after = after, .creds = creds, .owner = owner };
         list_init(&n->more);
         pthread_mutex_lock(&q->lock);
         pending_add(q, n);

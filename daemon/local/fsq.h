@@ -35,8 +35,10 @@ int fsq_new(uv_loop_t *loop, unsigned threads, fsq **ret);
 void fsq_close(fsq *q, void (*cb)(void *userdata), void *userdata);
 
 /* creds NULL: the daemon's own identity. creds must stay valid until after
- * has run. */
-int fsq_queue(fsq *q, const fs_creds *creds, uv_work_t *req, uv_work_cb work, uv_after_work_cb after);
+ * has run. owner (a call's; only its address counts) says whose turn it
+ * is: the threads take the owners with requests waiting in turn. */
+int fsq_queue(fsq *q, const void *owner, const fs_creds *creds, uv_work_t *req, uv_work_cb work,
+              uv_after_work_cb after);
 /* 0: taken out before it started, after follows with UV_ECANCELED from the
  * loop; -EBUSY: running or done. */
 int fsq_cancel(fsq *q, uv_work_t *req);

@@ -102,7 +102,7 @@ static void local_after(uv_work_t *w, int status) {
 static int local_start(job *j, uv_work_cb work) {
         local_job *lj = (local_job *) j;
         lj->work.data = lj;
-        return fsq_queue(j->env->shared->fsq, j->env->creds, &lj->work, work, local_after);
+        return fsq_queue(j->env->shared->fsq, j->env, j->env->creds, &lj->work, work, local_after);
 }
 
 static int copy_start(job *j) {

@@ -330,7 +330,7 @@ static int get_queue(get_job *gj, get_work kind, unsigned buf) {
         gj->file_off += gj->len[buf];
         gj->writing = true;
         gj->work.data = gj;
-        int r = fsq_queue(gj->base.env->shared->fsq, gj->base.env->creds, &gj->work, get_work_fn, get_after);
+        int r = fsq_queue(gj->base.env->shared->fsq, gj->base.env, gj->base.env->creds, &gj->work, get_work_fn, get_after);
         if (r < 0)
                 gj->writing = false;
         return r;

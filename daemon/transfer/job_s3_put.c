@@ -403,7 +403,7 @@ static void put_send(put_job *pj) {
 
 static void put_open(put_job *pj) {
         pj->work.data = pj;
-        int r = fsq_queue(pj->base.env->shared->fsq, pj->base.env->creds, &pj->work, put_open_work,
+        int r = fsq_queue(pj->base.env->shared->fsq, pj->base.env, pj->base.env->creds, &pj->work, put_open_work,
                           put_open_after);
         if (r < 0) {
                 pj->r = r;

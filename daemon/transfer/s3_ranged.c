@@ -189,7 +189,7 @@ static void file_after(uv_work_t *w, int status) {
 static void file_queue(ranged_file *f) {
         f->working = true;
         f->work.data = f;
-        if (fsq_queue(f->env->shared->fsq, f->env->creds, &f->work, file_work, file_after) < 0) {
+        if (fsq_queue(f->env->shared->fsq, f->env, f->env->creds, &f->work, file_work, file_after) < 0) {
                 f->working = false;
                 keep_failure(f, -ENOMEM, NULL);
                 f->on_end(f);
