@@ -474,12 +474,14 @@ static int fdsd_configure(fdsd *f, int argc, char **argv) {
 
 /* Only what fdsd names its temporaries: ".<name>.fds-<16 hex>". */
 static bool is_fds_temporary(const char *path) {
-        const char *base = strrchr(path, '/'), *tag;
+        const char *base = strrchr(path, '/');
         base = base ? base + 1 : path;
-        tag = strstr(base, ".fds-");
-        if (base[0] != '.' || !tag || strlen(tag) != 5 + 16)
+        size_t n = strlen(base);
+        /* The tag is the name's end: the name itself may hold ".fds-" too. */
+        if (base[0] != '.' || n < 1 + 5 + 16)
                 return false;
-        return strspn(tag + 5, "0123456789abcdef") == 16;
+        const char *tag = base + n - (5 + 16);
+        return strncmp(tag, ".fds-", 5) == 0 && strspn(tag + 5, "0123456789abcdef") == 16;
 }
 
 typedef struct found_ctx {

@@ -411,3 +411,21 @@ def test_a_second_daemon_on_the_same_state_directory_keeps_no_journal(start_fdsd
         c.close()
     finally:
         assert first.stop_and_check() == []
+
+
+def test_restart_removes_the_temporary_of_a_name_with_fds_in_it(start_fdsd, tmp_path):
+    """The temporary's tag is the end of its name: a file called
+    "x.fds-notes" gets ".x.fds-notes.fds-<hex>", removed all the same."""
+    src = write(str(tmp_path / "src"), os.urandom(2 << 20))
+    out = tmp_path / "out"
+    d = start_fdsd("--max-bandwidth", str(1 << 20), name="crashy2")
+    c = d.connect()
+    c.send(f"{IFACE}.Copy", {"copies": [{"src": src, "dst": str(out / "x.fds-notes")}]}, more=True)
+    deadline = time.monotonic() + 20
+    while not temp_files(str(out)):
+        assert time.monotonic() < deadline, "the copy did not start"
+        time.sleep(0.02)
+    d.kill()
+    c.close()
+    start_fdsd(name="crashy2")
+    assert temp_files(str(out)) == []
