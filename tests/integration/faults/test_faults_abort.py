@@ -66,4 +66,6 @@ def test_abort_failing_for_good_is_logged_kept_and_done_at_next_start(
     ROWS[-1]["fault"] += f" -> {len(left)} open after restart"
     assert left == [], (f"the next start did not abort the kept upload:\n{again.daemon.log()}\n"
                         + proxy.log_text())
-    assert re.search(re.escape(upload_id) + "|aborted", again.daemon.log()), again.daemon.log()
+    # The server forgets the upload before fdsd has read its answer: wait
+    # for the line rather than expect it already written.
+    again.daemon.wait_log(re.escape(upload_id) + "|aborted", timeout=30)
