@@ -33,11 +33,11 @@ static ssize_t read_loop(int fd, void *buf, size_t size, off_t off) {
  * new page-cache folio by the write that creates it, so a 1 MiB write asks
  * for 1 MiB folios. On a VM whose freed memory goes back to the host (free
  * page reporting), such high-order blocks are the ones handed back, and
- * touching them again faults in the host: writing 1 GiB in 1 MiB calls took
- * 2.5-3.0 s of system time here, in 64 KiB calls 0.22-0.40 s, in 16 KiB
- * calls 0.30-0.43 s (docs/PERFORMANCE.md). 16 calls per MiB cost nothing
- * next to that. */
-#define WRITE_STEP (64 * 1024)
+ * touching them again faults in the host. Writing 1 GiB here as fds's
+ * ranges do (8 MiB ranges, 10 at a time) took 3.4-3.7 s of system time in
+ * 1 MiB calls, 0.34-0.89 s in 64 KiB calls and 0.28-0.33 s in 32 KiB calls
+ * (docs/PERFORMANCE.md). 32 calls per MiB cost little next to that. */
+#define WRITE_STEP (32 * 1024)
 
 static int write_loop(int fd, const void *buf, size_t size, off_t off) {
         size_t done = 0;
