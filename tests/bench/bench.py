@@ -12,6 +12,8 @@ RGW's garbage collector is run for medium and large).
 Measured per run:
   wall        the client process from fork to exit (boto3: inside the process, see
               boto3_peer.py); fdsd is already running, one fresh fdsd per run
+              (--warm-daemon: one fdsd per tool and size class, serving all its
+              runs, as a long-running daemon would; its first run starts it cold)
   client CPU  user+sys of the client process (wait4 rusage; boto3: getrusage delta)
   daemon CPU  fdsd's utime+stime (/proc/PID/stat) after minus before the run
   peak RSS    client: GNU time's %M (its child's ru_maxrss); daemon: VmHWM of the
@@ -349,6 +351,7 @@ class Bench:
         self.env = None
         self.s3 = None
         self.daemon = None
+        self.warm = {}      # (class, tool) -> Daemon, with --warm-daemon
         self.results = []   # one dict per run
         self.notes = []     # odd things seen
         self.skipped = {}   # tool -> reason
@@ -736,8 +739,12 @@ class Bench:
         daemon = None
         try:
             if tool in ("fds", "fds-nv"):
-                daemon = self.daemon = Daemon(self, tag)
-                daemon.start()
+                daemon = self.warm.get((cls, tool)) if self.args.warm_daemon else None
+                if daemon is None:
+                    daemon = self.daemon = Daemon(self, tag)
+                    daemon.start()
+                    if self.args.warm_daemon:
+                        self.warm[(cls, tool)] = daemon
                 argv = self.fds_argv(daemon.sock, tool == "fds-nv", batch)
             elif tool == "boto3":
                 argv = [PYTHON, BOTO3_PEER, direction, batch, str(PARALLEL)]
@@ -797,16 +804,8 @@ class Bench:
         except (OSError, RuntimeError) as e:
             res["error"] = str(e)
         finally:
-            if daemon:
-                rc = daemon.stop()
-                self.daemon = None
-                probs = daemon.problems()
-                if probs:
-                    res["daemon_log"] = probs[:20]
-                    self.notes.append("fdsd log, %s: %d warning/error line(s), first: %s"
-                                      % (tag, len(probs), probs[0]))
-                if rc not in (0, None):
-                    self.notes.append("fdsd exit status %s after %s" % (rc, tag))
+            if daemon and not self.args.warm_daemon:
+                self.stop_daemon(daemon, tag, res)
 
         if not res["error"]:
             rng = random.Random(self.run_no)
@@ -832,6 +831,24 @@ class Bench:
         shutil.rmtree(runs, ignore_errors=True)
         self.results.append(res)
         return res
+
+    def stop_daemon(self, daemon, tag, res=None):
+        rc = daemon.stop()
+        if daemon is self.daemon:
+            self.daemon = None
+        probs = daemon.problems()
+        if probs:
+            if res is not None:
+                res["daemon_log"] = probs[:20]
+            self.notes.append("fdsd log, %s: %d warning/error line(s), first: %s"
+                              % (tag, len(probs), probs[0]))
+        if rc not in (0, None):
+            self.notes.append("fdsd exit status %s after %s" % (rc, tag))
+
+    def stop_warm(self):
+        for (cls, tool), daemon in sorted(self.warm.items()):
+            self.stop_daemon(daemon, "%s-%s (warm)" % (cls, tool))
+        self.warm = {}
 
     # -------------------------------------------------------------- main loops
 
@@ -859,6 +876,7 @@ class Bench:
                             self.gc()
                 if cls == "small":
                     self.gc()
+            self.stop_warm()
             self.s3_delete_prefix("src/%s/" % cls)
             shutil.rmtree(src_dir, ignore_errors=True)
             self.gc()
@@ -877,6 +895,7 @@ class Bench:
                 for tool in [t for t in self.tools if t in ("fds", "fds-nv")]:
                     self.run_one(tool, "scale-%d" % n, "up", rep, src_dir, sources[:n], [])
                     self.gc()
+            self.stop_warm()
         shutil.rmtree(src_dir, ignore_errors=True)
 
     # -------------------------------------------------------------- report
@@ -1080,6 +1099,8 @@ def parse_args(argv):
     ap.add_argument("--sizes", help="comma list of small,medium,large (default all)")
     ap.add_argument("--directions", default="up,down,copy", help="comma list of up,down,copy")
     ap.add_argument("--tools", help="comma list of %s (default all; --scale: fds)" % ",".join(TOOLS))
+    ap.add_argument("--warm-daemon", action="store_true",
+                    help="one fdsd per tool and size class for all its runs (default: a fresh one per run)")
     ap.add_argument("--scale", action="store_true",
                     help="only the scale mode: fds uploads of 1,000 / 10,000 / 100,000 x 4 KiB")
     ap.add_argument("--scale-counts", default=",".join(str(n) for n in SCALE_COUNTS),
@@ -1167,6 +1188,8 @@ def main(argv):
     finally:
         if bench.daemon:
             bench.daemon.stop()
+        for daemon in bench.warm.values():
+            daemon.stop()
         bench.stop_rgw()
         if args.keep:
             log("work directory kept: %s" % bench.work)
