@@ -39,15 +39,22 @@ def kill_after(d, results, n):
     d.kill()
 
 
-def test_resume_sends_again_what_had_not_finished(start_fdsd, tmp_path):
+def crash_after(tmp_path, n):
+    """A started crashing daemon, its 8 pairs, and a thread that kills it
+    once n results have arrived in `seen` (the call's progress list)."""
     os.makedirs(tmp_path / "home", exist_ok=True)
     data, pairs = make_pairs(tmp_path)
     first = crashing_daemon(tmp_path)
     first.start()
     seen = []
-    opts = fds.S3Options(socket=first.socket)
-    killer = threading.Thread(target=kill_after, args=(first, seen, 3))
+    killer = threading.Thread(target=kill_after, args=(first, seen, n))
     killer.start()
+    return data, pairs, first, seen, killer
+
+
+def test_resume_sends_again_what_had_not_finished(start_fdsd, tmp_path):
+    data, pairs, first, seen, killer = crash_after(tmp_path, 3)
+    opts = fds.S3Options(socket=first.socket)
 
     second = []
 
@@ -76,14 +83,8 @@ def test_resume_sends_again_what_had_not_finished(start_fdsd, tmp_path):
 
 
 def test_without_resume_the_rest_fail(tmp_path):
-    os.makedirs(tmp_path / "home", exist_ok=True)
-    data, pairs = make_pairs(tmp_path)
-    first = crashing_daemon(tmp_path)
-    first.start()
-    seen = []
+    _, pairs, first, seen, killer = crash_after(tmp_path, 2)
     opts = fds.S3Options(socket=first.socket)
-    killer = threading.Thread(target=kill_after, args=(first, seen, 2))
-    killer.start()
     try:
         with pytest.raises(fds.BatchError) as e:
             fds.do_copy(pairs, opts, progress=seen.append)
