@@ -29,14 +29,14 @@ static ssize_t read_loop(int fd, void *buf, size_t size, off_t off) {
         return (ssize_t) done;
 }
 
-/* Each write(2) gives the page cache at most this much. The kernel sizes a
- * new page-cache folio by the write that creates it, so a 1 MiB write asks
- * for 1 MiB folios. On a VM whose freed memory goes back to the host (free
- * page reporting), such high-order blocks are the ones handed back, and
- * touching them again faults in the host. Writing 1 GiB here as fds's
- * ranges do (8 MiB ranges, 10 at a time) took 3.4-3.7 s of system time in
- * 1 MiB calls, 0.34-0.89 s in 64 KiB calls and 0.28-0.33 s in 32 KiB calls
- * (docs/PERFORMANCE.md). 32 calls per MiB cost little next to that. */
+/* Each write(2) gives the page cache at most this much. On a VM with free
+ * page reporting (kernel 6.18, ext4), writing 1 GiB as fds's ranges do
+ * (8 MiB ranges, 10 at a time) took 3.4-3.7 s of system time in 1 MiB
+ * calls, 0.34-0.89 s in 64 KiB calls and 0.28-0.33 s in 32 KiB calls
+ * (docs/PERFORMANCE.md): the cost follows the size of each call. Our
+ * reading: a write sizes the page-cache folios it creates, and high-order
+ * blocks are the ones handed back to the host, which faults them in again.
+ * 32 calls per MiB cost little next to that. */
 #define WRITE_STEP (32 * 1024)
 
 static int write_loop(int fd, const void *buf, size_t size, off_t off) {
