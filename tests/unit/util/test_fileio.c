@@ -14,8 +14,8 @@
 #include "fixture.h"
 
 /* Sizes around and well past the per-call step, and odd ones. */
-static const size_t sizes[] = { 1, 4095, 32 * 1024 - 1, 32 * 1024, 32 * 1024 + 1, 100 * 1024 + 3,
-                                1024 * 1024 + 7 };
+static const size_t sizes[] = {
+        1, 4095, 32 * 1024 - 1, 32 * 1024, 32 * 1024 + 1, 100 * 1024 + 3, 1024 * 1024 + 7};
 
 static int temp_file(void) {
         char path[] = "/tmp/fds-test-fileio-XXXXXX";
@@ -83,7 +83,7 @@ END_TEST
 
 START_TEST(test_errors) {
         int fd = temp_file();
-        char b[8] = { 0 };
+        char b[8] = {0};
         ck_assert_int_eq(fileio_pwrite_full(fd, b, sizeof(b), -1), -EINVAL);
         ck_assert_int_eq(fileio_pread_full(fd, b, sizeof(b), -1), -EINVAL);
         close(fd);
